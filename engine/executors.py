@@ -1,0 +1,60 @@
+"""The executor registry: how other apps teach the engine a kind of work.
+
+An app registers a function for a kind in its ``AppConfig.ready()``; the engine calls it
+for each claimed task of that kind and never imports the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class HandBack(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by an executor that stops early (the worker is shutting down): the task goes
+    back to the queue and the attempt does not count."""
+
+
+class PermanentFailure(Exception):
+    """Raised by an executor when retrying cannot help: the task fails at once."""
+
+
+@dataclass
+class ExecutionContext:
+    task_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    should_stop: Callable[[], bool] = field(default=lambda: False)
+
+    def check_stop(self) -> None:
+        """Call between units of work; raises `HandBack` once the worker wants to stop."""
+        if self.should_stop():
+            raise HandBack(f"task {self.task_id} handed back: worker stopping")
+
+
+Executor = Callable[[ExecutionContext], Any]
+
+
+class ExecutorRegistry:
+    def __init__(self) -> None:
+        self._executors: dict[str, Executor] = {}
+
+    def register(self, kind: str, executor: Executor, *, replace: bool = False) -> None:
+        if kind in self._executors and not replace and self._executors[kind] is not executor:
+            raise ValueError(f"an executor for kind {kind!r} is already registered")
+        self._executors[kind] = executor
+
+    def get(self, kind: str) -> Executor | None:
+        return self._executors.get(kind)
+
+    def kinds(self) -> list[str]:
+        return sorted(self._executors)
+
+
+executors = ExecutorRegistry()
+
+
+def register_executor(kind: str, executor: Executor, *, replace: bool = False) -> None:
+    executors.register(kind, executor, replace=replace)

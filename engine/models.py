@@ -1,0 +1,289 @@
+"""The engine's rows: tasks and their history, workers, API tokens.
+
+Only `engine.services` changes a task's state; every change is one `TaskEvent` row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class TaskState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    BLOCKED = "blocked", "Blocked"
+    WAITING_APPROVAL = "waiting_approval", "Waiting for approval"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+UNFINISHED_STATES = (
+    TaskState.PENDING,
+    TaskState.RUNNING,
+    TaskState.BLOCKED,
+    TaskState.WAITING_APPROVAL,
+)
+FINISHED_STATES = (TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED)
+
+
+class TaskSource(models.TextChoices):
+    USER = "user", "User"
+    CHAT = "chat", "Chat"
+    SELFHEAL = "selfheal", "Self-heal"
+    LOGCRAWLER = "logcrawler", "Log crawler"
+    CODEHEALTH = "codehealth", "Code health"
+    ENGINE = "engine", "Engine"
+
+
+class ApprovalDecision(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class WorkerState(models.TextChoices):
+    ONLINE = "online", "Online"
+    DRAINING = "draining", "Draining"
+    OFFLINE = "offline", "Offline"
+
+
+def hash_token(raw: str) -> str:
+    """Tokens are long random strings, so a fast unsalted digest is enough to store them."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class WorkerQuerySet(models.QuerySet["Worker"]):
+    def online(self) -> WorkerQuerySet:
+        return self.filter(state=WorkerState.ONLINE)
+
+    def online_capabilities(self) -> set[str]:
+        capabilities: set[str] = set()
+        for caps in self.online().values_list("capabilities", flat=True):
+            capabilities.update(caps or [])
+        return capabilities
+
+
+class Worker(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    capabilities = models.JSONField(default=list, help_text="Task kinds this worker can run.")
+    max_concurrency = models.PositiveIntegerField(default=1)
+    state = models.CharField(
+        max_length=16, choices=WorkerState.choices, default=WorkerState.ONLINE, db_index=True
+    )
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    builtin = models.BooleanField(default=False, help_text="Runs in-process against the database.")
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def can_run(self, kind: str) -> bool:
+        return kind in (self.capabilities or [])
+
+    def heartbeat_age(self, now: datetime | None = None) -> timedelta | None:
+        if self.last_heartbeat_at is None:
+            return None
+        return (now or timezone.now()) - self.last_heartbeat_at
+
+
+class TaskQuerySet(models.QuerySet["Task"]):
+    def unfinished(self) -> TaskQuerySet:
+        return self.filter(state__in=UNFINISHED_STATES)
+
+    def claimable(self, kinds: list[str], now: datetime) -> TaskQuerySet:
+        """Pending tasks of these kinds whose backoff has passed, most urgent first."""
+        return self.filter(state=TaskState.PENDING, kind__in=kinds, run_after__lte=now).order_by(
+            "-priority", "created_at", "id"
+        )
+
+    def counts_by_state(self) -> dict[str, int]:
+        counts = {state.value: 0 for state in TaskState}
+        rows = self.order_by().values_list("state").annotate(n=models.Count("id"))
+        for state, n in rows:
+            counts[state] = n
+        return counts
+
+    def oldest_pending(self) -> Task | None:
+        return self.filter(state=TaskState.PENDING).order_by("created_at").first()
+
+    def awaiting_approval(self) -> TaskQuerySet:
+        return self.filter(state=TaskState.WAITING_APPROVAL).order_by(
+            "approval_requested_at", "id"
+        )
+
+    def lease_expired(self, now: datetime) -> TaskQuerySet:
+        return self.filter(state=TaskState.RUNNING, lease_expires_at__lt=now)
+
+
+class Task(models.Model):
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=100, help_text="The capability a worker needs.")
+    payload = models.JSONField(default=dict, blank=True)
+    priority = models.IntegerField(default=50, help_text="Higher runs first.")
+    state = models.CharField(
+        max_length=20, choices=TaskState.choices, default=TaskState.PENDING, db_index=True
+    )
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    timeout_seconds = models.PositiveIntegerField(default=300)
+    run_after = models.DateTimeField(default=timezone.now, help_text="Not claimable before.")
+
+    lease_worker = models.ForeignKey(
+        Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="leased_tasks"
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="Start of this attempt.")
+
+    result = models.JSONField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    approval_reason = models.TextField(blank=True)
+    approval_requested_at = models.DateTimeField(null=True, blank=True)
+    approval_decision = models.CharField(
+        max_length=16, choices=ApprovalDecision.choices, blank=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="decided_tasks",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    source = models.CharField(max_length=20, choices=TaskSource.choices, default=TaskSource.USER)
+    source_ref = models.CharField(max_length=200, blank=True, help_text="e.g. a chat session id.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_tasks",
+    )
+    blocked_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="blocking"
+    )
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                condition=Q(
+                    dedupe_key__isnull=False,
+                    state__in=["pending", "running", "blocked", "waiting_approval"],
+                ),
+                name="task_dedupe_key_unfinished_uniq",
+            ),
+        ]
+        indexes = [
+            # The claim: pending tasks of a kind, most urgent and oldest first.
+            models.Index(
+                fields=["kind", "-priority", "created_at"],
+                condition=Q(state="pending"),
+                name="task_claim_idx",
+            ),
+            models.Index(
+                fields=["created_at"], condition=Q(state="pending"), name="task_pending_age_idx"
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(state="running"),
+                name="task_running_lease_idx",
+            ),
+            models.Index(
+                fields=["approval_requested_at"],
+                condition=Q(state="waiting_approval"),
+                name="task_approval_idx",
+            ),
+            models.Index(fields=["created_at", "id"], name="task_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+    def timed_out(self, now: datetime) -> bool:
+        if self.state != TaskState.RUNNING or self.started_at is None:
+            return False
+        return now - self.started_at > timedelta(seconds=self.timeout_seconds)
+
+
+class TaskEvent(models.Model):
+    """One change of a task's state: the task's history and the audit trail."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=20, choices=TaskState.choices, blank=True)
+    to_state = models.CharField(max_length=20, choices=TaskState.choices)
+    actor = models.CharField(max_length=150, help_text="user:NAME, worker:NAME or system:RULE")
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["task", "created_at"], name="taskevent_task_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.from_state or '∅'} → {self.to_state} by {self.actor}"
+
+
+class ApiToken(models.Model):
+    """A user's API token. Only the digest is stored; the token is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False, help_text="To recognise a token.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.pk, "name": self.name, "prefix": self.prefix}
+
+
+class JobLock(models.Model):
+    """A named lease that keeps a periodic job from overlapping itself across processes."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    holder = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.expires_at:%H:%M:%S}"

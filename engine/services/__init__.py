@@ -1,0 +1,71 @@
+"""The engine's domain functions: the only code that changes tasks and workers."""
+
+from engine.services.errors import (
+    EngineError,
+    InvalidTransition,
+    LeaseConflict,
+    TaskNotFound,
+    WorkerNotFound,
+    WorkerUnavailable,
+)
+from engine.services.leases import (
+    Heartbeat,
+    complete_task,
+    fail_attempt,
+    fail_task,
+    heartbeat,
+    release_task,
+    retry_delay,
+)
+from engine.services.locks import job_lock
+from engine.services.maintenance import StuckReport, StuckTaskDetector, apply_unblock_rules
+from engine.services.router import TaskRouter
+from engine.services.tasks import (
+    CreatedTask,
+    approve_task,
+    cancel_task,
+    create_task,
+    reject_task,
+    request_approval,
+    retry_task,
+)
+from engine.services.workers import (
+    RegisteredWorker,
+    create_api_token,
+    ensure_builtin_worker,
+    register_worker,
+    set_worker_state,
+)
+
+__all__ = [
+    "CreatedTask",
+    "EngineError",
+    "Heartbeat",
+    "InvalidTransition",
+    "LeaseConflict",
+    "RegisteredWorker",
+    "StuckReport",
+    "StuckTaskDetector",
+    "TaskNotFound",
+    "TaskRouter",
+    "WorkerNotFound",
+    "WorkerUnavailable",
+    "apply_unblock_rules",
+    "approve_task",
+    "cancel_task",
+    "complete_task",
+    "create_api_token",
+    "create_task",
+    "ensure_builtin_worker",
+    "fail_attempt",
+    "fail_task",
+    "heartbeat",
+    "job_lock",
+    "register_worker",
+    "reject_task",
+    "release_task",
+    "request_approval",
+    "retry_delay",
+    "retry_task",
+    "set_worker_state",
+]

@@ -1,0 +1,37 @@
+"""Domain errors. Each carries the HTTP status an API face should answer with."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    status_code = 400
+    code = "engine_error"
+
+
+class TaskNotFound(EngineError):
+    status_code = 404
+    code = "task_not_found"
+
+
+class WorkerNotFound(EngineError):
+    status_code = 404
+    code = "worker_not_found"
+
+
+class LeaseConflict(EngineError):
+    """The worker does not hold the lease on this task (anymore)."""
+
+    status_code = 409
+    code = "lease_conflict"
+
+
+class InvalidTransition(EngineError):
+    status_code = 409
+    code = "invalid_transition"
+
+
+class WorkerUnavailable(EngineError):
+    """An offline or draining worker asked for work."""
+
+    status_code = 409
+    code = "worker_unavailable"

@@ -1,0 +1,205 @@
+"""Creating tasks and the human decisions on them: approve, reject, cancel, retry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from engine.models import (
+    FINISHED_STATES,
+    ApprovalDecision,
+    Task,
+    TaskSource,
+    TaskState,
+)
+from engine.services.errors import InvalidTransition, TaskNotFound
+from engine.services.history import Actor, set_state, system_actor, user_actor
+
+
+@dataclass(frozen=True)
+class CreatedTask:
+    task: Task
+    created: bool
+
+
+def lock_task(task_id: int) -> Task:
+    """The task row, locked for the rest of the current transaction."""
+    try:
+        return Task.objects.select_for_update().get(pk=task_id)
+    except Task.DoesNotExist:
+        raise TaskNotFound(f"task {task_id} does not exist") from None
+
+
+def create_task(
+    *,
+    title: str,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    priority: int = 50,
+    dedupe_key: str | None = None,
+    max_attempts: int = 3,
+    timeout_seconds: int = 300,
+    source: TaskSource = TaskSource.USER,
+    source_ref: str = "",
+    created_by: AbstractBaseUser | None = None,
+    blocked_by: Task | None = None,
+    actor: Actor | None = None,
+) -> CreatedTask:
+    """Create a task, or return the unfinished one that already has this dedupe key."""
+    if dedupe_key:
+        existing = Task.objects.unfinished().filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return CreatedTask(existing, created=False)
+    initial = TaskState.PENDING
+    if blocked_by is not None and blocked_by.state != TaskState.DONE:
+        initial = TaskState.BLOCKED
+    task = Task(
+        title=title,
+        kind=kind,
+        payload=payload or {},
+        priority=priority,
+        dedupe_key=dedupe_key or None,
+        max_attempts=max_attempts,
+        timeout_seconds=timeout_seconds,
+        source=source,
+        source_ref=source_ref,
+        created_by=created_by,
+        blocked_by=blocked_by,
+        state=initial,
+    )
+    who = actor or (user_actor(created_by) if created_by else system_actor(source))
+    try:
+        with transaction.atomic():
+            task.save()
+            task.events.create(from_state="", to_state=initial, actor=who, note="created")
+    except IntegrityError:
+        # Lost a race with a concurrent create of the same dedupe key: theirs stands.
+        existing = Task.objects.unfinished().filter(dedupe_key=dedupe_key).first()
+        if existing is None:
+            raise
+        return CreatedTask(existing, created=False)
+    return CreatedTask(task, created=True)
+
+
+@transaction.atomic
+def request_approval(*, task_id: int, reason: str, actor: Actor) -> Task:
+    """Park a task until a human approves or rejects it."""
+    task = lock_task(task_id)
+    if task.state not in (TaskState.PENDING, TaskState.BLOCKED, TaskState.RUNNING):
+        raise InvalidTransition(f"task {task_id} is {task.state}; cannot ask for approval")
+    mark_waiting_approval(task, reason=reason, actor=actor)
+    return task
+
+
+def mark_waiting_approval(task: Task, *, reason: str, actor: Actor) -> None:
+    """Move a locked task to waiting_approval with its reason; any lease is withdrawn."""
+    task.approval_reason = reason
+    task.approval_requested_at = timezone.now()
+    task.approval_decision = ""
+    task.lease_worker = None
+    task.lease_expires_at = None
+    set_state(
+        task,
+        TaskState.WAITING_APPROVAL,
+        actor=actor,
+        note=reason,
+        update_fields=[
+            "approval_reason",
+            "approval_requested_at",
+            "approval_decision",
+            "lease_worker",
+            "lease_expires_at",
+        ],
+    )
+
+
+@transaction.atomic
+def approve_task(
+    *, task_id: int, user: AbstractBaseUser, reroute_kind: str = "", note: str = ""
+) -> Task:
+    """Approve a waiting task: back to pending, optionally as another kind of work."""
+    task = lock_task(task_id)
+    if task.state != TaskState.WAITING_APPROVAL:
+        raise InvalidTransition(f"task {task_id} is {task.state}, not waiting for approval")
+    fields = ["approval_decision", "decided_by", "decided_at", "run_after"]
+    data: dict[str, Any] = {}
+    if reroute_kind and reroute_kind != task.kind:
+        data = {"rerouted_from": task.kind, "rerouted_to": reroute_kind}
+        task.kind = reroute_kind
+        fields.append("kind")
+    task.approval_decision = ApprovalDecision.APPROVED
+    task.decided_by = user  # type: ignore[assignment]
+    task.decided_at = timezone.now()
+    task.run_after = task.decided_at
+    set_state(
+        task,
+        TaskState.PENDING,
+        actor=user_actor(user),
+        note=note or "approved",
+        data=data,
+        update_fields=fields,
+    )
+    return task
+
+
+@transaction.atomic
+def reject_task(*, task_id: int, user: AbstractBaseUser, note: str = "") -> Task:
+    task = lock_task(task_id)
+    if task.state != TaskState.WAITING_APPROVAL:
+        raise InvalidTransition(f"task {task_id} is {task.state}, not waiting for approval")
+    task.approval_decision = ApprovalDecision.REJECTED
+    task.decided_by = user  # type: ignore[assignment]
+    task.decided_at = timezone.now()
+    set_state(
+        task,
+        TaskState.CANCELLED,
+        actor=user_actor(user),
+        note=note or "rejected",
+        update_fields=["approval_decision", "decided_by", "decided_at"],
+    )
+    return task
+
+
+@transaction.atomic
+def cancel_task(*, task_id: int, actor: Actor, note: str = "") -> Task:
+    """Cancel an unfinished task. A running task's lease is withdrawn: its worker's
+    completion will then answer 409 and change nothing."""
+    task = lock_task(task_id)
+    if task.state in FINISHED_STATES:
+        raise InvalidTransition(f"task {task_id} is already {task.state}")
+    task.lease_worker = None
+    task.lease_expires_at = None
+    set_state(
+        task,
+        TaskState.CANCELLED,
+        actor=actor,
+        note=note or "cancelled",
+        update_fields=["lease_worker", "lease_expires_at"],
+    )
+    return task
+
+
+@transaction.atomic
+def retry_task(*, task_id: int, actor: Actor, note: str = "") -> Task:
+    """Give a failed or cancelled task a fresh set of attempts."""
+    task = lock_task(task_id)
+    if task.state not in (TaskState.FAILED, TaskState.CANCELLED):
+        raise InvalidTransition(f"task {task_id} is {task.state}; only failed or cancelled retry")
+    if task.dedupe_key and Task.objects.unfinished().filter(dedupe_key=task.dedupe_key).exists():
+        raise InvalidTransition(
+            f"another unfinished task holds dedupe key {task.dedupe_key!r}; retry that one"
+        )
+    task.attempts = 0
+    task.run_after = timezone.now()
+    set_state(
+        task,
+        TaskState.PENDING,
+        actor=actor,
+        note=note or "retried",
+        update_fields=["attempts", "run_after"],
+    )
+    return task

@@ -1,0 +1,84 @@
+"""Registering workers and issuing tokens."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from engine.models import ApiToken, Worker, WorkerState, hash_token
+
+USER_TOKEN_PREFIX = "jgt_"
+WORKER_TOKEN_PREFIX = "jgw_"
+
+
+def new_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class RegisteredWorker:
+    worker: Worker
+    token: str
+    created: bool
+
+
+@transaction.atomic
+def register_worker(
+    *,
+    name: str,
+    capabilities: list[str],
+    max_concurrency: int = 1,
+    registered_by: AbstractBaseUser | None = None,
+) -> RegisteredWorker:
+    """Register an external worker, or re-register one by name with a fresh token.
+
+    The token is returned once; only its digest is stored, so a worker that lost its token
+    registers again and the old token stops working.
+    """
+    token = new_token(WORKER_TOKEN_PREFIX)
+    worker, created = Worker.objects.select_for_update().get_or_create(
+        name=name,
+        defaults={"capabilities": capabilities, "max_concurrency": max_concurrency},
+    )
+    worker.capabilities = sorted(set(capabilities))
+    worker.max_concurrency = max_concurrency
+    worker.state = WorkerState.ONLINE
+    worker.last_heartbeat_at = timezone.now()
+    worker.token_hash = hash_token(token)
+    worker.builtin = False
+    worker.registered_by = registered_by  # type: ignore[assignment]
+    worker.save()
+    return RegisteredWorker(worker, token, created)
+
+
+@transaction.atomic
+def ensure_builtin_worker(*, name: str, capabilities: list[str], max_concurrency: int) -> Worker:
+    """The in-process worker `run_worker` drives: no token, it talks to the database."""
+    worker, _ = Worker.objects.select_for_update().get_or_create(name=name)
+    worker.capabilities = sorted(set(capabilities))
+    worker.max_concurrency = max_concurrency
+    worker.state = WorkerState.ONLINE
+    worker.last_heartbeat_at = timezone.now()
+    worker.builtin = True
+    worker.save()
+    return worker
+
+
+def set_worker_state(*, worker: Worker, state: WorkerState) -> Worker:
+    """Draining workers finish what they hold and claim nothing new."""
+    Worker.objects.filter(pk=worker.pk).update(state=state)
+    worker.state = state
+    return worker
+
+
+def create_api_token(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+    """A new API token for `user`: the row and the token, which is shown only now."""
+    token = new_token(USER_TOKEN_PREFIX)
+    row = ApiToken.objects.create(
+        user=user, name=name, token_hash=hash_token(token), prefix=token[:10]
+    )
+    return row, token

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LogcrawlerConfig(AppConfig):
+    name = "logcrawler"
+    verbose_name = "Log crawler"
