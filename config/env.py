@@ -27,7 +27,9 @@ def _raw(name: str) -> str | None:
         try:
             return Path(path).read_text().strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE points at {path!r}, unreadable: {exc}") from exc
+            raise ImproperlyConfigured(
+                f"{name}_FILE points at {path!r}, unreadable: {exc}"
+            ) from exc
     return os.environ.get(name)
 
 

@@ -18,7 +18,7 @@ class DashboardLoginRequiredMiddleware(LoginRequiredMiddleware):
         self,
         request: HttpRequest,
         view_func: Callable[..., Any],
-        view_args: list[Any],
+        view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponseBase | None:
         if request.path.startswith(API_PREFIXES):

@@ -132,7 +132,8 @@ def _sqlite(path: str) -> dict[str, Any]:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
-        "TEST": {"NAME": str(VAR_DIR / "test_juggernaut.sqlite3")},
+        # A file, not memory: tests that start worker processes share it with them.
+        "TEST": {"NAME": env_str("TEST_DATABASE_NAME", str(VAR_DIR / "test_juggernaut.sqlite3"))},
     }
 
 

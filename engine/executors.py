@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class HandBack(Exception):  # noqa: N818 - a signal, not an error
+class HandBack(Exception):
     """Raised by an executor that stops early (the worker is shutting down): the task goes
     back to the queue and the attempt does not count."""
 

@@ -123,9 +123,7 @@ class TaskQuerySet(models.QuerySet["Task"]):
         return self.filter(state=TaskState.PENDING).order_by("created_at").first()
 
     def awaiting_approval(self) -> TaskQuerySet:
-        return self.filter(state=TaskState.WAITING_APPROVAL).order_by(
-            "approval_requested_at", "id"
-        )
+        return self.filter(state=TaskState.WAITING_APPROVAL).order_by("approval_requested_at", "id")
 
     def lease_expired(self, now: datetime) -> TaskQuerySet:
         return self.filter(state=TaskState.RUNNING, lease_expires_at__lt=now)
@@ -139,7 +137,8 @@ class Task(models.Model):
     state = models.CharField(
         max_length=20, choices=TaskState.choices, default=TaskState.PENDING, db_index=True
     )
-    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    # NULL, not "", for "no key": the partial unique constraint ignores NULLs.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
 
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=3)

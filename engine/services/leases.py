@@ -102,7 +102,7 @@ def release_task(*, worker: Worker, task_id: int, reason: str = "handed back") -
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff: base, 2×base, 4×base … capped."""
+    """Exponential backoff: base, 2 x base, 4 x base ... up to a maximum capped."""
     base = settings.ENGINE_RETRY_BASE_SECONDS
     seconds = min(base * 2 ** max(attempts - 1, 0), settings.ENGINE_RETRY_MAX_SECONDS)
     return timedelta(seconds=seconds)

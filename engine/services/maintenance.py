@@ -131,8 +131,11 @@ def apply_unblock_rules(
     blocked = Task.objects.filter(state=TaskState.BLOCKED).select_related("blocked_by")[:limit]
     for task in blocked:
         blocker = task.blocked_by
-        if blocker is not None and blocker.state not in (TaskState.DONE, TaskState.FAILED,
-                                                         TaskState.CANCELLED):
+        if blocker is not None and blocker.state not in (
+            TaskState.DONE,
+            TaskState.FAILED,
+            TaskState.CANCELLED,
+        ):
             continue
         with transaction.atomic():
             locked = Task.objects.select_for_update().get(pk=task.pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -45,7 +45,7 @@ def create_task(
     timeout_seconds: int = 300,
     source: TaskSource = TaskSource.USER,
     source_ref: str = "",
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     blocked_by: Task | None = None,
     actor: Actor | None = None,
 ) -> CreatedTask:
@@ -118,9 +118,7 @@ def mark_waiting_approval(task: Task, *, reason: str, actor: Actor) -> None:
 
 
 @transaction.atomic
-def approve_task(
-    *, task_id: int, user: AbstractBaseUser, reroute_kind: str = "", note: str = ""
-) -> Task:
+def approve_task(*, task_id: int, user: User, reroute_kind: str = "", note: str = "") -> Task:
     """Approve a waiting task: back to pending, optionally as another kind of work."""
     task = lock_task(task_id)
     if task.state != TaskState.WAITING_APPROVAL:
@@ -132,7 +130,7 @@ def approve_task(
         task.kind = reroute_kind
         fields.append("kind")
     task.approval_decision = ApprovalDecision.APPROVED
-    task.decided_by = user  # type: ignore[assignment]
+    task.decided_by = user
     task.decided_at = timezone.now()
     task.run_after = task.decided_at
     set_state(
@@ -147,12 +145,12 @@ def approve_task(
 
 
 @transaction.atomic
-def reject_task(*, task_id: int, user: AbstractBaseUser, note: str = "") -> Task:
+def reject_task(*, task_id: int, user: User, note: str = "") -> Task:
     task = lock_task(task_id)
     if task.state != TaskState.WAITING_APPROVAL:
         raise InvalidTransition(f"task {task_id} is {task.state}, not waiting for approval")
     task.approval_decision = ApprovalDecision.REJECTED
-    task.decided_by = user  # type: ignore[assignment]
+    task.decided_by = user
     task.decided_at = timezone.now()
     set_state(
         task,

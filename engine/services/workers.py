@@ -5,14 +5,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from engine.models import ApiToken, Worker, WorkerState, hash_token
 
-USER_TOKEN_PREFIX = "jgt_"
-WORKER_TOKEN_PREFIX = "jgw_"
+USER_TOKEN_PREFIX = "jgt_"  # noqa: S105 - a prefix, not a secret
+WORKER_TOKEN_PREFIX = "jgw_"  # noqa: S105
 
 
 def new_token(prefix: str) -> str:
@@ -32,7 +32,7 @@ def register_worker(
     name: str,
     capabilities: list[str],
     max_concurrency: int = 1,
-    registered_by: AbstractBaseUser | None = None,
+    registered_by: User | None = None,
 ) -> RegisteredWorker:
     """Register an external worker, or re-register one by name with a fresh token.
 
@@ -50,7 +50,7 @@ def register_worker(
     worker.last_heartbeat_at = timezone.now()
     worker.token_hash = hash_token(token)
     worker.builtin = False
-    worker.registered_by = registered_by  # type: ignore[assignment]
+    worker.registered_by = registered_by
     worker.save()
     return RegisteredWorker(worker, token, created)
 
@@ -75,7 +75,7 @@ def set_worker_state(*, worker: Worker, state: WorkerState) -> Worker:
     return worker
 
 
-def create_api_token(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+def create_api_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new API token for `user`: the row and the token, which is shown only now."""
     token = new_token(USER_TOKEN_PREFIX)
     row = ApiToken.objects.create(
