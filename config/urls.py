@@ -1,13 +1,24 @@
+"""URLs of the whole site: each app's pages under its prefix, its API under /api/."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
-    path("", include("engine.urls")),
+    path("", RedirectView.as_view(pattern_name="engine:page"), name="dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # Pages.
+    path("engine/", include("engine.urls")),
+    path("routing/", include("routing.urls")),
+    path("chat/", include("chat.urls")),
+    path("selfheal/", include("selfheal.urls")),
+    path("logs/", include("logcrawler.urls")),
+    path("codehealth/", include("codehealth.urls")),
+    # API.
     path("api/", include("engine.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
