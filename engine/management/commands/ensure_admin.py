@@ -1,0 +1,25 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from engine.services.demo import ensure_admin_account
+
+
+class Command(BaseCommand):
+    help = "Create the first admin account with a random password, printed once."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--username", default="admin")
+
+    def handle(self, *args: Any, username: str, **options: Any) -> None:
+        account = ensure_admin_account(username=username)
+        if account.password is None:
+            self.stdout.write(f"Admin account {account.username!r} exists; log in with it.")
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Admin account created. Username: {account.username}  "
+                f"Password: {account.password}\n"
+                "This password is shown once; change it in the admin."
+            )
+        )

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from engine.models import Task, TaskState
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_is_idempotent_and_covers_the_interesting_states() -> None:
+    call_command("seed_demo", stdout=StringIO())
+    count = Task.objects.count()
+    call_command("seed_demo", stdout=StringIO())
+
+    assert Task.objects.count() == count > 0
+    states = set(Task.objects.values_list("state", flat=True))
+    assert {TaskState.PENDING, TaskState.BLOCKED, TaskState.WAITING_APPROVAL} <= states
+
+
+def test_ensure_admin_prints_a_random_password_once() -> None:
+    first, second = StringIO(), StringIO()
+    call_command("ensure_admin", stdout=first)
+    call_command("ensure_admin", stdout=second)
+
+    admin = User.objects.get(username="admin")
+    password = first.getvalue().split("Password: ")[1].split()[0]
+    assert admin.is_superuser and admin.check_password(password)
+    assert len(password) >= 12
+    assert password not in second.getvalue()
+    assert User.objects.filter(is_superuser=True).count() == 1

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import override_settings
+from django.utils import timezone
+
+from engine.models import TaskState, WorkerState
+from engine.services import (
+    LeaseConflict,
+    TaskRouter,
+    cancel_task,
+    complete_task,
+    create_task,
+    fail_task,
+    heartbeat,
+    release_task,
+    retry_delay,
+)
+from tests.factories import TaskFactory, WorkerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _claimed(worker=None, **task_fields):
+    worker = worker or WorkerFactory()
+    task = create_task(title="t", kind="echo", **task_fields).task
+    claimed = TaskRouter().claim(worker)
+    assert claimed is not None and claimed.pk == task.pk
+    return worker, claimed
+
+
+def test_heartbeat_extends_the_leases_the_worker_holds() -> None:
+    worker, task = _claimed()
+    later = timezone.now() + timedelta(seconds=30)
+
+    with time_machine.travel(later, tick=False):
+        beat = heartbeat(worker=worker)
+
+    task.refresh_from_db()
+    assert beat.leases_extended == 1
+    assert task.lease_expires_at == beat.lease_expires_at
+    assert task.lease_expires_at > later
+
+
+def test_heartbeat_brings_an_offline_worker_back_online() -> None:
+    worker = WorkerFactory(state=WorkerState.OFFLINE)
+    assert heartbeat(worker=worker).worker_state == WorkerState.ONLINE
+
+
+def test_complete_stores_result_and_ends_the_lease() -> None:
+    worker, task = _claimed()
+
+    done = complete_task(worker=worker, task_id=task.pk, result={"ok": 1})
+
+    assert done.state == TaskState.DONE
+    assert done.result == {"ok": 1}
+    assert done.lease_worker is None
+    assert done.finished_at is not None
+
+
+def test_completing_a_task_you_do_not_hold_changes_nothing() -> None:
+    owner, task = _claimed()
+    intruder = WorkerFactory()
+
+    with pytest.raises(LeaseConflict):
+        complete_task(worker=intruder, task_id=task.pk, result="stolen")
+
+    task.refresh_from_db()
+    assert task.state == TaskState.RUNNING
+    assert task.lease_worker == owner
+    assert task.result is None
+
+
+def test_completing_after_a_cancel_is_a_conflict() -> None:
+    worker, task = _claimed()
+    cancel_task(task_id=task.pk, actor="user:alice")
+
+    with pytest.raises(LeaseConflict):
+        complete_task(worker=worker, task_id=task.pk)
+
+
+@override_settings(ENGINE_RETRY_BASE_SECONDS=10, ENGINE_RETRY_MAX_SECONDS=25)
+def test_retry_delay_doubles_and_is_capped() -> None:
+    assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [10, 20, 25, 25]
+
+
+@override_settings(ENGINE_RETRY_BASE_SECONDS=10)
+def test_failure_retries_with_backoff_then_fails_keeping_the_last_error() -> None:
+    worker = WorkerFactory()
+    task = create_task(title="t", kind="echo", max_attempts=2).task
+    router = TaskRouter()
+
+    router.claim(worker)
+    before = timezone.now()
+    after_first = fail_task(worker=worker, task_id=task.pk, error="first")
+    assert after_first.state == TaskState.PENDING
+    assert after_first.run_after >= before + timedelta(seconds=10)
+    assert router.claim(worker) is None  # still backing off
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=11), tick=False):
+        assert router.claim(worker) is not None
+        final = fail_task(worker=worker, task_id=task.pk, error="second")
+
+    assert final.state == TaskState.FAILED
+    assert final.attempts == 2
+    assert final.last_error == "second"
+
+
+def test_non_retryable_failure_fails_at_once() -> None:
+    worker, task = _claimed(max_attempts=5)
+    failed = fail_task(worker=worker, task_id=task.pk, error="bad input", retryable=False)
+    assert failed.state == TaskState.FAILED
+    assert failed.attempts == 1
+
+
+def test_release_hands_the_task_back_without_counting_the_attempt() -> None:
+    worker, task = _claimed()
+
+    released = release_task(worker=worker, task_id=task.pk)
+
+    assert released.state == TaskState.PENDING
+    assert released.attempts == 0
+    assert released.lease_worker is None
+
+
+def test_completing_a_blocker_unblocks_its_dependents() -> None:
+    worker, blocker = _claimed()
+    dependent = create_task(title="after", kind="echo", blocked_by=blocker).task
+    assert dependent.state == TaskState.BLOCKED
+
+    complete_task(worker=worker, task_id=blocker.pk)
+
+    dependent.refresh_from_db()
+    assert dependent.state == TaskState.PENDING
+
+
+def test_a_cancelled_dependent_is_not_unblocked() -> None:
+    worker, blocker = _claimed()
+    cancelled = TaskFactory(state=TaskState.CANCELLED, blocked_by=blocker)
+
+    complete_task(worker=worker, task_id=blocker.pk)
+
+    cancelled.refresh_from_db()
+    assert cancelled.state == TaskState.CANCELLED
