@@ -69,6 +69,23 @@ class WorkerQuerySet(models.QuerySet["Worker"]):
             capabilities.update(caps or [])
         return capabilities
 
+    def online_first(self) -> WorkerQuerySet:
+        """Online, then draining, then offline workers, each by name."""
+        rank = models.Case(
+            models.When(state=WorkerState.ONLINE, then=0),
+            models.When(state=WorkerState.DRAINING, then=1),
+            default=2,
+        )
+        return self.order_by(rank, "name")
+
+    def with_running_count(self) -> WorkerQuerySet:
+        """Each worker with `running_count`, the tasks it holds a lease on, in one query."""
+        return self.annotate(
+            running_count=models.Count(
+                "leased_tasks", filter=Q(leased_tasks__state=TaskState.RUNNING)
+            )
+        )
+
 
 class Worker(models.Model):
     name = models.CharField(max_length=100, unique=True)
@@ -127,6 +144,19 @@ class TaskQuerySet(models.QuerySet["Task"]):
 
     def lease_expired(self, now: datetime) -> TaskQuerySet:
         return self.filter(state=TaskState.RUNNING, lease_expires_at__lt=now)
+
+    def for_listing(self) -> TaskQuerySet:
+        """Rows for a list of tasks: the lease worker joined, the large fields left behind."""
+        return self.select_related("lease_worker").defer(
+            "payload", "result", "last_error", "approval_reason"
+        )
+
+    def older_than(self, created_at: datetime, pk: int) -> TaskQuerySet:
+        """Tasks before this position in the newest-first order (keyset pagination)."""
+        return self.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+
+    def newer_than(self, created_at: datetime, pk: int) -> TaskQuerySet:
+        return self.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk))
 
 
 class Task(models.Model):

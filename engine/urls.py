@@ -4,5 +4,11 @@ from engine import views
 
 app_name = "engine"
 urlpatterns = [
-    path("", views.dashboard, name="page"),
+    path("", views.page, name="page"),
+    path("live/", views.live, name="live"),
+    path("tasks/<int:task_id>/", views.task_detail, name="task"),
+    path("tasks/<int:task_id>/approve/", views.approve, name="approve"),
+    path("tasks/<int:task_id>/reject/", views.reject, name="reject"),
+    path("tasks/<int:task_id>/cancel/", views.cancel, name="cancel"),
+    path("tasks/<int:task_id>/retry/", views.retry, name="retry"),
 ]

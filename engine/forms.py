@@ -1,0 +1,60 @@
+"""Input of the engine's pages: the recent-tasks filter and its keyset cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django import forms
+
+from engine.models import Task, TaskState
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the newest-first task list: exact, so no row is skipped or repeated."""
+
+    created_at: datetime
+    pk: int
+
+    @classmethod
+    def of(cls, task: Task) -> Cursor:
+        return cls(created_at=task.created_at, pk=task.pk)
+
+    def encode(self) -> str:
+        # Integer microseconds, not a float timestamp, so the position round-trips exactly.
+        return f"{(self.created_at - EPOCH) // ONE_MICROSECOND}.{self.pk}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        micros, _, pk = text.partition(".")
+        try:
+            return cls(created_at=EPOCH + int(micros) * ONE_MICROSECOND, pk=int(pk))
+        except (ValueError, OverflowError):
+            raise forms.ValidationError("not a task list position") from None
+
+
+class CursorField(forms.Field):
+    MAX_LENGTH = 40
+
+    def to_python(self, value: Any) -> Cursor | None:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        if len(text) > self.MAX_LENGTH:
+            raise forms.ValidationError("not a task list position")
+        return Cursor.decode(text)
+
+
+class TaskListFilter(forms.Form):
+    state = forms.ChoiceField(
+        choices=[("", "All states"), *TaskState.choices],
+        required=False,
+        widget=forms.Select(attrs={"data-autosubmit": ""}),
+    )
+    before = CursorField(required=False)
+    after = CursorField(required=False)
