@@ -10,9 +10,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, Protocol
 
 STOP_GRACE_SECONDS = 15
+
+
+class Writer(Protocol):
+    def write(self, msg: str, /) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ def system_processes(*, host: str, port: int, worker_name: str) -> list[ProcessS
 class Supervisor:
     """Starts the processes, and stops all of them when one dies or a signal arrives."""
 
-    def __init__(self, specs: list[ProcessSpec], *, out: TextIO) -> None:
+    def __init__(self, specs: list[ProcessSpec], *, out: Writer) -> None:
         self.specs = specs
         self.out = out
         self.running: dict[str, subprocess.Popen[bytes]] = {}

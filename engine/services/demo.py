@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -49,43 +50,37 @@ def ensure_admin_account(*, username: str = "admin") -> AdminAccount:
     return AdminAccount(username, password)
 
 
+def _demo_task(title: str, kind: str, **fields: Any) -> Task:
+    return create_task(
+        title=title,
+        kind=kind,
+        source=TaskSource.USER,
+        source_ref=DEMO_SOURCE_REF,
+        actor=system_actor("demo"),
+        **fields,
+    ).task
+
+
 @transaction.atomic
 def seed_demo_tasks() -> int:
     """Create the demo tasks unless they exist; the number created."""
     if Task.objects.filter(source_ref=DEMO_SOURCE_REF).exists():
         return 0
-    actor = system_actor("demo")
-    common = {"source": TaskSource.USER, "source_ref": DEMO_SOURCE_REF, "actor": actor}
-    created = 0
     for n in range(1, 6):
-        create_task(title=f"Echo greeting {n}", kind="echo", payload={"n": n}, **common)
-        created += 1
-    create_task(
-        title="Warm-up: sleep 3 seconds", kind="sleep", payload={"seconds": 3}, priority=80, **common
-    )
-    create_task(
-        title="Fails on purpose", kind="echo", payload={"fail": "demo failure"}, **common
-    )
-    first = create_task(title="Prepare release notes", kind="sleep", payload={"seconds": 2}, **common)
-    create_task(
-        title="Publish release notes (after preparing them)",
-        kind="echo",
-        blocked_by=first.task,
-        **common,
-    )
-    needs_human = create_task(
-        title="Restart the payment service",
-        kind="ops.restart",
-        payload={"service": "payments"},
-        priority=90,
-        **common,
+        _demo_task(f"Echo greeting {n}", "echo", payload={"n": n})
+    _demo_task("Warm-up: sleep 3 seconds", "sleep", payload={"seconds": 3}, priority=80)
+    _demo_task("Fails on purpose", "echo", payload={"fail": "demo failure"})
+    first = _demo_task("Prepare release notes", "sleep", payload={"seconds": 2})
+    _demo_task("Publish release notes (after preparing them)", "echo", blocked_by=first)
+    needs_human = _demo_task(
+        "Restart the payment service", "ops.restart", payload={"service": "payments"}, priority=90
     )
     mark_waiting_approval(
-        needs_human.task,
+        needs_human,
         reason="no worker with capability ops.restart; approve to reroute or reject",
-        actor=actor,
+        actor=system_actor("demo"),
     )
-    return created + 5
+    return Task.objects.filter(source_ref=DEMO_SOURCE_REF).count()
 
 
 def seed_engine_demo() -> str:

@@ -35,3 +35,17 @@ class WorkerUnavailable(EngineError):
 
     status_code = 409
     code = "worker_unavailable"
+
+
+class TaskChanged(EngineError):
+    """A restore found the task no longer as it was left: someone changed it since."""
+
+    status_code = 409
+    code = "task_changed"
+
+
+class WorkerNameTaken(EngineError):
+    """The name belongs to a built-in worker, which runs in-process and takes no token."""
+
+    status_code = 409
+    code = "worker_name_taken"

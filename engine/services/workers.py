@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from engine.models import ApiToken, Worker, WorkerState, hash_token
+from engine.services.errors import WorkerNameTaken
 
 USER_TOKEN_PREFIX = "jgt_"  # noqa: S105 - a prefix, not a secret
 WORKER_TOKEN_PREFIX = "jgw_"  # noqa: S105
@@ -44,6 +45,8 @@ def register_worker(
         name=name,
         defaults={"capabilities": capabilities, "max_concurrency": max_concurrency},
     )
+    if worker.builtin:
+        raise WorkerNameTaken(f"worker name {name!r} belongs to a built-in worker")
     worker.capabilities = sorted(set(capabilities))
     worker.max_concurrency = max_concurrency
     worker.state = WorkerState.ONLINE

@@ -1,0 +1,285 @@
+"""What the API reads and writes. Input serializers validate; the services do the work."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import models
+from rest_framework import serializers
+
+from engine.models import (
+    ApprovalDecision,
+    Task,
+    TaskEvent,
+    TaskSource,
+    TaskState,
+    Worker,
+    WorkerState,
+)
+
+MAX_JSON_DEPTH = 32
+MAX_NOTE_LENGTH = 2000
+MAX_ERROR_LENGTH = 20000
+PRIORITY_RANGE = (-1000, 1000)
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
+MAX_ATTEMPTS = 100
+MAX_WORKER_CONCURRENCY = 1000
+MAX_CAPABILITIES = 200
+MAX_ID = 2**63 - 1
+
+# PostgreSQL refuses NUL in text and jsonb, and no database encodes a lone surrogate.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_storable_json(value: Any) -> None:
+    """Refuse JSON no database can store, iteratively: recursion is what we guard against."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise serializers.ValidationError(f"Nested deeper than {MAX_JSON_DEPTH} levels.")
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                raise serializers.ValidationError("Strings may not hold NUL or lone surrogates.")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((key, depth))
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+class StorableJSONField(serializers.JSONField):
+    """Any JSON value that the database can store."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        check_storable_json(data)
+        return super().to_internal_value(data)
+
+
+class JSONObjectField(StorableJSONField):
+    """A JSON object (a dict), never a list or a scalar."""
+
+    default_error_messages = {"not_an_object": "Expected a JSON object."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            self.fail("not_an_object")
+        return super().to_internal_value(data)
+
+
+class EnumChoiceField(serializers.ChoiceField):
+    """A choice field whose schema is one shared component named after its choices class
+    (`TaskStateEnum`), rather than a name guessed from each field's name."""
+
+    def __init__(self, choices_class: type[models.TextChoices], **kwargs: Any) -> None:
+        self.choices_class = choices_class
+        super().__init__(choices=choices_class.choices, **kwargs)
+
+
+# A field named `source` trips mypy (`Field.source`); the serializer metaclass pops declared
+# fields from the class, so at run time nothing is shadowed.
+
+
+def note_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=MAX_NOTE_LENGTH, required=False, allow_blank=True, default=""
+    )
+
+
+# --- Tasks ------------------------------------------------------------------------------
+
+
+class TaskEventSerializer(serializers.ModelSerializer[TaskEvent]):
+    from_state = EnumChoiceField(
+        TaskState, read_only=True, allow_blank=True, help_text="Empty on the creation row."
+    )
+    to_state = EnumChoiceField(TaskState, read_only=True)
+
+    class Meta:
+        model = TaskEvent
+        fields = ["id", "from_state", "to_state", "actor", "note", "data", "created_at"]
+        read_only_fields = fields
+
+
+class TaskSerializer(serializers.ModelSerializer[Task]):
+    state = EnumChoiceField(TaskState, read_only=True)
+    source = EnumChoiceField(TaskSource, read_only=True)  # type: ignore[assignment]
+    approval_decision = EnumChoiceField(ApprovalDecision, read_only=True, allow_blank=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    decided_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "title",
+            "kind",
+            "payload",
+            "priority",
+            "state",
+            "dedupe_key",
+            "attempts",
+            "max_attempts",
+            "timeout_seconds",
+            "run_after",
+            "source",
+            "source_ref",
+            "created_by",
+            "blocked_by",
+            "lease_worker",
+            "lease_expires_at",
+            "started_at",
+            "result",
+            "last_error",
+            "approval_reason",
+            "approval_requested_at",
+            "approval_decision",
+            "decided_by",
+            "decided_at",
+            "created_at",
+            "updated_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class TaskDetailSerializer(TaskSerializer):
+    history = TaskEventSerializer(source="events", many=True, read_only=True)
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "history"]
+        read_only_fields = fields
+
+
+class TaskCreateSerializer(serializers.Serializer[Any]):
+    title = serializers.CharField(max_length=200)
+    kind = serializers.CharField(max_length=100, help_text="The capability a worker needs.")
+    payload = JSONObjectField(required=False, default=dict)
+    priority = serializers.IntegerField(
+        min_value=PRIORITY_RANGE[0],
+        max_value=PRIORITY_RANGE[1],
+        default=50,
+        help_text="Higher runs first.",
+    )
+    dedupe_key = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        help_text="While an unfinished task has this key, creating another returns that one.",
+    )
+    max_attempts = serializers.IntegerField(min_value=1, max_value=MAX_ATTEMPTS, default=3)
+    timeout_seconds = serializers.IntegerField(
+        min_value=1, max_value=MAX_TIMEOUT_SECONDS, default=300
+    )
+    blocked_by = serializers.PrimaryKeyRelatedField(
+        queryset=Task.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Id of a task that must be done before this one runs.",
+    )
+
+
+class TaskFilterSerializer(serializers.Serializer[Any]):
+    """Query parameters of the task list."""
+
+    state = EnumChoiceField(TaskState, required=False)
+    kind = serializers.CharField(max_length=100, required=False)
+    source = EnumChoiceField(TaskSource, required=False)  # type: ignore[assignment]
+    worker = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Id of the worker holding it."
+    )
+
+    def lookups(self) -> dict[str, Any]:
+        names = {"state": "state", "kind": "kind", "source": "source", "worker": "lease_worker"}
+        return {names[key]: value for key, value in self.validated_data.items()}
+
+
+class ApproveSerializer(serializers.Serializer[Any]):
+    reroute_kind = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Run it as this kind of work instead.",
+    )
+    note = note_field()
+
+
+class NoteSerializer(serializers.Serializer[Any]):
+    note = note_field()
+
+
+# --- Workers ----------------------------------------------------------------------------
+
+
+class WorkerSerializer(serializers.ModelSerializer[Worker]):
+    state = EnumChoiceField(WorkerState, read_only=True)
+
+    class Meta:
+        model = Worker
+        fields = [
+            "id",
+            "name",
+            "capabilities",
+            "max_concurrency",
+            "state",
+            "last_heartbeat_at",
+            "builtin",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class WorkerRegisterSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=100)
+    capabilities = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        allow_empty=False,
+        max_length=MAX_CAPABILITIES,
+        help_text="Task kinds this worker can run.",
+    )
+    max_concurrency = serializers.IntegerField(
+        min_value=1, max_value=MAX_WORKER_CONCURRENCY, default=1
+    )
+
+
+class RegisteredWorkerSerializer(serializers.Serializer[Any]):
+    worker = WorkerSerializer(read_only=True)
+    token = serializers.CharField(read_only=True, help_text="Shown only now; store it.")
+    created = serializers.BooleanField(
+        read_only=True, help_text="False when an existing worker of this name got a new token."
+    )
+
+
+class HeartbeatSerializer(serializers.Serializer[Any]):
+    worker_state = EnumChoiceField(WorkerState, read_only=True)
+    leases_extended = serializers.IntegerField(read_only=True)
+    lease_expires_at = serializers.DateTimeField(read_only=True)
+
+
+class CompleteSerializer(serializers.Serializer[Any]):
+    result = StorableJSONField(required=False, allow_null=True, default=None)
+
+
+class FailSerializer(serializers.Serializer[Any]):
+    error = serializers.CharField(max_length=MAX_ERROR_LENGTH)
+    retryable = serializers.BooleanField(
+        default=True, help_text="False fails the task for good, whatever attempts remain."
+    )
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """The body of a refused request (a domain error carries `code`)."""
+
+    detail = serializers.CharField(read_only=True)
+    code = serializers.CharField(read_only=True, required=False)

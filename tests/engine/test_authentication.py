@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.test import APIClient
+
+from engine.api.permissions import IsHumanUser, IsThisWorker
+from engine.authentication import WorkerPrincipal
+from engine.models import ApiToken
+from engine.services import create_api_token, register_worker
+from tests.factories import UserFactory, WorkerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def client_with(header: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    return client
+
+
+def test_anonymous_request_gets_401_not_a_redirect() -> None:
+    response = APIClient().get("/api/tasks/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert "Location" not in response
+
+
+@pytest.mark.parametrize("keyword", ["Token", "token", "Bearer"])
+def test_user_token_authenticates(user: Any, keyword: str) -> None:
+    row, token = create_api_token(user=user, name="ci")
+
+    response = client_with(f"{keyword} {token}").get("/api/tasks/")
+
+    assert response.status_code == 200
+    row.refresh_from_db()
+    assert row.last_used_at is not None
+    assert row.token_hash != token and token not in row.prefix + row.name
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Token jgt_not-a-real-token",
+        "Token jgw_not-a-real-worker-token",
+        "Token",
+        "Token one two",
+        "Bearer \xff\xfe",
+    ],
+)
+def test_bad_tokens_get_401(header: str) -> None:
+    response = client_with(header).get("/api/tasks/")
+
+    assert response.status_code == 401
+
+
+def test_revoked_token_gets_401(user: Any) -> None:
+    row, token = create_api_token(user=user)
+    ApiToken.objects.filter(pk=row.pk).update(revoked=True)
+
+    assert client_with(f"Token {token}").get("/api/tasks/").status_code == 401
+
+
+def test_inactive_users_token_gets_401() -> None:
+    user = UserFactory(is_active=False)
+    _, token = create_api_token(user=user)
+
+    assert client_with(f"Token {token}").get("/api/tasks/").status_code == 401
+
+
+def test_worker_token_authenticates_a_worker_principal() -> None:
+    registered = register_worker(name="w", capabilities=["echo"])
+    client = client_with(f"Token {registered.token}")
+
+    assert client.post(f"/api/workers/{registered.worker.pk}/heartbeat/").status_code == 200
+    # A worker is not a person: the human endpoints refuse it (403, it is authenticated).
+    assert client.get("/api/tasks/").status_code == 403
+
+
+def test_session_login_works_for_people(user: Any) -> None:
+    client = APIClient()
+    client.force_login(user)
+
+    assert client.get("/api/tasks/").status_code == 200
+    assert client.get("/api/workers/").status_code == 200
+
+
+# --- The permission classes on their own ----------------------------------------------------
+
+
+def request_as(principal: Any) -> Any:
+    return SimpleNamespace(user=principal)
+
+
+def view_for(pk: Any) -> Any:
+    return SimpleNamespace(kwargs={"pk": pk})
+
+
+def test_is_human_user() -> None:
+    worker = WorkerFactory()
+
+    assert IsHumanUser().has_permission(request_as(UserFactory()), view_for(1))
+    assert not IsHumanUser().has_permission(request_as(UserFactory(is_active=False)), view_for(1))
+    assert not IsHumanUser().has_permission(request_as(AnonymousUser()), view_for(1))
+    assert not IsHumanUser().has_permission(request_as(WorkerPrincipal(worker)), view_for(1))
+
+
+def test_is_this_worker() -> None:
+    worker, other = WorkerFactory(), WorkerFactory()
+    principal = WorkerPrincipal(worker)
+
+    assert IsThisWorker().has_permission(request_as(principal), view_for(worker.pk))
+    assert IsThisWorker().has_permission(request_as(principal), view_for(str(worker.pk)))
+    assert not IsThisWorker().has_permission(request_as(principal), view_for(other.pk))
+    assert not IsThisWorker().has_permission(request_as(principal), view_for(None))
+    assert not IsThisWorker().has_permission(request_as(UserFactory()), view_for(worker.pk))
