@@ -13,9 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_held_lock_is_not_given_twice() -> None:
-    with job_lock("stuck", ttl_seconds=60) as first:
-        with job_lock("stuck", ttl_seconds=60) as second:
-            assert first and not second
+    with job_lock("stuck", ttl_seconds=60) as first, job_lock("stuck", ttl_seconds=60) as second:
+        assert first and not second
     with job_lock("stuck", ttl_seconds=60) as again:
         assert again
 
