@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class SelfhealConfig(AppConfig):
     name = "selfheal"
     verbose_name = "Self-heal"
+
+    def ready(self) -> None:
+        from selfheal.checks import register_default_checks
+        from selfheal.error_patterns import TASK_ERRORS, register_error_pattern_source
+        from selfheal.playbooks import register_default_playbooks
+
+        register_default_checks()
+        register_default_playbooks()
+        register_error_pattern_source(TASK_ERRORS)

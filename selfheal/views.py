@@ -1,6 +1,99 @@
+"""The self-heal page and the two fragments its script re-renders after a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from selfheal.autoheal import why_rule_waits
+from selfheal.models import AutoHealRule, FindingPhase, PlaybookExecution
+from selfheal.serializers import ProgressSerializer
+from selfheal.services import running_executions
+
+HISTORY_SHOWN = 20
 
 
+def _history() -> list[PlaybookExecution]:
+    return list(PlaybookExecution.objects.for_history()[:HISTORY_SHOWN])
+
+
+def _execution(pk: int | None) -> PlaybookExecution | None:
+    executions = PlaybookExecution.objects.select_related("rule", "target").prefetch_related(
+        "findings", "actions", "snapshots"
+    )
+    if pk is not None:
+        return get_object_or_404(executions, pk=pk)
+    return executions.exclude(state="running").first()
+
+
+def execution_context(execution: PlaybookExecution | None) -> dict[str, Any]:
+    """What the execution fragment shows, split the way it shows it."""
+    if execution is None:
+        return {"execution": None}
+    findings = list(execution.findings.all())
+    outcome = execution.outcome or {}
+    return {
+        "execution": execution,
+        "findings": [f for f in findings if f.phase == FindingPhase.CHECK],
+        "verified": [f for f in findings if f.phase == FindingPhase.VERIFY],
+        "actions": list(execution.actions.all()),
+        "snapshots": list(execution.snapshots.all()),
+        "steps": outcome.get("steps", []),
+        "verify": outcome.get("verify", {}),
+        "revertible": execution.revertible,
+    }
+
+
+def _rules() -> list[dict[str, Any]]:
+    now = timezone.now()
+    return [
+        {"rule": rule, "waits": why_rule_waits(rule, now=now) if rule.enabled else "disabled"}
+        for rule in AutoHealRule.objects.order_by("name")
+    ]
+
+
+def _page_data(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "csrf_token": get_token(request),
+        "api": {
+            "diagnose": reverse("selfheal-api:diagnose"),
+            "repair": reverse("selfheal-api:repair"),
+            "autoheal": reverse("selfheal-api:autoheal"),
+            "progress": reverse("selfheal-api:progress"),
+            "revert": reverse("selfheal-api:execution-revert", kwargs={"pk": 0}),
+        },
+        "panel": reverse("selfheal:execution", kwargs={"pk": 0}),
+        "lists": reverse("selfheal:lists"),
+        "page": reverse("selfheal:page"),
+        "running": ProgressSerializer(running_executions(), many=True).data,
+    }
+
+
+@require_GET
 def page(request: HttpRequest) -> HttpResponse:
-    return render(request, "not_built.html", {"title": "Self-heal"})
+    selected = request.GET.get("execution", "")
+    execution = _execution(int(selected) if selected.isdigit() else None)
+    context = {
+        **execution_context(execution),
+        "history": _history(),
+        "rules": _rules(),
+        "data": _page_data(request),
+    }
+    return render(request, "selfheal/page.html", context)
+
+
+@require_GET
+def execution_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "selfheal/_execution.html", execution_context(_execution(pk)))
+
+
+@require_GET
+def lists_panel(request: HttpRequest) -> HttpResponse:
+    """The history and the rules, which a run changes (a rule may now be cooling down)."""
+    return render(request, "selfheal/_lists.html", {"history": _history(), "rules": _rules()})

@@ -4,6 +4,7 @@ from engine.services.errors import (
     EngineError,
     InvalidTransition,
     LeaseConflict,
+    TaskChanged,
     TaskNotFound,
     WorkerNotFound,
     WorkerUnavailable,
@@ -18,7 +19,13 @@ from engine.services.leases import (
     retry_delay,
 )
 from engine.services.locks import job_lock
-from engine.services.maintenance import StuckReport, StuckTaskDetector, apply_unblock_rules
+from engine.services.maintenance import (
+    StuckReport,
+    StuckTaskDetector,
+    apply_unblock_rules,
+    reset_stuck_task,
+)
+from engine.services.restore import restore_task
 from engine.services.router import TaskRouter
 from engine.services.tasks import (
     CreatedTask,
@@ -28,6 +35,7 @@ from engine.services.tasks import (
     reject_task,
     request_approval,
     retry_task,
+    unblock_task,
 )
 from engine.services.workers import (
     RegisteredWorker,
@@ -46,6 +54,7 @@ __all__ = [
     "RegisteredWorker",
     "StuckReport",
     "StuckTaskDetector",
+    "TaskChanged",
     "TaskNotFound",
     "TaskRouter",
     "WorkerNotFound",
@@ -65,7 +74,10 @@ __all__ = [
     "reject_task",
     "release_task",
     "request_approval",
+    "reset_stuck_task",
+    "restore_task",
     "retry_delay",
     "retry_task",
     "set_worker_state",
+    "unblock_task",
 ]

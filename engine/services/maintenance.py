@@ -11,9 +11,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from engine.models import Task, TaskState, Worker, WorkerState
-from engine.services.history import set_state, system_actor
+from engine.services.errors import InvalidTransition
+from engine.services.history import Actor, set_state, system_actor
 from engine.services.leases import fail_attempt
-from engine.services.tasks import mark_waiting_approval
+from engine.services.tasks import lock_task, mark_waiting_approval
 
 
 @dataclass
@@ -181,3 +182,17 @@ def apply_unblock_rules(
             )
             report.sent_for_approval.append(locked.pk)
     return report
+
+
+def reset_stuck_task(*, task_id: int, actor: Actor, now: datetime | None = None) -> Task:
+    """End the attempt of one running task whose lease expired, as the stuck detector would:
+    retried later, or failed after its last attempt."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        task = lock_task(task_id)
+        if task.state != TaskState.RUNNING:
+            raise InvalidTransition(f"task {task_id} is {task.state}, not running")
+        if task.lease_expires_at is not None and task.lease_expires_at >= now:
+            raise InvalidTransition(f"task {task_id} still holds a live lease")
+        holder = task.lease_worker.name if task.lease_worker else "a worker"
+        return fail_attempt(task, error=f"lease held by {holder} expired", actor=actor)

@@ -18,6 +18,7 @@ from engine.models import (
 )
 from engine.services.errors import InvalidTransition, TaskNotFound
 from engine.services.history import Actor, set_state, system_actor, user_actor
+from engine.signals import task_decided
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ def approve_task(*, task_id: int, user: User, reroute_kind: str = "", note: str 
         data=data,
         update_fields=fields,
     )
+    _announce_decision(task, ApprovalDecision.APPROVED, user)
     return task
 
 
@@ -159,7 +161,15 @@ def reject_task(*, task_id: int, user: User, note: str = "") -> Task:
         note=note or "rejected",
         update_fields=["approval_decision", "decided_by", "decided_at"],
     )
+    _announce_decision(task, ApprovalDecision.REJECTED, user)
     return task
+
+
+def _announce_decision(task: Task, decision: ApprovalDecision, user: User) -> None:
+    """Listeners hear of a decision only once it has committed."""
+    transaction.on_commit(
+        lambda: task_decided.send(sender=Task, task=task, decision=decision, user=user)
+    )
 
 
 @transaction.atomic
@@ -199,5 +209,18 @@ def retry_task(*, task_id: int, actor: Actor, note: str = "") -> Task:
         actor=actor,
         note=note or "retried",
         update_fields=["attempts", "run_after"],
+    )
+    return task
+
+
+@transaction.atomic
+def unblock_task(*, task_id: int, actor: Actor, note: str = "") -> Task:
+    """Move a blocked task back to pending at once (a repair: its blocker no longer holds it)."""
+    task = lock_task(task_id)
+    if task.state != TaskState.BLOCKED:
+        raise InvalidTransition(f"task {task_id} is {task.state}, not blocked")
+    task.run_after = timezone.now()
+    set_state(
+        task, TaskState.PENDING, actor=actor, note=note or "unblocked", update_fields=["run_after"]
     )
     return task

@@ -1,0 +1,96 @@
+"""The operator's console for self-heal: executions are read-only records; rules are edited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from engine.services.errors import EngineError
+from selfheal.models import AutoHealRule, Finding, PlaybookExecution, RepairAction, Snapshot
+from selfheal.services import actor_for, revert_execution
+
+
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class FindingInline(ReadOnlyInline):
+    model = Finding
+    fields = ("phase", "check_name", "severity", "message", "suggestion", "evidence", "duration_ms")
+
+
+class RepairActionInline(ReadOnlyInline):
+    model = RepairAction
+    fields = ("step", "status", "what", "why", "target", "before", "after", "bound", "actor")
+
+
+class SnapshotInline(ReadOnlyInline):
+    model = Snapshot
+    fields = ("model_label", "object_pk", "operation", "restore_status", "restore_note")
+
+
+@admin.register(PlaybookExecution)
+class PlaybookExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "id",
+        "playbook",
+        "dry_run",
+        "state",
+        "worst_severity",
+        "triggered_by",
+        "started_at",
+        "finished_at",
+        "reverted_at",
+    )
+    list_filter = ("playbook", "state", "dry_run", "worst_severity")
+    search_fields = ("triggered_by", "summary", "reason")
+    list_select_related = ("rule",)
+    show_full_result_count = False
+    inlines = [FindingInline, RepairActionInline, SnapshotInline]
+    actions = ["revert_selected"]
+    readonly_fields = [field.name for field in PlaybookExecution._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revert the selected executions")
+    def revert_selected(self, request: HttpRequest, queryset: QuerySet[PlaybookExecution]) -> None:
+        for execution in queryset:
+            try:
+                revert = revert_execution(
+                    execution_id=execution.pk, triggered_by=actor_for(request.user)
+                )
+            except EngineError as exc:
+                self.message_user(request, f"#{execution.pk}: {exc}", messages.WARNING)
+            else:
+                self.message_user(request, f"#{execution.pk}: {revert.summary}")
+
+
+@admin.register(AutoHealRule)
+class AutoHealRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "name",
+        "check_name",
+        "min_severity",
+        "playbook",
+        "dry_run",
+        "cooldown_minutes",
+        "max_runs_per_hour",
+        "enabled",
+    )
+    list_editable = ("enabled",)
+    list_filter = ("enabled", "check_name", "playbook")

@@ -1,0 +1,166 @@
+"""Self-heal's REST API. Each view validates its input and calls one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from selfheal.autoheal import run_autoheal
+from selfheal.models import PlaybookExecution
+from selfheal.serializers import (
+    AutoHealReportSerializer,
+    ExecutionDetailSerializer,
+    ExecutionFilterSerializer,
+    ExecutionSerializer,
+    ProgressListSerializer,
+    ProgressSerializer,
+    RepairRequestSerializer,
+    RevertRequestSerializer,
+    RunRequestSerializer,
+    SelfhealErrorSerializer,
+)
+from selfheal.services import (
+    actor_for,
+    revert_execution,
+    run_diagnosis,
+    run_repair,
+    running_executions,
+)
+
+BUSY = OpenApiResponse(SelfhealErrorSerializer, description="This playbook is already running.")
+
+
+class IsPerson(BasePermission):
+    """A user's session or token; a worker's token may not run playbooks."""
+
+    message = "Self-heal is for people; worker tokens may not use it."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return isinstance(user, AbstractBaseUser) and user.is_authenticated and user.is_active
+
+
+class SelfhealView(APIView):
+    permission_classes = [IsPerson]
+
+
+def detail(execution: PlaybookExecution, code: int = status.HTTP_201_CREATED) -> Response:
+    return Response(ExecutionDetailSerializer(execution).data, status=code)
+
+
+class DiagnoseView(SelfhealView):
+    @extend_schema(
+        summary="Run a diagnosis",
+        request=RunRequestSerializer,
+        responses={201: ExecutionDetailSerializer, 409: BUSY},
+    )
+    def post(self, request: Request) -> Response:
+        body = RunRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reason = body.validated_data.get("reason", "")
+        return detail(run_diagnosis(triggered_by=actor_for(request.user), reason=reason))
+
+
+class RepairView(SelfhealView):
+    @extend_schema(
+        summary="Run a repair (or, with dry_run, show what it would change)",
+        request=RepairRequestSerializer,
+        responses={201: ExecutionDetailSerializer, 400: SelfhealErrorSerializer, 409: BUSY},
+    )
+    def post(self, request: Request) -> Response:
+        body = RepairRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        execution = run_repair(
+            triggered_by=actor_for(request.user),
+            dry_run=body.validated_data["dry_run"],
+            reason=body.validated_data.get("reason", ""),
+        )
+        return detail(execution)
+
+
+class AutoHealView(SelfhealView):
+    @extend_schema(
+        summary="Diagnose, then run what the auto-heal rules allow",
+        request=None,
+        responses={200: AutoHealReportSerializer, 409: BUSY},
+    )
+    def post(self, request: Request) -> Response:
+        report = run_autoheal(triggered_by=actor_for(request.user))
+        data = {**report.as_dict(), "diagnosis": report.diagnosis}
+        return Response(AutoHealReportSerializer(data).data)
+
+
+class ProgressView(SelfhealView):
+    @extend_schema(
+        summary="Playbooks running now, with their progress", responses=ProgressListSerializer
+    )
+    def get(self, request: Request) -> Response:
+        running = ProgressSerializer(running_executions(), many=True).data
+        return Response({"running": running})
+
+
+class ExecutionPagination(CursorPagination):
+    ordering = ("-id",)
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Execution history, newest first", parameters=[ExecutionFilterSerializer]
+    ),
+    retrieve=extend_schema(
+        summary="One execution with its findings, actions and snapshots",
+        responses={200: ExecutionDetailSerializer, 404: SelfhealErrorSerializer},
+    ),
+)
+class ExecutionViewSet(viewsets.GenericViewSet[PlaybookExecution]):
+    permission_classes = [IsPerson]
+    serializer_class = ExecutionSerializer
+    pagination_class = ExecutionPagination
+    lookup_value_converter = "int"
+
+    def get_queryset(self) -> QuerySet[PlaybookExecution]:
+        if self.action == "retrieve":
+            return PlaybookExecution.objects.prefetch_related("findings", "actions", "snapshots")
+        return PlaybookExecution.objects.for_history()
+
+    def list(self, request: Request) -> Response:
+        filters = ExecutionFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = self.paginate_queryset(self.get_queryset().filter(**filters.lookups()))
+        return self.get_paginated_response(ExecutionSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: int) -> Response:
+        return Response(ExecutionDetailSerializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Revert an execution: restore the rows it changed, unless changed since",
+        request=RevertRequestSerializer,
+        responses={
+            201: ExecutionDetailSerializer,
+            404: SelfhealErrorSerializer,
+            409: SelfhealErrorSerializer,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def revert(self, request: Request, pk: int) -> Response:
+        body = RevertRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        execution = revert_execution(
+            execution_id=pk,
+            triggered_by=actor_for(request.user),
+            dry_run=body.validated_data["dry_run"],
+        )
+        return detail(execution)
