@@ -131,7 +131,9 @@ class TaskQuerySet(models.QuerySet["Task"]):
 
     def counts_by_state(self) -> dict[str, int]:
         counts = {state.value: 0 for state in TaskState}
-        rows = self.order_by().values_list("state").annotate(n=models.Count("id"))
+        rows = (
+            self.order_by().values_list("state").annotate(n=models.Count("*"))
+        )  # COUNT(*): index-only on PostgreSQL
         for state, n in rows:
             counts[state] = n
         return counts
