@@ -142,12 +142,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels and django-q2 -------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Separate prefixes let several deployments (or test runs) share one Redis.
+CHANNELS_REDIS_PREFIX = env_str("CHANNELS_REDIS_PREFIX", "juggernaut")
 
 if REDIS_URL:
     CHANNEL_LAYERS: dict[str, Any] = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "juggernaut"},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNELS_REDIS_PREFIX},
         }
     }
 else:
@@ -211,6 +213,63 @@ ENGINE_UNROUTABLE_AFTER_SECONDS = env_int("ENGINE_UNROUTABLE_AFTER_SECONDS", 300
 ENGINE_RETRY_BASE_SECONDS = env_int("ENGINE_RETRY_BASE_SECONDS", 10, minimum=0)
 ENGINE_RETRY_MAX_SECONDS = env_int("ENGINE_RETRY_MAX_SECONDS", 3600, minimum=0)
 
+# --- Routing ----------------------------------------------------------------------------
+# auto: OpenRouter if a key is set, else the OpenAI-compatible URL if set, else offline.
+ROUTING_PROVIDER = env_str("ROUTING_PROVIDER", "auto").strip().lower()
+if ROUTING_PROVIDER not in {"auto", "openrouter", "openai_compatible", "offline"}:
+    raise ImproperlyConfigured(
+        "ROUTING_PROVIDER must be auto, openrouter, openai_compatible or offline, "
+        f"got {ROUTING_PROVIDER!r}"
+    )
+OPENROUTER_API_KEY = env_str("OPENROUTER_API_KEY")  # secret: never logged, never shown
+OPENROUTER_BASE_URL = env_str("OPENROUTER_BASE_URL", "https://openrouter.ai/api/v1")
+OPENROUTER_APP_URL = env_str("OPENROUTER_APP_URL")  # sent as HTTP-Referer
+OPENROUTER_APP_TITLE = env_str("OPENROUTER_APP_TITLE", "Juggernaut")  # sent as X-Title
+OPENAI_COMPATIBLE_BASE_URL = env_str("OPENAI_COMPATIBLE_BASE_URL")
+OPENAI_COMPATIBLE_API_KEY = env_str("OPENAI_COMPATIBLE_API_KEY")  # secret
+ROUTING_CONNECT_TIMEOUT = env_int("ROUTING_CONNECT_TIMEOUT", 5, minimum=1)
+ROUTING_READ_TIMEOUT = env_int("ROUTING_READ_TIMEOUT", 120, minimum=1)
+ROUTING_MAX_RETRIES = env_int("ROUTING_MAX_RETRIES", 2, minimum=0)
+ROUTING_MAX_RETRY_WAIT = env_int("ROUTING_MAX_RETRY_WAIT", 30, minimum=0)
+ROUTING_FAILURE_THRESHOLD = env_int("ROUTING_FAILURE_THRESHOLD", 3, minimum=1)
+ROUTING_COOLDOWN_SECONDS = env_int("ROUTING_COOLDOWN_SECONDS", 300, minimum=0)
+
+# --- Chat -------------------------------------------------------------------------------
+# Budgets a mode's policy does not set (its policy sets steps and money); sessions override.
+CHAT_MAX_SECONDS = env_int("CHAT_MAX_SECONDS", 600, minimum=1)
+CHAT_MAX_RETRIES = env_int("CHAT_MAX_RETRIES", 3, minimum=0)
+# Loop guardrails: the model is nudged one repetition before the threshold, stopped at it.
+CHAT_LOOP_REPEAT_CALLS = env_int("CHAT_LOOP_REPEAT_CALLS", 4, minimum=2)
+CHAT_LOOP_REPEAT_FAILURES = env_int("CHAT_LOOP_REPEAT_FAILURES", 3, minimum=2)
+CHAT_LOOP_ALTERNATIONS = env_int("CHAT_LOOP_ALTERNATIONS", 3, minimum=2)
+CHAT_LOOP_REPEAT_ANSWERS = env_int("CHAT_LOOP_REPEAT_ANSWERS", 3, minimum=2)
+CHAT_LOOP_EMPTY_ANSWERS = env_int("CHAT_LOOP_EMPTY_ANSWERS", 3, minimum=2)
+# Proxies cut idle websockets after ~60 s; the heartbeat keeps them open.
+CHAT_WS_HEARTBEAT_SECONDS = env_int("CHAT_WS_HEARTBEAT_SECONDS", 25, minimum=1)
+CHAT_DELTA_FLUSH_MS = env_int("CHAT_DELTA_FLUSH_MS", 50, minimum=0)
+CHAT_STOP_POLL_MS = env_int("CHAT_STOP_POLL_MS", 100, minimum=10)
+CHAT_RELAY_POLL_MS = env_int("CHAT_RELAY_POLL_MS", 100, minimum=10)
+CHAT_HISTORY_MESSAGES = env_int("CHAT_HISTORY_MESSAGES", 200, minimum=10)
+
+# --- Self-heal --------------------------------------------------------------------------
+SELFHEAL_FIX_TASK_KIND = env_str("SELFHEAL_FIX_TASK_KIND", "agent")
+SELFHEAL_LOG_PATHS = env_list("SELFHEAL_LOG_PATHS", [str(VAR_DIR)])
+
+# --- Log crawler ------------------------------------------------------------------------
+RAILWAY_TOKEN = env_str("RAILWAY_TOKEN")  # secret: never logged, never shown
+RAILWAY_API_URL = env_str("RAILWAY_API_URL", "https://backboard.railway.com/graphql/v2")
+RAILWAY_TIMEOUT_SECONDS = env_int("RAILWAY_TIMEOUT_SECONDS", 30, minimum=1)
+# A Retry-After up to this long is waited out inside a crawl; a longer one ends the crawl.
+RAILWAY_MAX_RETRY_WAIT = env_int("RAILWAY_MAX_RETRY_WAIT", 30, minimum=0)
+LOGCRAWLER_CRAWL_MINUTES = env_int("LOGCRAWLER_CRAWL_MINUTES", 5, minimum=1)
+LOGCRAWLER_EVALUATE_MINUTES = env_int("LOGCRAWLER_EVALUATE_MINUTES", 1, minimum=1)
+LOGCRAWLER_RETENTION_DAYS = env_int("LOGCRAWLER_RETENTION_DAYS", 14, minimum=1)
+LOGCRAWLER_BATCH_LINES = env_int("LOGCRAWLER_BATCH_LINES", 5000, minimum=1)
+LOGCRAWLER_INGEST_MAX_BYTES = env_int("LOGCRAWLER_INGEST_MAX_BYTES", 5_000_000, minimum=1024)
+LOGCRAWLER_TASK_KIND = env_str("LOGCRAWLER_TASK_KIND", "agent")
+LOGCRAWLER_WEBHOOK_URL = env_str("LOGCRAWLER_WEBHOOK_URL")
+LOGCRAWLER_WEBHOOK_SECRET = env_str("LOGCRAWLER_WEBHOOK_SECRET")  # secret
+
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
@@ -218,7 +277,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = False
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

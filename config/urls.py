@@ -20,6 +20,8 @@ urlpatterns = [
     path("codehealth/", include("codehealth.urls")),
     # API.
     path("api/", include("engine.api.urls")),
+    path("api/selfheal/", include("selfheal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("v1/", include("routing.gateway_urls")),  # OpenAI-compatible gateway
 ]

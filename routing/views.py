@@ -1,6 +1,28 @@
+"""The Routing page: policies, spend per mode per day, the costliest sessions, recent calls."""
+
+from __future__ import annotations
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+
+from routing.models import ModelCall
+from routing.services import provider_status
+from routing.services.overview import policy_rows, spend_chart
+
+CHART_DAYS = 14
+RECENT_CALLS = 30
 
 
 def page(request: HttpRequest) -> HttpResponse:
-    return render(request, "not_built.html", {"title": "Model routing"})
+    now = timezone.now()
+    context = {
+        "title": "Model routing",
+        "provider": provider_status(),
+        "policies": policy_rows(today=now.date()),
+        "chart": spend_chart(days=CHART_DAYS, now=now),
+        "chart_days": CHART_DAYS,
+        "sessions": ModelCall.objects.most_expensive_sessions(limit=10),
+        "calls": ModelCall.objects.recent(limit=RECENT_CALLS),
+    }
+    return render(request, "routing/page.html", context)

@@ -1,0 +1,48 @@
+"""Configuration problems as Django system checks, reported at start with a hint."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+@register()
+def check_routing_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    provider = settings.ROUTING_PROVIDER
+    if provider == "openrouter" and not settings.OPENROUTER_API_KEY:
+        messages.append(
+            Warning(
+                "ROUTING_PROVIDER is openrouter but OPENROUTER_API_KEY is empty.",
+                hint="Set OPENROUTER_API_KEY (or OPENROUTER_API_KEY_FILE); every call will "
+                "fail with 401 until then.",
+                id="routing.W001",
+            )
+        )
+    if provider == "openai_compatible" and not settings.OPENAI_COMPATIBLE_BASE_URL:
+        messages.append(
+            Error(
+                "ROUTING_PROVIDER is openai_compatible but OPENAI_COMPATIBLE_BASE_URL is empty.",
+                hint="Set it to the server's /v1 URL, e.g. http://127.0.0.1:11434/v1 for Ollama.",
+                id="routing.E002",
+            )
+        )
+    for name in ("OPENROUTER_BASE_URL", "OPENAI_COMPATIBLE_BASE_URL"):
+        value = getattr(settings, name)
+        if value and not _is_http_url(value):
+            messages.append(
+                Error(
+                    f"{name} is not an http(s) URL: {value!r}.",
+                    hint="e.g. https://openrouter.ai/api/v1",
+                    id="routing.E001",
+                )
+            )
+    return messages

@@ -1,0 +1,1 @@
+"""An OpenAI-compatible API in front of routing: any OpenAI client can go through policies."""

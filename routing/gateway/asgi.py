@@ -1,0 +1,211 @@
+"""A fast path for the gateway under ASGI: `/v1/` served on long-lived worker threads.
+
+Why: Django's ASGI handler runs each request in a new thread (so with a new database
+connection) and hops threads twice per middleware; on this project that costs several
+milliseconds per request before the view starts (measured by bench/gateway.py), more than the
+whole budget the gateway has. The gateway needs none of the dashboard's middleware (sessions,
+CSRF, messages, the login redirect, frame options): it authenticates API tokens through DRF.
+
+So this wraps the project's ASGI app. Requests whose path resolves to a gateway view run the
+same DRF views, on a worker thread that keeps its database connection and HTTP pool between
+requests, with Django's request_started/request_finished signals (which close stale
+connections) and host validation; a streamed answer is read on the same thread, chunk by
+chunk, and closed if the client goes away. Every other request goes to the wrapped app.
+
+Wire it in config/asgi.py: ``http_app = GatewayFastPath(http_app)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from io import BytesIO
+from typing import Any
+
+from django.core import signals
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
+from django.db import connections
+from django.http import (
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    HttpResponseServerError,
+    StreamingHttpResponse,
+)
+from django.urls import Resolver404, resolve
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+WORKER_SCOPE_KEY = "juggernaut.gateway_worker"
+GATEWAY_NAMESPACE = "gateway"
+MAX_IDLE_WORKERS = 64
+logger = logging.getLogger(__name__)
+
+
+class _Workers:
+    """Single-thread executors, one per request in flight, kept for the next request: a
+    request's view, its stream and its settlement all run on one thread, the one that holds
+    its database connection."""
+
+    def __init__(self) -> None:
+        self._idle: queue.SimpleQueue[ThreadPoolExecutor] = queue.SimpleQueue()
+
+    def acquire(self) -> ThreadPoolExecutor:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway")
+
+    def release(self, worker: ThreadPoolExecutor) -> None:
+        if self._idle.qsize() >= MAX_IDLE_WORKERS:
+            _retire(worker)
+        else:
+            self._idle.put(worker)
+
+    def close(self) -> None:
+        while True:
+            try:
+                _retire(self._idle.get_nowait())
+            except queue.Empty:
+                return
+
+
+def _retire(worker: ThreadPoolExecutor) -> None:
+    """Close the thread's database connections, then let the thread end."""
+    worker.submit(connections.close_all).result()
+    worker.shutdown(wait=True)
+
+
+def _is_gateway(path: str) -> bool:
+    try:
+        return resolve(path).namespace == GATEWAY_NAMESPACE
+    except Resolver404:
+        return False
+
+
+def _respond(scope: Scope, body: bytes) -> HttpResponseBase:
+    """Runs on a worker thread: the request through the gateway's DRF view.
+
+    A plain response is closed here (which sends request_finished); a streamed one when its
+    stream ends, on the same thread."""
+    signals.request_started.send(sender=GatewayFastPath, scope=scope)
+    try:
+        request = ASGIRequest(scope, BytesIO(body))
+        request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would check it
+        match = resolve(request.path_info)
+        response: HttpResponseBase = match.func(request, *match.args, **match.kwargs)
+        render = getattr(response, "render", None)
+        if callable(render):
+            response = render()
+    except DisallowedHost:
+        response = HttpResponseBadRequest("Bad Request: the Host header is not allowed.")
+    except Exception:  # the boundary: log it, answer 500, keep serving
+        logger.exception("gateway fast path: unhandled error")
+        response = HttpResponseServerError("Internal Server Error", content_type="text/plain")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if not response.streaming:
+        response.close()
+    return response
+
+
+def _next_part(parts: Iterator[bytes]) -> bytes | None:
+    return next(parts, None)
+
+
+def _close(response: HttpResponseBase) -> None:
+    response.close()
+
+
+def _headers(response: HttpResponseBase) -> list[tuple[bytes, bytes]]:
+    if isinstance(response, HttpResponse) and "Content-Length" not in response:
+        response["Content-Length"] = str(len(response.content))
+    return [(name.encode("ascii"), value.encode("latin1")) for name, value in response.items()]
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    parts = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+class GatewayFastPath:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.workers = _Workers()
+
+    def close(self) -> None:
+        """Stop the idle workers and close their connections (tests; a clean shutdown)."""
+        self.workers.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_gateway(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        if body is None:
+            return
+        worker = self.workers.acquire()
+        loop = asyncio.get_running_loop()
+        try:
+            headers = list(scope.get("headers") or [])
+            if not any(name.lower() == b"content-length" for name, _ in headers):
+                # A chunked upload has no length; the body is whole now, so give it one.
+                headers.append((b"content-length", str(len(body)).encode()))
+            scope = {**scope, "headers": headers, WORKER_SCOPE_KEY: True}
+            response = await loop.run_in_executor(worker, _respond, scope, body)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": _headers(response),
+                }
+            )
+            if isinstance(response, StreamingHttpResponse):
+                await self._stream(response, worker, receive, send)
+            elif isinstance(response, HttpResponse):
+                await send({"type": "http.response.body", "body": response.content})
+        finally:
+            self.workers.release(worker)
+
+    async def _stream(
+        self,
+        response: StreamingHttpResponse,
+        worker: ThreadPoolExecutor,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        parts = iter(response)
+        gone = asyncio.ensure_future(_wait_for_disconnect(receive))
+        try:
+            while True:
+                step = loop.run_in_executor(worker, _next_part, parts)
+                racing: set[asyncio.Future[Any]] = {step, gone}
+                await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+                part = await step  # a step under way finishes before the stream is closed
+                if part is None or gone.done():
+                    break
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+            if not gone.done():
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            gone.cancel()
+            await loop.run_in_executor(worker, _close, response)
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        continue

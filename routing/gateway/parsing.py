@@ -1,0 +1,133 @@
+"""Reading an OpenAI chat-completions request: which mode, which model, what to pass on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from routing.errors import RoutingError
+from routing.models import Mode
+from routing.services.policies import OpenRouterPolicyManager
+from routing.types import Message, ToolSpec
+
+ROLES = {"system", "developer", "user", "assistant", "tool"}
+PASSED_THROUGH = (
+    "temperature",
+    "top_p",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "tool_choice",
+    "response_format",
+    "parallel_tool_calls",
+)
+MODE_PREFIX = "mode:"
+
+
+class InvalidRequest(RoutingError):
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.param = param
+        if code:
+            self.code = code
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    mode: str
+    model: str | None
+    messages: list[Message]
+    tools: list[ToolSpec] | None
+    stream: bool
+    include_usage: bool
+    max_tokens: int | None
+    session_ref: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _messages(body: dict[str, Any]) -> list[Message]:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("'messages' must be a non-empty list.", param="messages")
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            raise InvalidRequest(
+                f"messages[{index}] needs a 'role' among {', '.join(sorted(ROLES))}.",
+                param=f"messages[{index}].role",
+            )
+    return messages
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InvalidRequest(f"'{name}' must be a positive integer.", param=name)
+        return value
+    return None
+
+
+def resolve_mode(model: str, *, mode_header: str) -> tuple[str, str | None]:
+    """(mode, model or None) from `mode:code`, or from a model the policy of a mode allows."""
+    if model.startswith(MODE_PREFIX):
+        mode = model[len(MODE_PREFIX) :]
+        if mode not in Mode.values:
+            raise InvalidRequest(
+                f"Unknown mode {mode!r}; use one of "
+                f"{', '.join(MODE_PREFIX + m for m in Mode.values)}.",
+                param="model",
+                code="model_not_found",
+            )
+        return mode, None
+    if mode_header:
+        if mode_header not in Mode.values:
+            raise InvalidRequest(f"X-Juggernaut-Mode {mode_header!r} is not a mode.", param="model")
+        return mode_header, model
+    mode_allowing = OpenRouterPolicyManager().mode_allowing(model)
+    if mode_allowing is None:
+        raise InvalidRequest(
+            f"The model {model!r} is not allowed by any policy; ask for a mode "
+            '(model: "mode:code") or a model listed by GET /v1/models.',
+            param="model",
+            code="model_not_found",
+        )
+    return mode_allowing, model
+
+
+def parse_chat_request(
+    body: Any, *, mode_header: str = "", session_header: str = ""
+) -> ChatRequest:
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object.")
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise InvalidRequest(
+            "'model' is required: a mode (\"mode:code\") or a model id.", param="model"
+        )
+    messages = _messages(body)
+    tools = body.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        raise InvalidRequest("'tools' must be a list.", param="tools")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidRequest("'stream' must be true or false.", param="stream")
+    options = body.get("stream_options") or {}
+    user = body.get("user")
+    session_ref = session_header or (user if isinstance(user, str) else "")
+    mode, wanted = resolve_mode(model.strip(), mode_header=mode_header)
+    return ChatRequest(
+        mode=mode,
+        model=wanted,
+        messages=messages,
+        tools=tools or None,
+        stream=stream,
+        include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
+        max_tokens=_max_tokens(body),
+        session_ref=session_ref[:200],
+        extra={name: body[name] for name in PASSED_THROUGH if name in body},
+    )

@@ -1,0 +1,152 @@
+"""POST /v1/chat/completions and GET /v1/models, as OpenAI serves them.
+
+Authentication is DRF's default (the project's API tokens, `Authorization: Bearer <token>`);
+every error, a 401 included, comes back in OpenAI's error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, NoReturn
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponseBase, StreamingHttpResponse
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from routing.errors import RoutingError
+from routing.gateway.asgi import WORKER_SCOPE_KEY
+from routing.gateway.formats import ChunkWriter, completion_body, error_body, models_body
+from routing.gateway.parsing import ChatRequest, InvalidRequest, parse_chat_request
+from routing.services import CompletionStream, complete, stream_completion
+from routing.services.policies import OpenRouterPolicyManager
+
+SOURCE = "gateway"
+
+
+def _error_response(exc: Exception) -> Response:
+    if isinstance(exc, RoutingError):
+        param = exc.param if isinstance(exc, InvalidRequest) else None
+        body = error_body(str(exc), type_=exc.error_type, code=exc.code, param=param)
+        return Response(body, status=exc.status_code)
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        body = error_body(
+            f"{exc.detail} Send 'Authorization: Bearer <API token>'.",
+            type_="invalid_request_error",
+            code="invalid_api_key",
+        )
+        return Response(body, status=401, headers={"WWW-Authenticate": "Bearer"})
+    body = error_body(str(exc.detail), type_="invalid_request_error", code=exc.default_code)
+    return Response(body, status=exc.status_code)
+
+
+class OpenAIView(APIView):
+    schema = None  # OpenAI's own API reference documents these; keep them out of ours
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, RoutingError | exceptions.APIException):
+            return _error_response(exc)
+        raise exc
+
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> NoReturn:
+        # DRF answers 403 when no authenticator offers a challenge; OpenAI clients expect 401.
+        if request.authenticators and not request.successful_authenticator:
+            raise exceptions.NotAuthenticated()
+        super().permission_denied(request, message=message, code=code)
+
+
+class ChatCompletionsView(OpenAIView):
+    def post(self, request: Request) -> HttpResponseBase:
+        chat = parse_chat_request(
+            request.data,
+            mode_header=request.headers.get("X-Juggernaut-Mode", ""),
+            session_header=request.headers.get("X-Juggernaut-Session", ""),
+        )
+        if not chat.stream:
+            completion = complete(
+                mode=chat.mode,
+                messages=chat.messages,
+                tools=chat.tools,
+                model=chat.model,
+                session_ref=chat.session_ref,
+                max_tokens=chat.max_tokens,
+                extra=chat.extra,
+                source=SOURCE,
+            )
+            return Response(completion_body(completion))
+        stream = stream_completion(
+            mode=chat.mode,
+            messages=chat.messages,
+            tools=chat.tools,
+            model=chat.model,
+            session_ref=chat.session_ref,
+            max_tokens=chat.max_tokens,
+            extra=chat.extra,
+            source=SOURCE,
+        )
+        events = _sse(stream, chat)
+        content: Iterator[bytes] | AsyncIterator[bytes] = events
+        django_request = request._request
+        # Under Django's own ASGI handler the chunks must come from an async iterator, or
+        # Django reads the whole stream before sending a byte; the fast path reads it sync.
+        if isinstance(django_request, ASGIRequest) and not django_request.scope.get(
+            WORKER_SCOPE_KEY
+        ):
+            content = _async(events)
+        response = StreamingHttpResponse(content, content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+
+def _sse(stream: CompletionStream, chat: ChatRequest) -> Iterator[bytes]:
+    writer = ChunkWriter(stream_id=f"chatcmpl-stream-{id(stream):x}", model=chat.model or chat.mode)
+    try:
+        yield writer.opening()
+        for delta in stream:
+            yield writer.delta(delta)
+        completion = stream.completion
+        assert completion is not None
+        writer.base["id"] = f"chatcmpl-{completion.call_id}"
+        yield writer.closing(completion)
+        if chat.include_usage:
+            yield writer.usage(completion)
+        yield writer.done()
+    except RoutingError as exc:
+        # Headers are gone already: OpenAI reports a mid-stream failure as an error event.
+        yield writer.error(str(exc), type_=exc.error_type, code=exc.code)
+    finally:
+        stream.close()
+
+
+async def _async(events: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Feeds a sync iterator to an ASGI server chunk by chunk (Django would otherwise read it
+    whole before sending a byte), in the request's thread, where its DB connection lives."""
+    step = sync_to_async(_next_or_none, thread_sensitive=True)
+    try:
+        while (part := await step(events)) is not None:
+            yield part
+    finally:
+        await sync_to_async(_close, thread_sensitive=True)(events)
+
+
+def _next_or_none(events: Iterator[bytes]) -> bytes | None:
+    return next(events, None)
+
+
+def _close(events: Any) -> None:
+    events.close()
+
+
+class ModelsView(OpenAIView):
+    def get(self, request: Request) -> Response:
+        models: list[str] = []
+        for policy in OpenRouterPolicyManager().policies():
+            models += [name for name in policy.models_in_order if name not in models]
+        return Response(models_body(models))

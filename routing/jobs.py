@@ -1,0 +1,19 @@
+"""Background jobs, run by django-q2 from the schedules in routing/schedules.py."""
+
+from __future__ import annotations
+
+import logging
+
+from routing.providers import configured_provider_name
+from routing.services import sync_from_openrouter
+
+logger = logging.getLogger(__name__)
+
+
+def sync_models_job() -> str:
+    """Refresh the price table from OpenRouter; a no-op when OpenRouter is not in use."""
+    if configured_provider_name() != "openrouter":
+        return "skipped: OpenRouter is not the configured provider"
+    result = sync_from_openrouter()
+    logger.info("routing.sync_models: %s", result)
+    return str(result)

@@ -1,0 +1,337 @@
+"""Providers over HTTP: any OpenAI-compatible server, and OpenRouter.
+
+Every request has a (connect, read) timeout. 429, 408 and 5xx are retried with exponential
+backoff, honouring `Retry-After`; a wait longer than the configured maximum is not waited
+out, the error is raised instead. A read timeout is not retried: the request may have been
+billed. The API key goes in a header and nowhere else: never into a message, a log, a repr.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+import requests
+
+from routing.errors import (
+    NoProviderForConstraints,
+    ProviderAuthError,
+    ProviderBadRequest,
+    ProviderError,
+    ProviderOutOfCredits,
+    ProviderRateLimited,
+    ProviderTimeout,
+    ProviderUnavailable,
+    StreamInterrupted,
+)
+from routing.providers.base import Provider, ProviderStream
+from routing.providers.sse import (
+    DONE,
+    StreamAssembler,
+    error_message,
+    iter_events,
+    iter_lines,
+    parse_completion,
+    parse_json,
+)
+from routing.types import ProviderRequest
+
+RETRYABLE_STATUSES = {408, 429, 500, 502, 503, 504}
+BACKOFF_BASE_SECONDS = 0.5
+
+_idle_sessions: queue.SimpleQueue[requests.Session] = queue.SimpleQueue()
+
+
+@contextmanager
+def _pooled_session() -> Iterator[requests.Session]:
+    """A session no other thread is using, with its kept-alive connections to the upstream.
+
+    Under ASGI every request runs in a new thread, so a per-thread session would open a new
+    connection per call; a shared pool keeps the handshake out of the hot path.
+    """
+    try:
+        session = _idle_sessions.get_nowait()
+    except queue.Empty:
+        session = requests.Session()
+    try:
+        yield session
+    finally:
+        _idle_sessions.put(session)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait, from `Retry-After: 7` or `Retry-After: <HTTP date>`."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def _json_number(value: Decimal) -> int | float:
+    """A dollar amount for a JSON body: exact when whole, a float otherwise."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class OpenAICompatibleProvider(Provider):
+    name: ClassVar[str] = "openai_compatible"
+    label: ClassVar[str] = "OpenAI-compatible server"
+    retryable_statuses: ClassVar[set[int]] = RETRYABLE_STATUSES
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str = "",
+        connect_timeout: float = 5.0,
+        read_timeout: float = 120.0,
+        max_retries: int = 2,
+        max_retry_wait: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self.sleep = sleep
+        self._session = session
+
+    @property
+    def display_name(self) -> str:
+        return f"The OpenAI-compatible server at {self.base_url}"
+
+    def _borrow_session(self) -> AbstractContextManager[requests.Session]:
+        return nullcontext(self._session) if self._session else _pooled_session()
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def body(self, request: ProviderRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {**request.extra, "model": request.model}
+        body["messages"] = request.messages
+        body["stream"] = request.stream
+        if request.tools:
+            body["tools"] = request.tools
+        if request.max_tokens:
+            body["max_tokens"] = request.max_tokens
+        if request.stream:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    def send(self, request: ProviderRequest) -> ProviderStream:
+        with self._borrow_session() as session:
+            response, attempts = self._post(session, self.body(request), stream=request.stream)
+            if not request.stream:
+                with response:
+                    try:
+                        body = parse_json(response.text)
+                    except ValueError:
+                        body = None
+                    return parse_completion(body, attempts=attempts, fallback_model=request.model)
+            return (yield from self._read_stream(response, attempts, request.model))
+
+    def _read_stream(
+        self, response: requests.Response, attempts: int, model: str
+    ) -> ProviderStream:
+        assembler = StreamAssembler()
+        with response:
+            try:
+                for data in iter_events(iter_lines(self._chunks(response))):
+                    if data.strip() == DONE:
+                        assembler.done = True
+                        break
+                    try:
+                        payload = parse_json(data)
+                    except ValueError:
+                        continue
+                    if isinstance(payload, dict):
+                        yield from assembler.feed(payload)
+            except requests.exceptions.RequestException as exc:
+                raise StreamInterrupted(
+                    f"{self.display_name} closed the stream mid-answer ({type(exc).__name__}); "
+                    "the partial answer was dropped.",
+                    attempts=attempts,
+                ) from None
+        if not assembler.finished:
+            raise StreamInterrupted(
+                f"{self.display_name} ended the stream before it finished the answer.",
+                attempts=attempts,
+            )
+        return assembler.result(attempts=attempts, fallback_model=model)
+
+    @staticmethod
+    def _chunks(response: requests.Response) -> Iterator[bytes]:
+        # chunk_size=None hands over each chunk as it arrives instead of filling a buffer.
+        return response.iter_content(chunk_size=None)
+
+    def _post(
+        self, session: requests.Session, body: dict[str, Any], *, stream: bool
+    ) -> tuple[requests.Response, int]:
+        url = f"{self.base_url}/chat/completions"
+        data = json.dumps(body, default=_json_default).encode()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                response = session.post(
+                    url, data=data, headers=self.headers(), timeout=self.timeout, stream=stream
+                )
+            except requests.exceptions.ConnectTimeout:
+                error: ProviderError = ProviderUnavailable(
+                    f"{self.display_name} did not accept a connection within {self.timeout[0]}s.",
+                    attempts=attempts,
+                )
+                retry_after = None
+            except requests.exceptions.Timeout:
+                raise ProviderTimeout(
+                    f"{self.display_name} sent no answer within {self.timeout[1]}s; "
+                    "not retried, as the request may have been billed.",
+                    attempts=attempts,
+                ) from None
+            except requests.exceptions.RequestException as exc:
+                error = ProviderUnavailable(
+                    f"{self.display_name} could not be reached ({type(exc).__name__}).",
+                    attempts=attempts,
+                )
+                retry_after = None
+            else:
+                if response.status_code == 200:
+                    return response, attempts
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                with response:
+                    error = self.error_for(response, attempts=attempts, retry_after=retry_after)
+                if response.status_code not in self.retryable_statuses:
+                    raise error
+            if attempts > self.max_retries:
+                raise error
+            wait = retry_after if retry_after is not None else self._backoff(attempts)
+            if wait > self.max_retry_wait:
+                raise error
+            self.sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        return min(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), self.max_retry_wait)
+
+    def error_for(
+        self, response: requests.Response, *, attempts: int, retry_after: float | None
+    ) -> ProviderError:
+        status = response.status_code
+        try:
+            payload = parse_json(response.text)
+            detail = error_message(payload) if isinstance(payload, dict) else response.text
+        except ValueError:
+            detail = response.text
+        detail = detail[:300] or response.reason or "no detail"
+        who = self.display_name
+        if status == 401:
+            return ProviderAuthError(
+                f"{who} rejected the API key (401: {detail}). Check the key in the settings; "
+                "it is never shown here.",
+                attempts=attempts,
+            )
+        if status == 402:
+            return ProviderOutOfCredits(
+                f"{who} says the account or key has insufficient credits (402: {detail}). "
+                "Add credits or raise the key's limit, then retry.",
+                attempts=attempts,
+            )
+        if status == 429:
+            wait = f" It asked to wait {retry_after:g}s." if retry_after is not None else ""
+            return ProviderRateLimited(
+                f"{who} rate-limited the call (429: {detail}).{wait}",
+                attempts=attempts,
+                retry_after=retry_after,
+            )
+        if status == 408:
+            return ProviderTimeout(
+                f"{who} timed out the request (408: {detail}).", attempts=attempts
+            )
+        if status >= 500:
+            return ProviderUnavailable(
+                f"{who} failed with {status}: {detail}. The model may be down.", attempts=attempts
+            )
+        return ProviderBadRequest(
+            f"{who} refused the request ({status}: {detail}).", attempts=attempts
+        )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _json_number(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class OpenRouterProvider(OpenAICompatibleProvider):
+    name: ClassVar[str] = "openrouter"
+    label: ClassVar[str] = "OpenRouter"
+    needs_prices: ClassVar[bool] = True
+    routes_server_side: ClassVar[bool] = True
+    # 503 means no provider meets the constraints (price cap, tools): retrying cannot help.
+    retryable_statuses: ClassVar[set[int]] = RETRYABLE_STATUSES - {503}
+
+    def __init__(self, *, referer: str = "", title: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.referer = referer
+        self.title = title
+
+    @property
+    def display_name(self) -> str:
+        return "OpenRouter"
+
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
+        if self.referer:
+            headers["HTTP-Referer"] = self.referer
+        if self.title:
+            headers["X-Title"] = self.title
+        return headers
+
+    def body(self, request: ProviderRequest) -> dict[str, Any]:
+        body = super().body(request)
+        body.pop("stream_options", None)
+        if request.fallback_models:
+            body["models"] = [request.model, *request.fallback_models]
+        preferences: dict[str, Any] = {}
+        if request.max_price_per_1k is not None:
+            # OpenRouter takes the cap in dollars per million tokens.
+            per_million = request.max_price_per_1k * 1000
+            preferences["max_price"] = {"prompt": per_million, "completion": per_million}
+        if request.tools:
+            preferences["require_parameters"] = True
+        if preferences:
+            body["provider"] = preferences
+        body["usage"] = {"include": True}
+        return body
+
+    def error_for(
+        self, response: requests.Response, *, attempts: int, retry_after: float | None
+    ) -> ProviderError:
+        if response.status_code == 503:
+            return NoProviderForConstraints(
+                "OpenRouter has no provider that meets this call's constraints (503): the "
+                "price cap, tool support or context window rule them all out. Raise the "
+                "policy's price cap or choose another model.",
+                attempts=attempts,
+            )
+        return super().error_for(response, attempts=attempts, retry_after=retry_after)

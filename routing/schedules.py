@@ -1,0 +1,5 @@
+"""Schedules of this app, as plain data; the project installs them with one command."""
+
+SCHEDULES = [
+    {"name": "routing.sync_models", "func": "routing.jobs.sync_models_job", "minutes": 1440},
+]

@@ -1,0 +1,236 @@
+"""One call's tries: each candidate model in turn, with its ledger row and settlement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from time import perf_counter
+from typing import Any
+
+from django.utils import timezone
+
+from routing.errors import ProviderError
+from routing.models import ModelCall, Outcome, Policy
+from routing.providers import Provider
+from routing.services import budgets, health
+from routing.services.budgets import Reservation
+from routing.services.costs import CostTracker
+from routing.services.selection import Candidate
+from routing.tokens import CHARS_PER_TOKEN, estimate_tokens
+from routing.types import (
+    Completion,
+    Delta,
+    Message,
+    ProviderRequest,
+    ProviderResult,
+    ToolSpec,
+    Usage,
+)
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    mode: str
+    messages: list[Message]
+    tools: list[ToolSpec] | None = None
+    session_ref: str = ""
+    model: str | None = None
+    max_tokens: int | None = None
+    session_ceiling: Decimal | None = None
+    daily_ceiling: Decimal | None = None
+    source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Attempts:
+    """Tries the candidates in order; falls back only while nothing has been said."""
+
+    def __init__(
+        self,
+        spec: CallSpec,
+        policy: Policy,
+        provider: Provider,
+        candidates: list[Candidate],
+        reservation: Reservation,
+        tracker: CostTracker,
+        base: dict[str, Any],
+        stream: bool,
+        max_tokens: int,
+    ) -> None:
+        self.spec, self.policy, self.provider = spec, policy, provider
+        self.candidates, self.reservation, self.tracker = candidates, reservation, tracker
+        self.base, self.stream, self.max_tokens = base, stream, max_tokens
+        self.tried: list[str] = []
+        self.settled = False
+
+    def settle(self, record: Callable[[], ModelCall]) -> ModelCall:
+        call = budgets.settle(self.reservation, record=record)
+        self.settled = True
+        return call
+
+    def request_for(self, index: int) -> ProviderRequest:
+        server_side = self.provider.routes_server_side
+        return ProviderRequest(
+            model=self.candidates[index].model,
+            messages=self.spec.messages,
+            tools=self.spec.tools,
+            fallback_models=[c.model for c in self.candidates[index + 1 :]] if server_side else [],
+            max_tokens=self.max_tokens,
+            max_price_per_1k=self.policy.max_price_per_1k if server_side else None,
+            stream=self.stream,
+            extra=self.spec.extra,
+        )
+
+    def run(self) -> Generator[Delta, None, Completion]:
+        for index, candidate in enumerate(self.candidates):
+            started, clock = timezone.now(), perf_counter()
+            first_token_ms: int | None = None
+            said: list[str] = []
+            sending = self.provider.send(self.request_for(index))
+            try:
+                while True:
+                    try:
+                        delta = next(sending)
+                    except StopIteration as stop:
+                        result: ProviderResult = stop.value
+                        break
+                    if first_token_ms is None:
+                        first_token_ms = _ms(clock)
+                    said.append(
+                        delta.text or (delta.tool_call.arguments if delta.tool_call else "")
+                    )
+                    yield delta
+            except ProviderError as exc:
+                last = index == len(self.candidates) - 1
+                self._failed(
+                    candidate,
+                    exc,
+                    started,
+                    clock,
+                    first_token_ms,
+                    final=last or not exc.fallback or bool(said),
+                )
+                if last or not exc.fallback or said:
+                    raise
+                self.tried.append(candidate.model)
+                continue
+            except GeneratorExit:
+                self._abandoned(candidate, started, clock, first_token_ms, "".join(said))
+                raise
+            finally:
+                sending.close()
+            return self._succeeded(candidate, result, started, clock, first_token_ms)
+        raise AssertionError("unreachable: the selector never returns no candidates")
+
+    def _succeeded(
+        self,
+        candidate: Candidate,
+        result: ProviderResult,
+        started: Any,
+        clock: float,
+        first_token_ms: int | None,
+    ) -> Completion:
+        cost, cost_source = self.tracker.cost_of(
+            model=result.model, usage=result.usage, charges=self.provider.serves_models
+        )
+        if candidate.failures:
+            health.record_success(model=candidate.model)
+        latency = _ms(clock)
+        call = self.settle(
+            lambda: self.tracker.record(
+                **self.base,
+                created_at=started,
+                requested_model=candidate.model,
+                model=result.model,
+                usage=result.usage,
+                cost=cost,
+                cost_source=cost_source,
+                latency_ms=latency,
+                first_token_ms=first_token_ms,
+                attempts=result.attempts,
+                outcome=Outcome.OK,
+                generation_id=result.generation_id[:200],
+            ),
+        )
+        return Completion(
+            content=result.content,
+            tool_calls=result.tool_calls,
+            finish_reason=result.finish_reason,
+            usage=result.usage,
+            cost=cost,
+            model=result.model,
+            provider=self.provider.name,
+            provider_label=self.provider.label,
+            mode=self.spec.mode,
+            call_id=call.pk,
+            latency_ms=latency,
+            fallbacks_tried=list(self.tried),
+        )
+
+    def _failed(
+        self,
+        candidate: Candidate,
+        exc: ProviderError,
+        started: Any,
+        clock: float,
+        first_token_ms: int | None,
+        *,
+        final: bool,
+    ) -> None:
+        if exc.counts_against_model:
+            health.record_failure(model=candidate.model, error=str(exc))
+        fields = dict(
+            **self.base,
+            created_at=started,
+            requested_model=candidate.model,
+            model=candidate.model,
+            latency_ms=_ms(clock),
+            first_token_ms=first_token_ms,
+            attempts=exc.attempts,
+            outcome=Outcome.ERROR,
+            error_code=exc.code,
+            error=str(exc),
+        )
+        if final:
+            self.settle(lambda: self.tracker.record(**fields))
+        else:
+            self.tracker.record(**fields)
+
+    def _abandoned(
+        self,
+        candidate: Candidate,
+        started: Any,
+        clock: float,
+        first_token_ms: int | None,
+        said: str,
+    ) -> None:
+        # The caller stopped reading (a client hung up). The provider may bill what it
+        # generated; without its usage report, charge what we saw at the table's prices.
+        usage = Usage(
+            prompt_tokens=estimate_tokens(self.spec.messages, self.spec.tools),
+            completion_tokens=int(len(said) / CHARS_PER_TOKEN),
+        )
+        cost, cost_source = self.tracker.cost_of(
+            model=candidate.model, usage=usage, charges=self.provider.serves_models
+        )
+        self.settle(
+            lambda: self.tracker.record(
+                **self.base,
+                created_at=started,
+                requested_model=candidate.model,
+                model=candidate.model,
+                usage=usage,
+                cost=cost,
+                cost_source=cost_source,
+                latency_ms=_ms(clock),
+                first_token_ms=first_token_ms,
+                outcome=Outcome.ERROR,
+                error_code="abandoned",
+                error="The caller stopped reading; the cost is estimated from what it was sent.",
+            ),
+        )
+
+
+def _ms(clock: float) -> int:
+    return int((perf_counter() - clock) * 1000)

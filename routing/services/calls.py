@@ -1,0 +1,210 @@
+"""The one way into a model: `complete` (and `stream_completion`, its iterator twin).
+
+A call picks the mode's policy and the models it may use, reserves its estimated cost against
+the ceilings (refused before sending if it could pass one), asks the provider, falls back to
+the next model when one fails before saying anything, records one ledger row per model call
+with the real cost, and settles the reservation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from routing.errors import BudgetExceeded, NoModelAvailable, RoutingError
+from routing.models import Outcome, Policy
+from routing.providers import OFFLINE_MODEL, Provider, active_provider
+from routing.services import budgets
+from routing.services.attempts import Attempts, CallSpec
+from routing.services.budgets import Ceilings
+from routing.services.costs import CostTracker
+from routing.services.policies import OpenRouterPolicyManager
+from routing.services.selection import Candidate, ModelSelector
+from routing.tokens import estimate_tokens
+from routing.types import (
+    Completion,
+    Delta,
+    Message,
+    ToolSpec,
+)
+
+MAX_SESSION_REF = 200  # ModelCall.session_ref
+
+
+def complete(
+    *,
+    mode: str,
+    messages: list[Message],
+    tools: list[ToolSpec] | None = None,
+    session_ref: str = "",
+    stream: bool = False,
+    on_delta: Callable[[Delta], None] | None = None,
+    model: str | None = None,
+    max_tokens: int | None = None,
+    session_ceiling: Decimal | None = None,
+    daily_ceiling: Decimal | None = None,
+    source: str = "",
+    extra: dict[str, Any] | None = None,
+    provider: Provider | None = None,
+) -> Completion:
+    """Ask the model the mode's policy picks; `on_delta` sees the answer as it streams.
+
+    `model` must be one the policy allows; the ceilings override the policy's. Raises
+    `BudgetExceeded`, `NoModelAvailable`, `ModelNotAllowed`, `UnknownMode` or a
+    `ProviderError` (all `routing.errors.RoutingError`).
+    """
+    spec = CallSpec(
+        mode,
+        messages,
+        tools,
+        session_ref,
+        model,
+        max_tokens,
+        session_ceiling,
+        daily_ceiling,
+        source,
+        extra or {},
+    )
+    run = _run(spec, provider or active_provider(), stream=stream)
+    while True:
+        try:
+            delta = next(run)
+        except StopIteration as stop:
+            return stop.value
+        if on_delta is not None:
+            on_delta(delta)
+
+
+class CompletionStream:
+    """Deltas as they come; `completion` once exhausted. Everything that can fail before the
+    first delta (budget, selection, the provider's status) raises on construction."""
+
+    def __init__(self, run: Generator[Delta, None, Completion]) -> None:
+        self._run = run
+        self.completion: Completion | None = None
+        self._first = self._advance()
+
+    def _advance(self) -> Delta | None:
+        try:
+            return next(self._run)
+        except StopIteration as stop:
+            self.completion = stop.value
+            return None
+
+    def __iter__(self) -> Iterator[Delta]:
+        delta = self._first
+        while delta is not None:
+            yield delta
+            delta = self._advance()
+
+    def close(self) -> None:
+        self._run.close()
+
+
+def stream_completion(
+    *,
+    mode: str,
+    messages: list[Message],
+    tools: list[ToolSpec] | None = None,
+    session_ref: str = "",
+    model: str | None = None,
+    max_tokens: int | None = None,
+    session_ceiling: Decimal | None = None,
+    daily_ceiling: Decimal | None = None,
+    source: str = "",
+    extra: dict[str, Any] | None = None,
+    provider: Provider | None = None,
+) -> CompletionStream:
+    spec = CallSpec(
+        mode,
+        messages,
+        tools,
+        session_ref,
+        model,
+        max_tokens,
+        session_ceiling,
+        daily_ceiling,
+        source,
+        extra or {},
+    )
+    return CompletionStream(_run(spec, provider or active_provider(), stream=True))
+
+
+def _candidates(spec: CallSpec, policy: Policy, provider: Provider, tokens: int) -> list[Candidate]:
+    if not provider.serves_models:
+        return [Candidate(model=OFFLINE_MODEL)]
+    selection = ModelSelector(provider=provider).select(
+        policy, needs_tools=bool(spec.tools), tokens_needed=tokens, requested_model=spec.model
+    )
+    return selection.candidates
+
+
+def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta, None, Completion]:
+    if len(spec.session_ref) > MAX_SESSION_REF:
+        raise RoutingError(f"session_ref is at most {MAX_SESSION_REF} characters.")
+    started = timezone.now()
+    tracker = CostTracker()
+    policy = OpenRouterPolicyManager().policy_for(spec.mode)
+    max_tokens = spec.max_tokens or policy.max_output_tokens
+    prompt_tokens = estimate_tokens(spec.messages, spec.tools)
+    base = {
+        "mode": spec.mode,
+        "session_ref": spec.session_ref,
+        "source": spec.source[:50],
+        "provider": provider.name,
+        "stream": stream,
+    }
+    try:
+        candidates = _candidates(spec, policy, provider, prompt_tokens + max_tokens)
+    except NoModelAvailable as exc:
+        tracker.record(
+            **base,
+            created_at=started,
+            requested_model=spec.model or policy.model,
+            outcome=Outcome.ERROR,
+            error_code=exc.code,
+            error=str(exc),
+            attempts=0,
+        )
+        raise
+    estimate = max(
+        c.estimate(prompt_tokens=prompt_tokens, completion_tokens=max_tokens) for c in candidates
+    )
+    ceilings = Ceilings(
+        session=spec.session_ceiling
+        if spec.session_ceiling is not None
+        else policy.session_ceiling,
+        daily=spec.daily_ceiling if spec.daily_ceiling is not None else policy.daily_ceiling,
+    )
+    try:
+        reservation = budgets.reserve(
+            mode=spec.mode,
+            session_ref=spec.session_ref,
+            amount=estimate,
+            ceilings=ceilings,
+            now=started,
+        )
+    except BudgetExceeded as exc:
+        tracker.record(
+            **base,
+            created_at=started,
+            requested_model=candidates[0].model,
+            outcome=Outcome.REFUSED,
+            error_code=exc.code,
+            error=str(exc),
+            estimated_cost=estimate,
+            attempts=0,
+        )
+        raise
+    base["estimated_cost"] = estimate
+    attempt = Attempts(
+        spec, policy, provider, candidates, reservation, tracker, base, stream, max_tokens
+    )
+    try:
+        return (yield from attempt.run())
+    finally:
+        if not attempt.settled:
+            budgets.release(reservation)  # an unexpected exit: free the money it held

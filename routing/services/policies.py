@@ -1,0 +1,29 @@
+"""Which policy governs a mode."""
+
+from __future__ import annotations
+
+from routing.errors import UnknownMode
+from routing.models import Mode, Policy
+
+
+class OpenRouterPolicyManager:
+    """Answers which policy governs a mode, and which modes allow a model."""
+
+    def policy_for(self, mode: str) -> Policy:
+        if mode not in Mode.values:
+            raise UnknownMode(f"Unknown mode {mode!r}; the modes are {', '.join(Mode.values)}.")
+        policy = Policy.objects.filter(mode=mode).first()
+        if policy is None:
+            raise UnknownMode(f"No policy governs mode {mode!r}; add one in the admin.")
+        return policy
+
+    def policies(self) -> list[Policy]:
+        by_mode = {policy.mode: policy for policy in Policy.objects.all()}
+        return [by_mode[mode] for mode in Mode.values if mode in by_mode]
+
+    def mode_allowing(self, model: str) -> str | None:
+        """The first mode (in the enumeration's order) whose policy lists this model."""
+        for policy in self.policies():
+            if model in policy.models_in_order:
+                return policy.mode
+        return None

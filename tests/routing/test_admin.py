@@ -1,0 +1,88 @@
+"""Routing in the admin: policies editable, the ledger read-only."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from routing.models import ModelHealth, Policy
+from tests.routing.factories import ModelCallFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("routing_defaults")]
+
+
+@pytest.mark.parametrize("model", ["policy", "modelprice", "modelcall", "modelhealth"])
+def test_every_changelist_loads(client: Any, staff: Any, model: str) -> None:
+    ModelCallFactory()
+    ModelHealth.objects.create(model_id="a/b", consecutive_failures=2)
+    client.force_login(staff)
+
+    response = client.get(reverse(f"admin:routing_{model}_changelist"))
+
+    assert response.status_code == 200
+
+
+def test_a_policy_is_edited_with_one_fallback_per_line(client: Any, staff: Any) -> None:
+    policy = Policy.objects.get(mode="code")
+    client.force_login(staff)
+    url = reverse("admin:routing_policy_change", args=[policy.pk])
+    assert "openai/gpt-4o\ndeepseek/deepseek-chat" in client.get(url).content.decode()
+
+    response = client.post(
+        url,
+        {
+            "mode": "code",
+            "model": "anthropic/claude-3.5-sonnet",
+            "fallback_models": " openai/gpt-4o-mini \n\nqwen/qwen-2.5-72b-instruct\n",
+            "max_price_per_1k": "0.02",
+            "max_iterations": "15",
+            "max_output_tokens": "2048",
+            "session_ceiling": "2.50",
+            "daily_ceiling": "12",
+            "tool_permissions": ["read", "write"],
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    policy.refresh_from_db()
+    assert policy.fallback_models == ["openai/gpt-4o-mini", "qwen/qwen-2.5-72b-instruct"]
+    assert (policy.max_price_per_1k, policy.daily_ceiling) == (Decimal("0.02"), Decimal("12"))
+    assert policy.tool_permissions == ["read", "write"]
+
+
+def test_the_ledger_cannot_be_added_to_or_edited(client: Any, staff: Any) -> None:
+    call = ModelCallFactory()
+    client.force_login(staff)
+
+    assert client.get(reverse("admin:routing_modelcall_add")).status_code == 403
+    page = client.get(reverse("admin:routing_modelcall_change", args=[call.pk])).content.decode()
+    assert 'name="_save"' not in page
+
+
+def test_the_ledger_filters_by_mode_provider_and_outcome(client: Any, staff: Any) -> None:
+    ModelCallFactory(mode="ops", provider="offline", model="offline/rule-based")
+    ModelCallFactory(mode="code", provider="openrouter", model="anthropic/claude-3.5-sonnet")
+    client.force_login(staff)
+
+    response = client.get(
+        reverse("admin:routing_modelcall_changelist"),
+        {"mode": "ops", "provider": "offline", "outcome": "ok"},
+    )
+
+    html = response.content.decode()
+    assert "offline/rule-based" in html and "anthropic/claude-3.5-sonnet" not in html
+
+
+def test_ending_a_cool_down_by_hand(client: Any, staff: Any) -> None:
+    ModelHealth.objects.create(model_id="a/b", consecutive_failures=5)
+    client.force_login(staff)
+
+    client.post(
+        reverse("admin:routing_modelhealth_changelist"),
+        {"action": "reset_health", "_selected_action": ["a/b"]},
+    )
+
+    assert ModelHealth.objects.get(pk="a/b").consecutive_failures == 0

@@ -1,0 +1,190 @@
+"""`GatewayFastPath`: the gateway served on long-lived worker threads, driven over ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from engine.services import create_api_token
+from routing.gateway.asgi import GatewayFastPath
+from routing.models import BudgetReservation, ModelCall, Outcome
+from tests.factories import UserFactory
+from tests.routing.fake_openrouter import FakeOpenRouter, completion, streamed
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("routing_defaults", "openrouter_settings"),
+]
+
+ASK = {"model": "mode:ops", "messages": [{"role": "user", "content": "status?"}]}
+
+
+class Inner:
+    """Stands for the project's ASGI app: whatever the fast path does not serve."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.paths.append(scope["path"])
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b"inner"})
+
+
+async def _drive(
+    app: Any, scope: dict[str, Any], body: bytes, hang_up_after: int | None
+) -> list[Any]:
+    sent: list[Any] = []
+    requested = False
+    hung_up = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await hung_up.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        chunks = [m for m in sent if m["type"] == "http.response.body" and m.get("body")]
+        if hang_up_after is not None and len(chunks) >= hang_up_after:
+            hung_up.set()
+
+    await asyncio.wait_for(app(scope, receive, send), timeout=10)
+    return sent
+
+
+def call(
+    app: Any,
+    path: str,
+    *,
+    body: dict[str, Any] | None = None,
+    token: str = "",
+    host: str = "127.0.0.1",
+    hang_up_after: int | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    headers = [(b"host", host.encode()), (b"content-type", b"application/json")]
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST" if body is not None else "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent = asyncio.run(
+        _drive(app, scope, json.dumps(body).encode() if body else b"", hang_up_after)
+    )
+    start = sent[0]
+    response_headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    content = b"".join(m.get("body", b"") for m in sent[1:])
+    return start["status"], response_headers, content
+
+
+@pytest.fixture
+def inner() -> Inner:
+    return Inner()
+
+
+@pytest.fixture
+def app(inner: Inner) -> Iterator[GatewayFastPath]:
+    fast_path = GatewayFastPath(inner)
+    yield fast_path
+    fast_path.close()
+
+
+@pytest.fixture
+def token() -> str:
+    return create_api_token(user=UserFactory(), name="agent")[1]
+
+
+def test_a_completion_is_served_by_the_gateway_view(
+    app: GatewayFastPath, inner: Inner, token: str, openrouter_settings: FakeOpenRouter
+) -> None:
+    openrouter_settings.script(completion("All green.", model="openai/gpt-4o-mini", cost="0.0001"))
+
+    status, headers, content = call(app, "/v1/chat/completions", body=ASK, token=token)
+
+    assert status == 200, content
+    assert json.loads(content)["choices"][0]["message"]["content"] == "All green."
+    assert headers["content-length"] == str(len(content))
+    assert headers["x-content-type-options"] == "nosniff"
+    assert inner.paths == []
+    assert ModelCall.objects.get().source == "gateway"
+
+
+def test_other_paths_go_to_the_wrapped_app(app: GatewayFastPath, inner: Inner) -> None:
+    status, _, content = call(app, "/engine/")
+
+    assert (status, content, inner.paths) == (404, b"inner", ["/engine/"])
+
+
+def test_errors_keep_the_openai_shape(app: GatewayFastPath) -> None:
+    status, _, content = call(app, "/v1/chat/completions", body=ASK)
+
+    assert status == 401
+    assert json.loads(content)["error"]["code"] == "invalid_api_key"
+
+
+def test_a_host_not_allowed_is_a_400(app: GatewayFastPath, token: str) -> None:
+    status, _, _ = call(app, "/v1/models", token=token, host="evil.example")
+
+    assert status == 400
+
+
+def test_a_stream_arrives_chunk_by_chunk(
+    app: GatewayFastPath, token: str, openrouter_settings: FakeOpenRouter
+) -> None:
+    openrouter_settings.script(streamed(["one ", "two"], model="openai/gpt-4o-mini", cost="0.0002"))
+
+    status, headers, content = call(
+        app, "/v1/chat/completions", body={**ASK, "stream": True}, token=token
+    )
+
+    assert status == 200
+    assert headers["content-type"].startswith("text/event-stream")
+    lines = [line for line in content.decode().split("\n\n") if line]
+    assert lines[-1] == "data: [DONE]"
+    text = "".join(
+        json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+        for line in lines[:-1]
+        if json.loads(line[6:])["choices"]
+    )
+    assert text == "one two"
+    assert ModelCall.objects.get().outcome == Outcome.OK
+
+
+def test_a_client_that_hangs_up_mid_stream_ends_the_call(
+    app: GatewayFastPath, token: str, openrouter_settings: FakeOpenRouter
+) -> None:
+    openrouter_settings.script(
+        streamed(["a ", "b ", "c ", "d ", "e ", "f"], model="openai/gpt-4o-mini", event_delay=0.05)
+    )
+
+    status, _, content = call(
+        app,
+        "/v1/chat/completions",
+        body={**ASK, "stream": True},
+        token=token,
+        hang_up_after=2,
+    )
+
+    assert status == 200
+    assert b"[DONE]" not in content
+    call_row = ModelCall.objects.get()
+    assert (call_row.outcome, call_row.error_code) == (Outcome.ERROR, "abandoned")
+    assert not BudgetReservation.objects.exists()

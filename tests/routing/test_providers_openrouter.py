@@ -1,0 +1,299 @@
+"""OpenRouter's wire format, against a real local HTTP server that answers as OpenRouter does."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from routing.errors import (
+    NoProviderForConstraints,
+    ProviderAuthError,
+    ProviderOutOfCredits,
+    ProviderRateLimited,
+    ProviderStreamError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    StreamInterrupted,
+)
+from routing.providers import OpenRouterProvider
+from routing.types import Delta, ProviderRequest, ProviderResult
+from tests.routing.conftest import API_KEY
+from tests.routing.fake_openrouter import FakeOpenRouter, completion, error, streamed
+
+MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def run(
+    provider: OpenRouterProvider, request: ProviderRequest
+) -> tuple[list[Delta], ProviderResult]:
+    deltas: list[Delta] = []
+    sending = provider.send(request)
+    while True:
+        try:
+            deltas.append(next(sending))
+        except StopIteration as stop:
+            return deltas, stop.value
+
+
+def request(**overrides: Any) -> ProviderRequest:
+    fields: dict[str, Any] = {
+        "model": "anthropic/claude-3.5-sonnet",
+        "messages": MESSAGES,
+        "fallback_models": ["openai/gpt-4o", "deepseek/deepseek-chat"],
+        "max_tokens": 256,
+        "max_price_per_1k": Decimal("0.03"),
+    }
+    fields.update(overrides)
+    return ProviderRequest(**fields)
+
+
+def test_plain_completion_sends_what_openrouter_expects(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    fake_openrouter.script(completion("Sunny.", model="openai/gpt-4o", cost="0.00123"))
+
+    deltas, result = run(openrouter, request(tools=[WEATHER_TOOL]))
+
+    assert deltas == []
+    assert result.content == "Sunny."
+    assert result.model == "openai/gpt-4o"
+    assert result.usage.cost == Decimal("0.00123")
+    sent = fake_openrouter.posts[0]
+    assert sent.path == "/api/v1/chat/completions"
+    assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert sent.headers["HTTP-Referer"] == "https://juggernaut.example"
+    assert sent.headers["X-Title"] == "Juggernaut tests"
+    body = sent.body
+    assert body["model"] == "anthropic/claude-3.5-sonnet"
+    assert body["models"] == [
+        "anthropic/claude-3.5-sonnet",
+        "openai/gpt-4o",
+        "deepseek/deepseek-chat",
+    ]
+    # $0.03 per 1k tokens is $30 per million, the unit OpenRouter's max_price takes.
+    assert body["provider"] == {
+        "max_price": {"prompt": 30, "completion": 30},
+        "require_parameters": True,
+    }
+    assert body["usage"] == {"include": True}
+    assert body["max_tokens"] == 256
+    assert body["tools"] == [WEATHER_TOOL]
+    assert body["stream"] is False
+
+
+def test_fractional_price_cap_is_sent_as_a_number(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    run(openrouter, request(max_price_per_1k=Decimal("0.0015")))
+
+    assert fake_openrouter.posts[0].body["provider"]["max_price"] == {
+        "prompt": 1.5,
+        "completion": 1.5,
+    }
+
+
+def test_stream_skips_comments_and_assembles_split_tool_calls(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    arguments = json.dumps({"city": "Paris", "unit": "celsius"})
+    fake_openrouter.script(
+        streamed(
+            ["Let me ", "check."],
+            tool_calls=[{"id": "call_abc", "name": "get_weather", "arguments": arguments}],
+            prompt_tokens=40,
+            completion_tokens=18,
+            cost="0.000354",
+            comments=3,
+        )
+    )
+
+    deltas, result = run(openrouter, request(stream=True, tools=[WEATHER_TOOL]))
+
+    assert fake_openrouter.posts[0].body["stream"] is True
+    assert [d.text for d in deltas if d.text] == ["Let me ", "check."]
+    fragments = [d.tool_call for d in deltas if d.tool_call]
+    assert len(fragments) == 4  # the head, then the arguments in three pieces
+    assert fragments[0].id == "call_abc" and fragments[0].name == "get_weather"
+    assert "".join(f.arguments for f in fragments) == arguments
+    assert result.content == "Let me check."
+    assert [(c.id, c.name, c.parsed_arguments()) for c in result.tool_calls] == [
+        ("call_abc", "get_weather", {"city": "Paris", "unit": "celsius"})
+    ]
+    assert result.finish_reason == "tool_calls"
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (40, 18)
+    assert result.usage.cost == Decimal("0.000354")
+
+
+def test_two_tool_calls_interleaved_by_index(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    fake_openrouter.script(
+        streamed(
+            tool_calls=[
+                {"id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'},
+                {"id": "call_2", "name": "get_weather", "arguments": '{"city": "Oslo"}'},
+            ]
+        )
+    )
+
+    _, result = run(openrouter, request(stream=True))
+
+    assert [c.parsed_arguments()["city"] for c in result.tool_calls] == ["Paris", "Oslo"]
+    assert [c.id for c in result.tool_calls] == ["call_1", "call_2"]
+
+
+def test_402_says_to_add_credits_and_is_not_retried(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter, sleeps: list[float]
+) -> None:
+    fake_openrouter.script(error(402, "Insufficient credits"))
+
+    with pytest.raises(ProviderOutOfCredits, match="Add credits") as caught:
+        run(openrouter, request())
+
+    assert caught.value.fallback is False
+    assert len(fake_openrouter.posts) == 1
+    assert sleeps == []
+
+
+def test_401_names_the_setting_and_never_the_key(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    fake_openrouter.script(error(401, "No auth credentials found"))
+
+    with pytest.raises(ProviderAuthError) as caught:
+        run(openrouter, request())
+
+    assert "rejected the API key" in str(caught.value)
+    assert API_KEY not in str(caught.value)
+    assert API_KEY not in repr(openrouter)
+
+
+def test_429_waits_as_long_as_retry_after_says_then_succeeds(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter, sleeps: list[float]
+) -> None:
+    fake_openrouter.script(
+        error(429, "Rate limit exceeded", retry_after="3"), completion("after the wait")
+    )
+
+    _, result = run(openrouter, request())
+
+    assert result.content == "after the wait"
+    assert result.attempts == 2
+    assert sleeps == [3.0]
+    assert len(fake_openrouter.posts) == 2
+
+
+def test_429_with_a_wait_longer_than_allowed_gives_up_at_once(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter, sleeps: list[float]
+) -> None:
+    fake_openrouter.script(error(429, "Slow down", retry_after="120"))
+
+    with pytest.raises(ProviderRateLimited) as caught:
+        run(openrouter, request())
+
+    assert caught.value.retry_after == 120.0
+    assert sleeps == []
+
+
+def test_502_is_retried_with_exponential_backoff(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter, sleeps: list[float]
+) -> None:
+    fake_openrouter.script(error(502, "Bad gateway"), error(500, "Oops"), completion("third time"))
+
+    _, result = run(openrouter, request())
+
+    assert result.content == "third time"
+    assert result.attempts == 3
+    assert sleeps == [0.5, 1.0]
+
+
+def test_5xx_that_never_recovers_raises_after_the_retries(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter, sleeps: list[float]
+) -> None:
+    fake_openrouter.default = error(502, "Model is down")
+
+    with pytest.raises(ProviderUnavailable, match="502") as caught:
+        run(openrouter, request())
+
+    assert caught.value.attempts == 3
+    assert len(fake_openrouter.posts) == 3
+
+
+def test_503_means_no_provider_meets_the_constraints_and_is_not_retried(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter, sleeps: list[float]
+) -> None:
+    fake_openrouter.script(error(503, "No endpoints found matching your data policy"))
+
+    with pytest.raises(NoProviderForConstraints, match="price cap"):
+        run(openrouter, request())
+
+    assert sleeps == []
+    assert len(fake_openrouter.posts) == 1
+
+
+def test_error_inside_a_200_stream_is_an_error(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    fake_openrouter.script(streamed(["Partial ", "answer"], error_after=4))
+
+    with pytest.raises(ProviderStreamError, match="Provider disconnected"):
+        run(openrouter, request(stream=True))
+
+
+def test_connection_dropped_mid_stream_is_an_interruption(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    fake_openrouter.script(streamed(["one ", "two ", "three"], drop_after=4))
+
+    with pytest.raises(StreamInterrupted, match="closed the stream"):
+        run(openrouter, request(stream=True))
+
+
+def test_stream_that_ends_without_finishing_is_an_interruption(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    reply = streamed(["one ", "two"])
+    assert reply.events is not None
+    reply.events = reply.events[:-3]  # no finish_reason, no usage, no [DONE]
+    fake_openrouter.script(reply)
+
+    with pytest.raises(StreamInterrupted, match="before it finished"):
+        run(openrouter, request(stream=True))
+
+
+def test_slow_answer_times_out_and_is_not_retried(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter, sleeps: list[float]
+) -> None:
+    openrouter.timeout = (2.0, 0.2)
+    fake_openrouter.script(completion("too late", delay=2))
+
+    with pytest.raises(ProviderTimeout, match=r"no answer within 0\.2s"):
+        run(openrouter, request())
+
+    assert sleeps == []
+
+
+def test_unreachable_server_is_retried_then_unavailable(sleeps: list[float]) -> None:
+    provider = OpenRouterProvider(
+        base_url="http://127.0.0.1:9/api/v1", api_key=API_KEY, sleep=sleeps.append
+    )
+
+    with pytest.raises(ProviderUnavailable, match="could not be reached"):
+        run(provider, request())
+
+    assert sleeps == [0.5, 1.0]
