@@ -14,8 +14,12 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.websockets import websocket_urlpatterns  # noqa: E402
+from routing.gateway.asgi import GatewayFastPath  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC else django_http
+# The OpenAI-compatible gateway skips the dashboard's middleware and per-request threads:
+# see routing/gateway/asgi.py for why and bench/gateway.py for what it saves.
+http_app = GatewayFastPath(http_app)
 
 application = ProtocolTypeRouter(
     {

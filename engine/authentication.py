@@ -6,6 +6,7 @@ token authenticates a `WorkerPrincipal`, which may only act as its own worker.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -14,6 +15,8 @@ from rest_framework.request import Request
 
 from engine.models import ApiToken, Worker, hash_token
 from engine.services.workers import WORKER_TOKEN_PREFIX
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class WorkerPrincipal:
@@ -58,7 +61,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = ApiToken.objects.select_related("user").filter(token_hash=digest).first()
         if token is None or token.revoked or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # At most one write a minute per token: a durable commit on every API request
+        # would cost more than the request itself.
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, raw
 
     def authenticate_header(self, request: Request) -> str:

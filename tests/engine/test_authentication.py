@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -118,3 +119,24 @@ def test_is_this_worker() -> None:
     assert not IsThisWorker().has_permission(request_as(principal), view_for(other.pk))
     assert not IsThisWorker().has_permission(request_as(principal), view_for(None))
     assert not IsThisWorker().has_permission(request_as(UserFactory()), view_for(worker.pk))
+
+
+def test_last_used_is_written_at_most_once_a_minute(user: Any) -> None:
+    import time_machine
+    from django.utils import timezone
+
+    row, token = create_api_token(user=user)
+    client = client_with(f"Token {token}")
+    start = timezone.now()
+
+    with time_machine.travel(start, tick=False):
+        client.get("/api/tasks/")
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+        client.get("/api/tasks/")
+    row.refresh_from_db()
+    assert row.last_used_at == start
+
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        client.get("/api/tasks/")
+    row.refresh_from_db()
+    assert row.last_used_at == start + timedelta(seconds=61)
