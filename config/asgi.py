@@ -1,6 +1,7 @@
 """The ASGI application: HTTP through Django, websockets through Channels."""
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -16,7 +17,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from config.websockets import websocket_urlpatterns  # noqa: E402
 from routing.gateway.asgi import GatewayFastPath  # noqa: E402
 
-http_app = ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC else django_http
+http_app: Any = ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC else django_http
 # The OpenAI-compatible gateway skips the dashboard's middleware and per-request threads:
 # see routing/gateway/asgi.py for why and bench/gateway.py for what it saves.
 http_app = GatewayFastPath(http_app)

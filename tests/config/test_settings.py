@@ -87,7 +87,7 @@ def test_database_url_parsing() -> None:
         "5433",
     )
     assert pg.options == {"sslmode": "require"}
-    assert env.parse_database_url("sqlite:////tmp/x.db").name == "/tmp/x.db"
+    assert env.parse_database_url("sqlite:////srv/x.db").name == "/srv/x.db"
     with pytest.raises(ImproperlyConfigured, match="scheme"):
         env.parse_database_url("mysql://x/y")
 
