@@ -49,6 +49,7 @@ class StateCount:
     label: str
     count: int
     percent: float
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,14 @@ def compact_duration(delta: timedelta) -> str:
 
 
 def state_counts() -> list[StateCount]:
-    counts = Task.objects.counts_by_state()
+    result = Task.objects.dashboard_counts()
+    counts = result.counts
     largest = max(counts.values(), default=0) or 1
     rows = []
     for state in TaskState:
         count = counts[state.value]
-        rows.append(StateCount(state.value, state.label, count, 100 * count / largest))
+        estimated = state.value in result.estimated
+        rows.append(StateCount(state.value, state.label, count, 100 * count / largest, estimated))
     return rows
 
 

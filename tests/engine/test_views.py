@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -412,3 +413,26 @@ def test_task_page_queries_do_not_grow_with_history(
     with django_assert_max_num_queries(6):
         response = operator_client.get(reverse("engine:task", args=[task.pk]))
     assert len(response.context["events"]) == 21
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="estimates come from PostgreSQL")
+def test_large_tables_show_finished_counts_as_estimates(client, user) -> None:
+    TaskFactory.create_batch(3, state=TaskState.DONE)
+    TaskFactory(state=TaskState.PENDING)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE engine_task")
+
+    result = Task.objects.dashboard_counts(exact_up_to=0)
+
+    assert result.estimated == {"done", "failed", "cancelled"}
+    assert result.counts["pending"] == 1  # live states stay exact
+    assert result.counts["done"] == 3  # the statistics of a freshly analysed table
+
+
+def test_small_tables_are_counted_exactly() -> None:
+    TaskFactory(state=TaskState.DONE)
+
+    result = Task.objects.dashboard_counts()
+
+    assert result.estimated == frozenset()
+    assert result.counts == Task.objects.counts_by_state()
