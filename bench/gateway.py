@@ -105,6 +105,11 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 def setup_project(env: dict[str, str]) -> str:
     """Migrate, raise the ops ceilings out of the way, and mint an API token."""
+    if env["DATABASE_URL"].startswith("postgres"):
+        sys.path.insert(0, str(ROOT))
+        from bench._common import create_database
+
+        create_database(env["DATABASE_URL"])
     subprocess.run(
         [PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
     )
@@ -129,17 +134,7 @@ def setup_project(env: dict[str, str]) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-FAST_PATH_MODULE = """
-from config.asgi import application as project
-from routing.gateway.asgi import GatewayFastPath
-
-application = project if isinstance(project, GatewayFastPath) else GatewayFastPath(project)
-"""
-
-
-def run(
-    requests_count: int, database_url: str | None, *, fast_path: bool
-) -> dict[str, dict[str, float]]:
+def run(requests_count: int, database_url: str | None) -> dict[str, dict[str, float]]:
     processes: list[subprocess.Popen[str]] = []
     with tempfile.TemporaryDirectory(prefix="jg-bench-gateway-") as tmp:
         try:
@@ -165,10 +160,7 @@ def run(
                 "LOG_LEVEL": "WARNING",
                 "PYTHONPATH": os.pathsep.join([tmp, str(ROOT), os.environ.get("PYTHONPATH", "")]),
             }
-            app = "config.asgi:application"
-            if fast_path:
-                (Path(tmp) / "bench_gateway_asgi.py").write_text(FAST_PATH_MODULE)
-                app = "bench_gateway_asgi:application"
+            app = "config.asgi:application"  # with its gateway fast path
             token = setup_project(env)
             port = free_port()
             daphne = subprocess.Popen(
@@ -231,13 +223,8 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
-    parser.add_argument(
-        "--fast-path",
-        action="store_true",
-        help="serve /v1/ through routing.gateway.asgi.GatewayFastPath around config.asgi",
-    )
     args = parser.parse_args()
-    results = run(args.requests, args.database_url, fast_path=args.fast_path)
+    results = run(args.requests, args.database_url)
     ours = {
         "plain_p50_ms": results["ours_plain"]["p50_ms"],
         "plain_p99_ms": results["ours_plain"]["p99_ms"],
@@ -252,7 +239,7 @@ def main() -> None:
     }
     ratio = {key: round(ours[key] / baseline[key], 2) for key in ours}
     added = {key: round(ours[key] - baseline[key], 3) for key in ours}
-    served = "GatewayFastPath(config.asgi)" if args.fast_path else "config.asgi"
+    served = "config.asgi"
     database = "postgresql" if args.database_url else "sqlite"
     print(f"gateway bench: {args.requests} requests per case, {database}, Daphne serving {served}")
     head = ("case", "baseline p50", "ours p50", "added", "baseline p99", "ours p99", "added")
