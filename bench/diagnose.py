@@ -1,6 +1,6 @@
 """Benchmark: a full self-heal diagnosis on PostgreSQL with a million tasks.
 
-    .venv/bin/python bench/diagnose.py [--runs 7] [--keep] [--proposed-index]
+    .venv/bin/python bench/diagnose.py [--runs 7] [--keep]
 
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/juggernaut_diag_bench) is created if
 missing, migrated, and filled with INSERT ... SELECT generate_series: 1,000,000 tasks over
@@ -12,8 +12,7 @@ missing, migrated, and filled with INSERT ... SELECT generate_series: 1,000,000 
 It runs the diagnosis (the real playbook, writing its execution and findings) several times
 and prints each check's time, then the same six checks written the obvious way (rows loaded
 into Python, a query per worker or per blocked task), measured in the same run, once.
-``--proposed-index`` also measures ours with the index on (state, finished_at) proposed to
-the engine. The last line is one JSON object: {"ours": ..., "baseline": ..., "ratio": ...}.
+The last line is one JSON object: {"ours": ..., "baseline": ..., "ratio": ...}.
 """
 
 from __future__ import annotations
@@ -40,10 +39,6 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 TASKS = 1_000_000
 WORKERS = 100
 GOAL_MS = 1000.0
-PROPOSED_INDEX = (
-    "CREATE INDEX IF NOT EXISTS bench_task_state_finished_idx "
-    "ON engine_task (state, finished_at) WHERE finished_at IS NOT NULL"
-)
 
 SEED_SQL = """
 SELECT setseed(0.42);
@@ -308,7 +303,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Reuse the rows of an earlier run.")
-    parser.add_argument("--proposed-index", action="store_true")
     args = parser.parse_args()
 
     ensure_database(os.environ["DATABASE_URL"])
@@ -316,11 +310,8 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
 
     call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX IF EXISTS bench_task_state_finished_idx")
     rows = seed(keep=args.keep)
     print(f"rows: {rows}")
 
@@ -328,17 +319,6 @@ def main() -> None:
     ours = run_ours(args.runs)
     table("ours", ours)
     result: dict[str, Any] = {"ours": ours}
-    if args.proposed_index:
-        with connection.cursor() as cursor:
-            cursor.execute(PROPOSED_INDEX)
-            cursor.execute("VACUUM ANALYZE engine_task")
-        print("ours with the proposed (state, finished_at) index:")
-        indexed = run_ours(args.runs)
-        table("ours + index", indexed)
-        with connection.cursor() as cursor:
-            cursor.execute("DROP INDEX IF EXISTS bench_task_state_finished_idx")
-        result["ours_with_proposed_index"] = indexed
-
     print("baseline: the same checks written the obvious way, once")
     baseline = run_baseline()
     table("baseline", baseline)
