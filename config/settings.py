@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served from here: no CDN, no internet
     "channels",
     "django_q",
     # Ours, from the ground up: a lower app never imports a higher one.
@@ -146,9 +147,12 @@ REDIS_URL = env_str("REDIS_URL")
 CHANNELS_REDIS_PREFIX = env_str("CHANNELS_REDIS_PREFIX", "juggernaut")
 
 if REDIS_URL:
+    # The publish/subscribe layer: several times the plain layer's throughput (bench/stream.py),
+    # and no blocking read that redis-py 8's default 5 s socket timeout cuts (the plain layer
+    # then drops every idle websocket with 1011 every 5 s: channels_redis issue #422).
     CHANNEL_LAYERS: dict[str, Any] = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNELS_REDIS_PREFIX},
         }
     }
@@ -204,6 +208,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Engine -----------------------------------------------------------------------------
