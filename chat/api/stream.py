@@ -1,0 +1,94 @@
+"""`brain_stream`: a session's events as server-sent events, for clients without websockets.
+
+``GET /api/chat/sessions/<id>/stream/?after=<seq>`` (or the ``Last-Event-ID`` header) sends
+the stored events after that seq, then new ones as they are stored, until the run stops
+(``?follow=1``: until the client leaves). Each message's ``id`` is the event's seq, so a
+reconnecting EventSource resumes without a gap. It reads the database, so it works the same
+on every channel layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from chat.auth import may_watch, token_from_headers, user_for_token
+from chat.services.publisher import events_after, latest_seq
+
+POLL_SECONDS = 0.1
+KEEPALIVE_SECONDS = 15.0
+PAGE = 500
+
+
+async def _user(request: HttpRequest) -> User | None:
+    headers = [(k.lower().encode(), v.encode("latin1")) for k, v in request.headers.items()]
+    raw = token_from_headers(headers)
+    if raw is not None:
+        user, _ = await database_sync_to_async(user_for_token)(raw)
+        return user
+    user = await request.auser()
+    return user if isinstance(user, User) and user.is_active else None
+
+
+def _start(request: HttpRequest) -> int | None:
+    value = request.headers.get("Last-Event-ID") or request.GET.get("after")
+    if value is None:
+        return None
+    try:
+        return max(int(value), 0)
+    except ValueError:
+        return -1
+
+
+def sse(envelope: dict[str, Any]) -> str:
+    return f"id: {envelope['seq']}\nevent: {envelope['type']}\ndata: {json.dumps(envelope)}\n\n"
+
+
+async def event_stream(session_id: int, after: int, *, follow: bool) -> AsyncIterator[str]:
+    last = after
+    quiet_since = time.monotonic()
+    yield ": stream open\n\n"
+    while True:
+        page = await database_sync_to_async(events_after)(session_id, last, limit=PAGE)
+        for envelope in page:
+            yield sse(envelope)
+            last = envelope["seq"]
+            if envelope["type"] == "run.stopped" and not follow:
+                return
+        if page:
+            quiet_since = time.monotonic()
+            if len(page) == PAGE:
+                continue
+        elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+            quiet_since = time.monotonic()
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(POLL_SECONDS)
+
+
+@require_GET
+async def brain_stream(request: HttpRequest, session_id: int) -> HttpResponseBase:
+    user = await _user(request)
+    if user is None:
+        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
+    if not await database_sync_to_async(may_watch)(user, session_id):
+        return JsonResponse({"detail": "No such session."}, status=404)
+    after = _start(request)
+    if after == -1:
+        return JsonResponse({"after": ["A whole number (a seq)."]}, status=400)
+    if after is None:
+        after = await database_sync_to_async(latest_seq)(session_id) or 0
+    follow = request.GET.get("follow") in {"1", "true", "yes"}
+    response = StreamingHttpResponse(
+        event_stream(session_id, after, follow=follow), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+    return response

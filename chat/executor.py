@@ -1,0 +1,74 @@
+"""The engine executor for kind ``agent``: a worker runs a chat session's loop.
+
+A task made by chat names its session in the payload. Any other agent task (self-heal's fix
+tasks, one made by hand) gets a session of its own, owned by the task's creator, whose first
+message is the task's instructions; a retry of that task finds the same session again.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from chat.models import ChatMessage, ChatSession, MessageRole, SessionState
+from chat.services.loop import run_session
+from chat.services.runs import announce_state
+from engine.executors import ExecutionContext, PermanentFailure
+from engine.models import Task
+from routing.models import Mode
+
+DEFAULT_TASK_MODE = Mode.OPS
+
+
+def execute_agent(context: ExecutionContext) -> dict[str, Any]:
+    session_id = session_for_task(context)
+    reason = run_session(session_id, should_hand_back=context.should_stop)
+    return {"session": session_id, "stop_reason": reason.value}
+
+
+def session_for_task(context: ExecutionContext) -> int:
+    named = context.payload.get("session")
+    if named is not None:
+        if not isinstance(named, int) or not ChatSession.objects.filter(pk=named).exists():
+            raise PermanentFailure(f"payload names chat session {named!r}, which does not exist")
+        return named
+    existing = ChatSession.objects.filter(origin_task_id=context.task_id).first()
+    if existing is not None:
+        return existing.pk
+    return _session_from_task(context)
+
+
+def _instructions(task: Task) -> str:
+    payload = dict(task.payload) if isinstance(task.payload, dict) else {}
+    text = str(payload.pop("instructions", "") or payload.pop("prompt", "") or task.title)
+    payload.pop("mode", None)
+    if payload:
+        text += "\n\nDetails:\n" + json.dumps(payload, indent=2, sort_keys=True, default=str)
+    return text
+
+
+def _session_from_task(context: ExecutionContext) -> int:
+    task = Task.objects.select_related("created_by").get(pk=context.task_id)
+    mode = str(context.payload.get("mode") or DEFAULT_TASK_MODE)
+    if mode not in Mode.values:
+        raise PermanentFailure(f"payload mode {mode!r} is not one of {', '.join(Mode.values)}")
+    try:
+        with transaction.atomic():
+            session = ChatSession.objects.create(
+                owner=task.created_by,
+                mode=mode,
+                title=task.title[:200],
+                origin_task=task,
+                run_number=1,
+                current_task=task,
+            )
+            ChatMessage.objects.create(
+                session=session, run=1, role=MessageRole.USER, content=_instructions(task)
+            )
+            announce_state(session, SessionState.QUEUED, detail=f"task #{task.pk}")
+    except IntegrityError:
+        # Another attempt of the same task got there first.
+        return ChatSession.objects.get(origin_task=task).pk
+    return session.pk

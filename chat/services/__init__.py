@@ -1,0 +1,29 @@
+"""Chat's domain functions. Faces call these; other apps use `chat.tools` and `publish`."""
+
+from chat.services.loop import AgentLoop, run_session
+from chat.services.publisher import events_after, publish, publish_many
+from chat.services.runs import AGENT_KIND, finish_run
+from chat.services.sessions import (
+    change_mode,
+    continue_run,
+    create_session,
+    post_message,
+    set_budgets,
+    stop_run,
+)
+
+__all__ = [
+    "AGENT_KIND",
+    "AgentLoop",
+    "change_mode",
+    "continue_run",
+    "create_session",
+    "events_after",
+    "finish_run",
+    "post_message",
+    "publish",
+    "publish_many",
+    "run_session",
+    "set_budgets",
+    "stop_run",
+]

@@ -1,0 +1,116 @@
+"""What the model is shown: a system prompt, then the session's messages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+
+from chat.models import ChatMessage, ChatSession, MessageRole, ToolExecution
+from chat.services.guardrails import CallRecord
+from chat.tools import tools
+
+SYSTEM_PROMPT = (
+    "You are Juggernaut's operator agent, working in {mode} mode. You look after a control "
+    "plane of tasks and workers through the tools you are given. Use a tool when it helps, "
+    "answer plainly and briefly when you know enough, and never repeat a call whose result "
+    "you already have."
+)
+
+
+def digest(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def model_messages(session: ChatSession) -> list[dict[str, Any]]:
+    """The newest messages, never starting between a tool call and its results."""
+    limit = settings.CHAT_HISTORY_MESSAGES
+    rows = list(session.messages.order_by("-id")[:limit])
+    rows.reverse()
+    while rows and rows[0].role == MessageRole.TOOL:
+        rows.pop(0)
+    system = {"role": "system", "content": SYSTEM_PROMPT.format(mode=session.get_mode_display())}
+    return [system, *(row.as_model_message() for row in rows)]
+
+
+def pending_tool_calls(session: ChatSession, *, any_run: bool = False) -> list[dict[str, Any]]:
+    """Calls of the run's newest assistant message that have no result yet."""
+    assistant = session.messages.filter(role=MessageRole.ASSISTANT)
+    if not any_run:
+        assistant = assistant.filter(run=session.run_number)
+    last = assistant.order_by("-id").first()
+    if last is None or not last.tool_calls:
+        return []
+    answered = set(
+        session.messages.filter(role=MessageRole.TOOL, id__gt=last.pk).values_list(
+            "tool_call_id", flat=True
+        )
+    )
+    return [call for call in last.tool_calls if call.get("id") not in answered]
+
+
+def call_history(session: ChatSession) -> list[CallRecord]:
+    """The run's finished tool executions, oldest first, as the guardrails read them."""
+    records = []
+    executions = ToolExecution.objects.filter(session=session, run=session.run_number).exclude(
+        state__in=["running", "awaiting_approval"]
+    )
+    for execution in executions.order_by("id"):
+        tool = tools.get(execution.tool)
+        records.append(
+            CallRecord(
+                tool=execution.tool,
+                arguments_digest=execution.arguments_digest,
+                output_digest=execution.output_digest,
+                failed=execution.state != "succeeded",
+                polling=bool(tool and tool.polling),
+            )
+        )
+    return records
+
+
+def answer_history(session: ChatSession) -> list[str]:
+    """The run's assistant messages as the guardrails compare them: their text; '' for an
+    empty answer; a message of bare tool calls breaks both chains (the call rules judge it)."""
+    keys = []
+    for message in session.messages.filter(run=session.run_number, role=MessageRole.ASSISTANT):
+        text = message.content.strip()
+        if text:
+            keys.append(text)
+        else:
+            keys.append(f"\x00calls:{message.pk}" if message.tool_calls else "")
+    return keys
+
+
+def previous_failures(session: ChatSession, *, tool: str, arguments_digest: str) -> int:
+    """How many times this exact call already failed in the run: its retry number."""
+    return (
+        ToolExecution.objects.filter(
+            session=session, run=session.run_number, tool=tool, arguments_digest=arguments_digest
+        )
+        .exclude(state__in=["succeeded", "running", "awaiting_approval"])
+        .count()
+    )
+
+
+def add_system_note(session: ChatSession, text: str) -> ChatMessage:
+    return ChatMessage.objects.create(
+        session=session, run=session.run_number, role=MessageRole.SYSTEM, content=text
+    )
+
+
+def close_unanswered_calls(session: ChatSession) -> None:
+    """A new run leaves the last one's unanswered calls behind: each gets a result saying
+    so, because a model must see an answer to every call it made."""
+    for call in pending_tool_calls(session, any_run=True):
+        ChatMessage.objects.create(
+            session=session,
+            run=session.run_number,
+            role=MessageRole.TOOL,
+            tool_call_id=str(call.get("id", "")),
+            name=str((call.get("function") or {}).get("name", ""))[:100],
+            content="error: not run; the run stopped before this call",
+        )

@@ -1,0 +1,356 @@
+"""The agent loop ("brain"): ask the model, run the tools it calls, feed back the results,
+until it answers or something stops the run.
+
+It runs wherever it is called from: a worker executing an engine task of kind ``agent``,
+or the terminal command. All its state lives in the database (messages, tool executions,
+counters on the session), so a run that paused (Stop, a budget, an approval, a worker
+shutting down) continues exactly where it left off.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from chat.errors import SessionNotFound
+from chat.models import ACTIVE_STATES, ChatMessage, ChatSession, MessageRole, SessionState
+from chat.redaction import redact_text
+from chat.services import context
+from chat.services.budgets import BudgetTracker
+from chat.services.guardrails import GuardrailsTracker, Verdict
+from chat.services.interrupt import run_interruptible
+from chat.services.publisher import publish, publish_many
+from chat.services.runs import announce_state, finish_run, lock_session, status_data
+from chat.services.toolcalls import ToolCalls, describe
+from chat.stop_reasons import StopReason
+from engine.executors import HandBack
+from routing.errors import (
+    BudgetExceeded,
+    ProviderError,
+    RoutingError,
+)
+from routing.providers import Provider
+from routing.services import stream_completion
+from routing.types import Completion, Delta
+
+log = logging.getLogger(__name__)
+
+RUNNABLE_STATES = (*ACTIVE_STATES, SessionState.AWAITING_APPROVAL)
+RETRY_WAIT_SECONDS = 1.0
+BUDGET_EVENT_SECONDS = 1.0
+
+
+class StreamCancelled(Exception):
+    """Raised inside a model stream the loop walked away from, to end it."""
+
+
+class DeltaBuffer:
+    """Collects streamed text from the model's thread; the loop flushes it as events."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parts: list[str] = []
+        self.cancelled = False
+
+    def add(self, delta: Delta) -> None:
+        if self.cancelled:
+            raise StreamCancelled
+        if delta.text:
+            with self._lock:
+                self._parts.append(delta.text)
+
+    def take(self) -> str:
+        with self._lock:
+            text, self._parts = "".join(self._parts), []
+        return text
+
+
+class AgentLoop:
+    def __init__(
+        self,
+        session_id: int,
+        *,
+        provider: Provider | None = None,
+        should_hand_back: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.session_id = session_id
+        self.provider = provider
+        self.should_hand_back = should_hand_back
+        self.detail = ""
+        self.deltas = DeltaBuffer()
+        self._step = 0
+        self._next_flush = 0.0
+        self._next_stop_check = 0.0
+        self._next_budget_event = 0.0
+        self._stop_seen = False
+
+    # --- the run -------------------------------------------------------------------------
+
+    def run(self) -> StopReason:
+        session = self._begin()
+        if session is None:
+            current = ChatSession.objects.filter(pk=self.session_id).first()
+            return (
+                StopReason(current.stop_reason)
+                if current and current.stop_reason
+                else StopReason.COMPLETED
+            )
+        try:
+            reason = self._loop()
+        except HandBack:
+            self._hand_back()
+            raise
+        except Exception as exc:
+            # The boundary between the loop and everything it calls: the run ends as an
+            # internal error the operator can see, and the worker moves on.
+            log.exception("chat session %s: the loop failed", self.session_id)
+            self.detail = redact_text(describe(exc))
+            publish(self.session_id, "error", {"message": self.detail, "code": "internal_error"})
+            reason = StopReason.INTERNAL_ERROR
+        self.flush_deltas(force=True)
+        finish_run(self.session_id, reason, detail=self.detail)
+        return reason
+
+    def _begin(self) -> ChatSession | None:
+        with transaction.atomic():
+            try:
+                session = lock_session(self.session_id)
+            except SessionNotFound:
+                return None
+            if session.state not in RUNNABLE_STATES:
+                return None
+            self.session = session
+            self.tracker = BudgetTracker(session)
+            resumed = session.steps_used > 0 or bool(context.pending_tool_calls(session))
+            if session.segment_started_at is None:
+                self.tracker.start_segment()
+            session.state = SessionState.THINKING
+            session.save(update_fields=["state", "updated_at"])
+            publish_many(
+                session.pk,
+                [
+                    ("run.started", {"run": session.run_number, "resumed": resumed}),
+                    ("session.status", status_data(session)),
+                    ("budget.updated", self.tracker.snapshot()),
+                ],
+            )
+        self.guard = GuardrailsTracker(nudged=session.nudged_rules or [])
+        self.calls = ToolCalls(self)
+        return session
+
+    def _loop(self) -> StopReason:
+        while True:
+            pending = context.pending_tool_calls(self.session)
+            if pending:
+                reason = self.calls.run_pending(pending)
+                if reason is not None:
+                    return reason
+                continue
+            reason = self._check_controls()
+            if reason is None:
+                reason = self._model_step()
+            if reason is not None:
+                return reason
+
+    def _hand_back(self) -> None:
+        self.tracker.end_segment()
+        announce_state(self.session, SessionState.QUEUED, detail="the worker is stopping")
+
+    # --- controls ------------------------------------------------------------------------
+
+    def _check_controls(self) -> StopReason | None:
+        """Before every step: the Stop control, the worker, the budgets."""
+        self.session.refresh_from_db(fields=["stop_requested"])
+        if self.session.stop_requested:
+            return StopReason.USER_STOPPED
+        if self.should_hand_back():
+            raise HandBack(f"chat session {self.session_id}: worker stopping")
+        self.tracker.reload_limits()
+        exceeded = self.tracker.exceeded()
+        if exceeded is not None:
+            self.detail = self.tracker.describe(exceeded)
+        return exceeded
+
+    def abort_reason(self) -> str:
+        """Checked every slice while a model streams or a tool runs."""
+        now = time.monotonic()
+        if now >= self._next_stop_check:
+            self._next_stop_check = now + settings.CHAT_STOP_POLL_MS / 1000
+            self.session.refresh_from_db(fields=["stop_requested"])
+            self._stop_seen = self.session.stop_requested
+        if self._stop_seen:
+            return StopReason.USER_STOPPED.value
+        if self.tracker.time_exceeded():
+            self.detail = self.tracker.describe(StopReason.TIME_BUDGET)
+            return StopReason.TIME_BUDGET.value
+        return ""
+
+    def tick(self) -> None:
+        self.flush_deltas()
+        now = time.monotonic()
+        if now >= self._next_budget_event:
+            self._next_budget_event = now + BUDGET_EVENT_SECONDS
+            publish(self.session_id, "budget.updated", self.tracker.snapshot())
+
+    def flush_deltas(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now < self._next_flush:
+            return
+        self._next_flush = now + settings.CHAT_DELTA_FLUSH_MS / 1000
+        text = self.deltas.take()
+        if text:
+            publish(self.session_id, "message.delta", {"step": self._step, "text": text})
+
+    def apply_verdict(self, verdict: Verdict | None) -> StopReason | None:
+        if verdict is None:
+            return None
+        publish(
+            self.session_id,
+            "guardrail.tripped",
+            {"rule": verdict.rule, "action": verdict.action, "detail": verdict.detail},
+        )
+        if verdict.stop:
+            self.detail = verdict.detail
+            return StopReason.LOOP_DETECTED
+        context.add_system_note(self.session, verdict.nudge)
+        self.session.nudged_rules = sorted(self.guard.nudged)
+        self.session.save(update_fields=["nudged_rules", "updated_at"])
+        return None
+
+    # --- one step: ask the model -----------------------------------------------------------
+
+    def _model_step(self) -> StopReason | None:
+        session = self.session
+        self.tracker.add_step()
+        self._step = session.steps_used
+        messages = context.model_messages(session)
+        specs = [tool.spec() for tool in self.calls.available()] or None
+        self.deltas = buffer = DeltaBuffer()
+        outcome = run_interruptible(
+            lambda: self._stream(messages, specs, buffer),
+            should_abort=self.abort_reason,
+            on_tick=self.tick,
+            name=f"chat-model-{session.pk}",
+        )
+        self.flush_deltas(force=True)
+        if not outcome.finished:
+            buffer.cancelled = True
+            return StopReason(outcome.aborted)
+        if outcome.error is not None:
+            return self._model_failed(outcome.error)
+        return self._answered(outcome.value)
+
+    def _stream(
+        self,
+        messages: list[dict[str, Any]],
+        specs: list[dict[str, Any]] | None,
+        buffer: DeltaBuffer,
+    ) -> Completion:
+        """Runs in its own thread. The stream is closed here, in this thread, whatever
+        happens: an abandoned one settles its cost with this thread's connection."""
+        session = self.session
+        stream = stream_completion(
+            mode=session.mode,
+            messages=messages,
+            tools=specs,
+            session_ref=session.ref,
+            session_ceiling=self.tracker.limits.cost,
+            source="chat",
+            provider=self.provider,
+        )
+        try:
+            for delta in stream:
+                buffer.add(delta)
+        finally:
+            stream.close()
+        if stream.completion is None:
+            raise StreamCancelled
+        return stream.completion
+
+    def _answered(self, completion: Completion) -> StopReason | None:
+        session = self.session
+        self.tracker.add_cost(completion.cost)
+        content = redact_text(completion.content or "")
+        calls = [call.as_openai() for call in completion.tool_calls]
+        message = ChatMessage.objects.create(
+            session=session,
+            run=session.run_number,
+            role=MessageRole.ASSISTANT,
+            content=content,
+            tool_calls=calls,
+            model=completion.model,
+            provider=completion.provider,
+            prompt_tokens=completion.usage.prompt_tokens,
+            completion_tokens=completion.usage.completion_tokens,
+            cost=completion.cost,
+        )
+        publish_many(
+            session.pk,
+            [
+                (
+                    "message.done",
+                    {
+                        "message_id": message.pk,
+                        "step": self._step,
+                        "content": content,
+                        "tool_calls": calls,
+                        "model": completion.model,
+                        "provider": completion.provider_label,
+                        "offline": completion.offline,
+                        "prompt_tokens": completion.usage.prompt_tokens,
+                        "completion_tokens": completion.usage.completion_tokens,
+                        "cost": str(completion.cost),
+                    },
+                ),
+                ("budget.updated", self.tracker.snapshot()),
+            ],
+        )
+        verdict = self.guard.after_answer(context.answer_history(session))
+        reason = self.apply_verdict(verdict)
+        if reason is not None or verdict is not None or calls or not content.strip():
+            return reason
+        return StopReason.COMPLETED
+
+    def _model_failed(self, error: BaseException) -> StopReason | None:
+        if not isinstance(error, Exception):
+            raise error
+        if isinstance(error, BudgetExceeded):
+            self.detail = str(error)
+            return StopReason.COST_BUDGET
+        if not isinstance(error, RoutingError):
+            raise error
+        message = redact_text(str(error))
+        publish(self.session_id, "error", {"message": message, "code": error.code})
+        if isinstance(error, ProviderError) and error.fallback:
+            if self.tracker.can_retry():
+                self.tracker.add_retry()
+                return self._wait(RETRY_WAIT_SECONDS * self.session.retries_used)
+            self.detail = message
+            return StopReason.RETRY_BUDGET
+        self.detail = message
+        return StopReason.MODEL_UNAVAILABLE
+
+    def _wait(self, seconds: float) -> StopReason | None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            reason = self.abort_reason()
+            if reason:
+                return StopReason(reason)
+            self.tick()
+            time.sleep(0.05)
+        return None
+
+
+def run_session(
+    session_id: int,
+    *,
+    provider: Provider | None = None,
+    should_hand_back: Callable[[], bool] = lambda: False,
+) -> StopReason:
+    return AgentLoop(session_id, provider=provider, should_hand_back=should_hand_back).run()

@@ -1,0 +1,57 @@
+// Every page: the connection indicator in the header, driven by the operator stream
+// (/ws/ops/). Pages may listen for its events: document "juggernaut:ops" (detail: the event).
+(function () {
+  "use strict";
+  var indicator = document.getElementById("connection-indicator");
+  if (!indicator || !window.WebSocket) return;
+  var label = indicator.querySelector(".conn-label");
+  var retries = 0;
+  var lastHeard = 0;
+  var current = null;
+  var STALE_MS = 70000;  // two missed heartbeats: the socket is as good as gone
+
+  function show(status, text, title) {
+    indicator.hidden = false;
+    indicator.classList.toggle("is-connecting", status === "connecting");
+    indicator.classList.toggle("is-down", status === "down");
+    indicator.setAttribute("data-status", status);
+    indicator.title = title || "";
+    if (label) label.textContent = text;
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + window.location.host + "/ws/ops/");
+    current = socket;
+    show("connecting", "Connecting…", "Opening the live stream");
+    socket.onopen = function () {
+      retries = 0;
+      lastHeard = Date.now();
+      show("live", "Live", "Live updates are on");
+    };
+    socket.onmessage = function (message) {
+      lastHeard = Date.now();
+      var event = JSON.parse(message.data);
+      if (event.type !== "ping") {
+        document.dispatchEvent(new CustomEvent("juggernaut:ops", { detail: event }));
+      }
+    };
+    socket.onclose = function (closed) {
+      if (closed.code === 4403) {
+        show("down", "Offline", "Not signed in for live updates");
+        return;
+      }
+      retries += 1;
+      var wait = Math.min(1000 * Math.pow(2, retries - 1), 30000);
+      show("down", "Reconnecting", "Live updates lost; retrying in " + Math.round(wait / 1000) + " s");
+      window.setTimeout(connect, wait);
+    };
+  }
+
+  window.setInterval(function () {
+    if (current && current.readyState === WebSocket.OPEN && Date.now() - lastHeard > STALE_MS) {
+      current.close();
+    }
+  }, 10000);
+  connect();
+})();

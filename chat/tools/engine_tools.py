@@ -1,0 +1,183 @@
+"""The first tools: look at the engine's tasks and workers, create a task, cancel one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+
+from chat.tools.registry import Tool, ToolContext, ToolError, register_tool
+from engine.models import Task, TaskSource, TaskState, Worker
+from engine.services import EngineError, cancel_task, create_task
+from engine.services.history import user_actor
+from routing.models import ToolPermission
+
+LIST_LIMIT = 20
+HISTORY_LIMIT = 20
+
+
+def _task_row(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.pk,
+        "title": task.title,
+        "kind": task.kind,
+        "state": task.state,
+        "priority": task.priority,
+        "attempts": task.attempts,
+        "worker": task.lease_worker.name if task.lease_worker else None,
+        "created_at": task.created_at.isoformat(),
+    }
+
+
+def list_tasks(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    tasks = Task.objects.for_listing()
+    if arguments.get("state"):
+        tasks = tasks.filter(state=arguments["state"])
+    if arguments.get("kind"):
+        tasks = tasks.filter(kind=arguments["kind"])
+    limit = int(arguments.get("limit") or LIST_LIMIT)
+    rows = [_task_row(task) for task in tasks[:limit]]
+    return {"count": len(rows), "counts_by_state": Task.objects.counts_by_state(), "tasks": rows}
+
+
+def inspect_task(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    task = Task.objects.select_related("lease_worker").filter(pk=arguments["task_id"]).first()
+    if task is None:
+        raise ToolError(f"task {arguments['task_id']} does not exist")
+    events = task.events.order_by("-created_at", "-id")[:HISTORY_LIMIT]
+    return {
+        **_task_row(task),
+        "payload": task.payload,
+        "result": task.result,
+        "last_error": task.last_error,
+        "approval_reason": task.approval_reason,
+        "history": [
+            {
+                "from": event.from_state,
+                "to": event.to_state,
+                "actor": event.actor,
+                "note": event.note,
+                "at": event.created_at.isoformat(),
+            }
+            for event in reversed(list(events))
+        ],
+    }
+
+
+def list_workers(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    workers = Worker.objects.with_running_count().order_by("name")[:LIST_LIMIT]
+    return {
+        "workers": [
+            {
+                "name": worker.name,
+                "state": worker.state,
+                "capabilities": worker.capabilities,
+                "running": worker.running_count,  # type: ignore[attr-defined]
+                "max_concurrency": worker.max_concurrency,
+                "last_heartbeat_at": (
+                    worker.last_heartbeat_at.isoformat() if worker.last_heartbeat_at else None
+                ),
+            }
+            for worker in workers
+        ]
+    }
+
+
+def create_engine_task(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    owner = User.objects.filter(pk=context.owner_id).first()
+    created = create_task(
+        title=arguments["title"],
+        kind=arguments["kind"],
+        payload=arguments.get("payload") or {},
+        priority=int(arguments.get("priority", 50)),
+        source=TaskSource.CHAT,
+        source_ref=f"chat:{context.session_id}",
+        created_by=owner,
+    )
+    return {"created": created.created, **_task_row(created.task)}
+
+
+def cancel_engine_task(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    owner = User.objects.filter(pk=context.owner_id).first()
+    try:
+        task = cancel_task(
+            task_id=arguments["task_id"],
+            actor=user_actor(owner),
+            note=arguments.get("note") or f"cancelled from chat session {context.session_id}",
+        )
+    except EngineError as exc:
+        raise ToolError(str(exc)) from exc
+    return _task_row(task)
+
+
+TASK_ID = {"type": "integer", "minimum": 1, "description": "The task's id."}
+
+ENGINE_TOOLS = (
+    Tool(
+        name="list_tasks",
+        description="List engine tasks, newest first, with the count of tasks in each state. "
+        "Filter by state or kind.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "state": {"type": "string", "enum": list(TaskState.values)},
+                "kind": {"type": "string", "maxLength": 100},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 50},
+            },
+            "additionalProperties": False,
+        },
+        function=list_tasks,
+    ),
+    Tool(
+        name="inspect_task",
+        description="Inspect one engine task: its state, payload, result, error and history.",
+        parameters={
+            "type": "object",
+            "properties": {"task_id": TASK_ID},
+            "required": ["task_id"],
+            "additionalProperties": False,
+        },
+        function=inspect_task,
+        polling=True,
+    ),
+    Tool(
+        name="list_workers",
+        description="List the workers: state, capabilities, running tasks, last heartbeat.",
+        parameters={"type": "object", "properties": {}, "additionalProperties": False},
+        function=list_workers,
+    ),
+    Tool(
+        name="create_task",
+        description="Create an engine task of a kind for a worker to run.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "title": {"type": "string", "minLength": 1, "maxLength": 200},
+                "kind": {"type": "string", "minLength": 1, "maxLength": 100},
+                "priority": {"type": "integer", "minimum": -1000, "maximum": 1000},
+                "payload": {"type": "object"},
+            },
+            "required": ["title", "kind"],
+            "additionalProperties": False,
+        },
+        function=create_engine_task,
+        permission=ToolPermission.WRITE,
+    ),
+    Tool(
+        name="cancel_task",
+        description="Cancel an unfinished engine task (needs a human's approval).",
+        parameters={
+            "type": "object",
+            "properties": {"task_id": TASK_ID, "note": {"type": "string", "maxLength": 500}},
+            "required": ["task_id"],
+            "additionalProperties": False,
+        },
+        function=cancel_engine_task,
+        permission=ToolPermission.DANGEROUS,
+    ),
+)
+
+
+def register() -> None:
+    for tool in ENGINE_TOOLS:
+        register_tool(tool)

@@ -1,0 +1,119 @@
+"""A dangerous tool waits for a human; approving or rejecting resumes the run on a worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chat.models import ChatEvent, ChatMessage, ExecutionState, SessionState, ToolExecution
+from chat.services import stop_run
+from chat.stop_reasons import StopReason
+from engine.models import Task, TaskState
+from engine.services import approve_task, reject_task
+from engine.worker import WorkerLoop
+from tests.chat.conftest import Calls, make_session, run_turn
+from tests.chat.scripted import Reply
+from tests.factories import WorkerFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("routing_defaults")]
+
+
+def ask_for_zap(user: Any) -> tuple[Any, ToolExecution]:
+    session = make_session(user, mode="ops")
+    reason, _ = run_turn(session, "zap it", [Reply(calls=[("zap", {"text": "prod"})])])
+    assert reason == StopReason.AWAITING_APPROVAL
+    return session, ToolExecution.objects.get(session=session)
+
+
+def test_a_dangerous_call_waits_on_an_engine_task(user: Any, test_tools: Calls) -> None:
+    session, execution = ask_for_zap(user)
+
+    task = execution.approval_task
+    assert task is not None and task.state == TaskState.WAITING_APPROVAL
+    assert task.kind == "agent" and task.payload["session"] == session.pk
+    assert "zap" in task.approval_reason and "prod" in task.approval_reason
+    assert test_tools.seen == [], "nothing ran before the decision"
+    session.refresh_from_db()
+    assert (session.state, session.stop_reason) == ("awaiting_approval", "awaiting_approval")
+    requested = ChatEvent.objects.get(session=session, type="approval.requested")
+    assert requested.data["task_id"] == task.pk
+
+
+def test_approving_resumes_the_run_on_a_worker(user: Any, staff: Any, test_tools: Calls) -> None:
+    session, execution = ask_for_zap(user)
+    task = execution.approval_task
+    assert task is not None
+
+    approve_task(task_id=task.pk, user=staff)
+
+    session.refresh_from_db()
+    assert session.state == SessionState.QUEUED
+    assert WorkerLoop(worker=WorkerFactory(capabilities=["agent"])).run_once() is True
+    execution.refresh_from_db()
+    assert execution.state == ExecutionState.SUCCEEDED
+    assert test_tools.seen == [{"text": "prod"}]
+    session.refresh_from_db()
+    assert (session.state, session.stop_reason) == ("idle", "completed")
+    task.refresh_from_db()
+    assert task.state == TaskState.DONE and task.result["stop_reason"] == "completed"
+    decided = ChatEvent.objects.get(session=session, type="approval.decided")
+    assert decided.data == {"task_id": task.pk, "decision": "approved", "by": "olga"}
+
+
+def test_rejecting_resumes_the_run_with_the_refusal(
+    user: Any, staff: Any, test_tools: Calls
+) -> None:
+    session, execution = ask_for_zap(user)
+    assert execution.approval_task is not None
+
+    reject_task(task_id=execution.approval_task.pk, user=staff, note="not today")
+
+    session.refresh_from_db()
+    assert session.state == SessionState.QUEUED
+    continuation = Task.objects.get(pk=session.current_task_id)
+    assert continuation.state == TaskState.PENDING and continuation.pk != execution.approval_task.pk
+    assert WorkerLoop(worker=WorkerFactory(capabilities=["agent"])).run_once() is True
+    execution.refresh_from_db()
+    assert execution.state == ExecutionState.REJECTED
+    assert test_tools.seen == []
+    result = ChatMessage.objects.get(session=session, role="tool")
+    assert "olga rejected this call" in result.content
+    session.refresh_from_db()
+    assert session.stop_reason == "completed"
+
+
+def test_stopping_withdraws_the_approval_request(user: Any, test_tools: Calls) -> None:
+    session, execution = ask_for_zap(user)
+
+    stop_run(session_id=session.pk, user=user)
+
+    execution.refresh_from_db()
+    assert execution.state == ExecutionState.CANCELLED
+    assert execution.approval_task is not None
+    assert execution.approval_task.state == TaskState.CANCELLED
+    session.refresh_from_db()
+    assert (session.state, session.stop_reason) == ("stopped", "user_stopped")
+
+
+def test_an_agent_task_without_a_session_gets_one(user: Any) -> None:
+    from engine.services import create_task
+
+    task = create_task(
+        title="Fix recurring error",
+        kind="agent",
+        payload={"instructions": "list tasks that failed", "pattern": {"text": "boom"}},
+        created_by=user,
+    ).task
+
+    assert WorkerLoop(worker=WorkerFactory(capabilities=["agent"])).run_once() is True
+
+    task.refresh_from_db()
+    assert task.state == TaskState.DONE
+    from chat.models import ChatSession
+
+    session = ChatSession.objects.get(origin_task=task)
+    assert (session.owner, session.mode, session.stop_reason) == (user, "ops", "completed")
+    first = session.messages.order_by("id").first()
+    assert first is not None and first.content.startswith("list tasks that failed")
+    assert '"pattern"' in first.content

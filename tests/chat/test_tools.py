@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chat.tools import Tool, ToolContext, ToolRegistry, tools
+from chat.tools.schema import check_schema, validation_errors
+from engine.models import Task, TaskState
+from engine.services import create_task
+from tests.factories import WorkerFactory
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 5},
+        "count": {"type": "integer", "minimum": 1, "maximum": 3},
+        "mode": {"type": "string", "enum": ["a", "b"]},
+        "flag": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+        "ratio": {"type": "number"},
+    },
+    "required": ["name"],
+    "additionalProperties": False,
+}
+
+
+def test_valid_arguments_pass() -> None:
+    args = {"name": "ok", "count": 2, "mode": "a", "flag": True, "tags": ["x"], "ratio": 0.5}
+    assert validation_errors(args, SCHEMA) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({}, "name: required"),
+        ({"name": ""}, "name: at least 1 characters"),
+        ({"name": "toolong"}, "name: at most 5 characters"),
+        ({"name": "x", "count": True}, "count: must be integer"),
+        ({"name": "x", "count": 9}, "count: at most 3"),
+        ({"name": "x", "mode": "c"}, "mode: must be one of ['a', 'b']"),
+        ({"name": "x", "tags": ["a", 1]}, "tags[1]: must be string"),
+        ({"name": "x", "tags": ["a", "b", "c"]}, "tags: at most 2 items"),
+        ({"name": "x", "other": 1}, "other: unknown argument"),
+        ([], "arguments: must be object"),
+    ],
+)
+def test_each_problem_is_named(args: Any, error: str) -> None:
+    assert error in validation_errors(args, SCHEMA)
+
+
+def test_a_schema_using_unsupported_keywords_is_refused() -> None:
+    with pytest.raises(ValueError, match="pattern"):
+        check_schema({"type": "object", "properties": {"x": {"type": "string", "pattern": "a+"}}})
+
+
+def noop(context: ToolContext, arguments: dict[str, Any]) -> Any:
+    return None
+
+
+def test_the_registry_refuses_duplicates_and_bad_declarations() -> None:
+    registry = ToolRegistry()
+    registry.register(Tool("t", "d", {"type": "object"}, noop))
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(Tool("t", "other", {"type": "object"}, noop))
+    with pytest.raises(ValueError, match="permission"):
+        registry.register(Tool("u", "d", {"type": "object"}, noop, permission="root"))
+    with pytest.raises(ValueError, match="unknown modes"):
+        registry.register(Tool("v", "d", {"type": "object"}, noop, modes=("chaos",)))
+    with pytest.raises(ValueError, match="type object"):
+        registry.register(Tool("w", "d", {"type": "string"}, noop))
+
+
+def test_a_mode_sees_the_tools_it_and_its_policy_allow() -> None:
+    registry = ToolRegistry()
+    registry.register(Tool("read", "d", {"type": "object"}, noop))
+    registry.register(Tool("write", "d", {"type": "object"}, noop, permission="write"))
+    registry.register(
+        Tool("danger", "d", {"type": "object"}, noop, permission="dangerous", modes=("ops",))
+    )
+
+    names = [t.name for t in registry.available(mode="ops", permissions=["read", "dangerous"])]
+    assert names == ["danger", "read"]
+    assert [t.name for t in registry.available(mode="code", permissions=["read", "dangerous"])] == [
+        "read"
+    ]
+
+
+def test_the_engine_tools_are_registered() -> None:
+    registered = {t.name: t for t in tools.all()}
+    assert {"list_tasks", "inspect_task", "list_workers", "create_task", "cancel_task"} <= set(
+        registered
+    )
+    assert registered["create_task"].permission == "write"
+    assert registered["cancel_task"].dangerous
+    assert registered["inspect_task"].polling
+
+
+@pytest.mark.django_db
+def test_the_engine_tools_read_and_change_the_engine(user: Any) -> None:
+    context = ToolContext(session_id=7, owner_id=user.pk, mode="ops")
+    task = create_task(title="t", kind="echo").task
+    WorkerFactory(name="w1")
+
+    listed = tools.get("list_tasks").function(context, {"state": "pending"})  # type: ignore[union-attr]
+    assert listed["tasks"][0]["id"] == task.pk and listed["counts_by_state"]["pending"] == 1
+    inspected = tools.get("inspect_task").function(context, {"task_id": task.pk})  # type: ignore[union-attr]
+    assert inspected["history"][0]["to"] == "pending"
+    workers = tools.get("list_workers").function(context, {})  # type: ignore[union-attr]
+    assert workers["workers"][0]["name"] == "w1"
+    created = tools.get("create_task").function(context, {"title": "new", "kind": "echo"})  # type: ignore[union-attr]
+    made = Task.objects.get(pk=created["id"])
+    assert (made.created_by, made.source, made.source_ref) == (user, "chat", "chat:7")
+    tools.get("cancel_task").function(context, {"task_id": task.pk})  # type: ignore[union-attr]
+    task.refresh_from_db()
+    assert task.state == TaskState.CANCELLED
