@@ -9,7 +9,9 @@ class SelfhealConfig(AppConfig):
         from selfheal.checks import register_default_checks
         from selfheal.error_patterns import TASK_ERRORS, register_error_pattern_source
         from selfheal.playbooks import register_default_playbooks
+        from selfheal.tools import register as register_tools
 
         register_default_checks()
         register_default_playbooks()
         register_error_pattern_source(TASK_ERRORS)
+        register_tools()

@@ -1,56 +1,57 @@
-"""Self-heal's tools for chat's agent, as plain functions and their descriptions.
-
-The chat app does not exist yet, so nothing registers these. When it does, selfheal's
-``AppConfig.ready()`` hands each `ToolSpec` to chat's tool registry; ``dangerous`` marks the
-tool that must ask for a human's approval before it runs (the repair).
-"""
+"""Self-heal's tools for chat's agent: diagnose, read an execution, repair (with approval)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from chat.tools import Tool, ToolContext, ToolError, register_tool
+from routing.models import ToolPermission
+from selfheal.errors import SelfhealError
 from selfheal.serializers import execution_detail
 from selfheal.services import get_execution, run_diagnosis, run_repair
 
 
-def diagnose_tool(*, actor: str) -> dict[str, Any]:
-    """Run the six checks; the execution with its findings."""
-    return execution_detail(run_diagnosis(triggered_by=actor))
+def _actor(context: ToolContext) -> str:
+    return f"chat:session-{context.session_id}"
 
 
-def read_execution_tool(*, actor: str, execution_id: int) -> dict[str, Any]:
-    """One execution: findings, actions, snapshots and outcome."""
-    return execution_detail(get_execution(execution_id=execution_id))
+def diagnose(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return execution_detail(run_diagnosis(triggered_by=_actor(context)))
+    except SelfhealError as exc:  # e.g. already running: the model may wait and read it
+        raise ToolError(str(exc)) from exc
 
 
-def repair_tool(*, actor: str, dry_run: bool = True) -> dict[str, Any]:
-    """The bounded repair; a dry run unless the caller asks otherwise."""
-    return execution_detail(run_repair(triggered_by=actor, dry_run=dry_run))
+def read_execution(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return execution_detail(get_execution(execution_id=arguments["execution_id"]))
+    except SelfhealError as exc:
+        raise ToolError(str(exc)) from exc
 
 
-@dataclass(frozen=True)
-class ToolSpec:
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    func: Callable[..., dict[str, Any]]
-    dangerous: bool = False
+def repair(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    try:
+        execution = run_repair(
+            triggered_by=_actor(context), dry_run=bool(arguments.get("dry_run", True))
+        )
+    except SelfhealError as exc:
+        raise ToolError(str(exc)) from exc
+    return execution_detail(execution)
 
 
 NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
 
 TOOLS = (
-    ToolSpec(
+    Tool(
         name="selfheal_diagnose",
         description="Diagnose the system: database, workers, task queue, recent error "
         "patterns, completion rates and machine resources, each with a severity, the "
         "numbers behind it and a suggestion.",
         parameters=NO_PARAMETERS,
-        func=diagnose_tool,
+        function=diagnose,
+        timeout_seconds=60,
     ),
-    ToolSpec(
+    Tool(
         name="selfheal_read_execution",
         description="Read one self-heal execution (a diagnosis, repair or revert) by id.",
         parameters={
@@ -59,18 +60,24 @@ TOOLS = (
             "required": ["execution_id"],
             "additionalProperties": False,
         },
-        func=read_execution_tool,
+        function=read_execution,
     ),
-    ToolSpec(
+    Tool(
         name="selfheal_repair",
         description="Repair common faults within fixed bounds: unblock at most 10 tasks, "
         "reset at most 5 stuck tasks, open at most 3 fix tasks, then verify. Reversible.",
         parameters={
             "type": "object",
-            "properties": {"dry_run": {"type": "boolean", "default": True}},
+            "properties": {"dry_run": {"type": "boolean"}},
             "additionalProperties": False,
         },
-        func=repair_tool,
-        dangerous=True,
+        function=repair,
+        permission=ToolPermission.DANGEROUS,
+        timeout_seconds=120,
     ),
 )
+
+
+def register() -> None:
+    for tool in TOOLS:
+        register_tool(tool)
