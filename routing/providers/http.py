@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import queue
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import requests
@@ -60,10 +61,25 @@ def _pooled_session() -> Iterator[requests.Session]:
         session = _idle_sessions.get_nowait()
     except queue.Empty:
         session = requests.Session()
+        session.trust_env = False  # read once instead, by _environment
     try:
         yield session
     finally:
         _idle_sessions.put(session)
+
+
+@lru_cache(maxsize=32)
+def _environment(
+    url: str,
+) -> tuple[MutableMapping[str, str], bool | str | None, tuple[str, str] | None]:
+    """The proxies, CA bundle and .netrc login the environment gives `url`.
+
+    A session that trusts the environment reads every variable (and ~/.netrc) again on
+    every request, ~0.2 ms of a call; the pooled sessions read it once per URL instead.
+    """
+    with requests.Session() as probe:
+        merged = probe.merge_environment_settings(url, {}, None, None, None)
+    return merged["proxies"], merged["verify"], requests.utils.get_netrc_auth(url)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -190,12 +206,20 @@ class OpenAICompatibleProvider(Provider):
     ) -> tuple[requests.Response, int]:
         url = f"{self.base_url}/chat/completions"
         data = json.dumps(body, default=_json_default).encode()
+        proxies, verify, netrc_login = _environment(url)
         attempts = 0
         while True:
             attempts += 1
             try:
                 response = session.post(
-                    url, data=data, headers=self.headers(), timeout=self.timeout, stream=stream
+                    url,
+                    data=data,
+                    headers=self.headers(),
+                    timeout=self.timeout,
+                    stream=stream,
+                    proxies=proxies,
+                    verify=verify,
+                    auth=netrc_login,
                 )
             except requests.exceptions.ConnectTimeout:
                 error: ProviderError = ProviderUnavailable(

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from routing.models import MONEY_PLACES, ZERO, CostSource, ModelCall, ModelPrice
-from routing.services.budget_sql import counter_keys, lock_counters, write_counters
+from routing.services.budget_sql import charge_counters, counter_keys
 from routing.types import Usage
 
 MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
@@ -57,9 +57,8 @@ class CostTracker:
             mode=fields["mode"], day=created_at.date(), session_ref=fields.get("session_ref", "")
         )
         with transaction.atomic(savepoint=False):
-            spent = lock_counters(keys)
             call = ModelCall.objects.create(**fields)
-            write_counters({key: spent[key] + cost for key in keys})
+            charge_counters(keys, cost)
         return call
 
     def spend(

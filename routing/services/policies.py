@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from routing.errors import UnknownMode
 from routing.models import Mode, Policy
+from routing.services.lookups import policy_row
 
 
 class OpenRouterPolicyManager:
@@ -12,7 +13,7 @@ class OpenRouterPolicyManager:
     def policy_for(self, mode: str) -> Policy:
         if mode not in Mode.values:
             raise UnknownMode(f"Unknown mode {mode!r}; the modes are {', '.join(Mode.values)}.")
-        policy = Policy.objects.filter(mode=mode).first()
+        policy = policy_row(mode)
         if policy is None:
             raise UnknownMode(f"No policy governs mode {mode!r}; add one in the admin.")
         return policy

@@ -11,6 +11,7 @@ from django.utils import timezone
 from routing.errors import ModelNotAllowed, NoModelAvailable
 from routing.models import ZERO, ModelHealth, ModelPrice, Policy
 from routing.providers.base import Provider
+from routing.services.lookups import health_rows, price_rows
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,8 @@ class ModelSelector:
                     f"{', '.join(names)}."
                 )
             names = [requested_model, *(n for n in names if n != requested_model)]
-        prices = {p.model_id: p for p in ModelPrice.objects.filter(model_id__in=names)}
-        health = {h.model_id: h for h in ModelHealth.objects.filter(model_id__in=names)}
+        prices = price_rows(names)
+        health = health_rows(names)
         candidates: list[Candidate] = []
         skipped: list[Skipped] = []
         for name in names:
