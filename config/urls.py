@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/", include("engine.api.urls")),
     path("api/selfheal/", include("selfheal.api_urls")),
     path("api/chat/", include("chat.api.urls")),
+    path("api/logs/", include("logcrawler.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/", include("routing.gateway_urls")),  # OpenAI-compatible gateway

@@ -1,0 +1,238 @@
+"""Sources, entries, fingerprints and alerts over REST. Each view calls one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from engine.api.parsers import API_PARSERS
+from engine.api.permissions import IsHumanUser
+from engine.api.serializers import ErrorSerializer
+from logcrawler.api.serializers import (
+    AlertFilterSerializer,
+    AlertSerializer,
+    EntryFilterSerializer,
+    FingerprintDetailSerializer,
+    FingerprintFilterSerializer,
+    FingerprintSerializer,
+    LogEntrySerializer,
+    LogSourceSerializer,
+)
+from logcrawler.levels import levels_at_or_above
+from logcrawler.models import Alert, ErrorFingerprint, LogEntry, LogSource
+from logcrawler.services import crawl_source_once, set_fingerprint_state
+from logcrawler.services.health import RANGES, occurrence_series
+
+
+class StaffWrites(BasePermission):
+    """People read; only staff add, change or crawl sources."""
+
+    message = "Only staff may change log sources."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return bool(request.user and request.user.is_staff)
+
+
+class Newest(CursorPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class EntryPagination(Newest):
+    ordering = ("-ts", "-id")
+
+
+class FingerprintPagination(Newest):
+    ordering = ("-last_seen", "id")
+
+
+class AlertPagination(Newest):
+    ordering = ("-opened_at", "-id")
+
+
+class SourcePagination(Newest):
+    ordering = ("name",)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List log sources (tokens are never returned)"),
+    retrieve=extend_schema(summary="A log source with its health"),
+    create=extend_schema(summary="Add a log source (staff)"),
+    partial_update=extend_schema(summary="Change a log source (staff)"),
+)
+class SourceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet[LogSource],
+):
+    permission_classes = [IsHumanUser, StaffWrites]
+    parser_classes = API_PARSERS
+    serializer_class = LogSourceSerializer
+    pagination_class = SourcePagination
+    queryset = LogSource.objects.all()
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(summary="Crawl the source now (staff)", request=None)
+    @action(detail=True, methods=["post"])
+    def crawl(self, request: Request, pk: str) -> Response:
+        report = crawl_source_once(source=self.get_object())
+        return Response(
+            {
+                "source": report.source,
+                "lines": report.lines,
+                "status": report.status,
+                "detail": report.detail,
+                "skipped": report.skipped,
+            }
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Search log entries, newest first", parameters=[EntryFilterSerializer]
+    ),
+    retrieve=extend_schema(summary="A log entry"),
+)
+class EntryViewSet(viewsets.ReadOnlyModelViewSet[LogEntry]):
+    permission_classes = [IsHumanUser]
+    serializer_class = LogEntrySerializer
+    pagination_class = EntryPagination
+
+    def get_queryset(self) -> QuerySet[LogEntry]:
+        entries = LogEntry.objects.all()
+        if self.action != "list":
+            return entries
+        filters = EntryFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        given = filters.validated_data
+        lookups = {
+            "source__name": given.get("source"),
+            "service": given.get("service"),
+            "level": given.get("level"),
+            "fingerprint_id": given.get("fingerprint"),
+            "message__icontains": given.get("q"),
+            "ts__gte": given.get("since"),
+            "ts__lt": given.get("until"),
+        }
+        entries = entries.filter(**{key: value for key, value in lookups.items() if value})
+        if given.get("min_level"):
+            entries = entries.filter(level__in=levels_at_or_above(given["min_level"]))
+        return entries
+
+
+STATE_CHANGE = extend_schema(
+    request=None,
+    responses={
+        200: FingerprintSerializer,
+        404: OpenApiResponse(ErrorSerializer, description="No such fingerprint."),
+    },
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List fingerprints, most recently seen first",
+        parameters=[FingerprintFilterSerializer],
+    ),
+    retrieve=extend_schema(
+        summary="A fingerprint with recent entries and hourly counts over the last day",
+        responses=FingerprintDetailSerializer,
+    ),
+)
+class FingerprintViewSet(viewsets.ReadOnlyModelViewSet[ErrorFingerprint]):
+    permission_classes = [IsHumanUser]
+    serializer_class = FingerprintSerializer
+    pagination_class = FingerprintPagination
+    lookup_value_regex = "[0-9a-zA-Z_-]+"
+
+    def get_queryset(self) -> QuerySet[ErrorFingerprint]:
+        fingerprints = ErrorFingerprint.objects.defer("group")
+        if self.action != "list":
+            return fingerprints
+        filters = FingerprintFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        given = filters.validated_data
+        lookups = {
+            "state": given.get("state"),
+            "kind": given.get("kind"),
+            "service": given.get("service"),
+            "template__icontains": given.get("q"),
+        }
+        fingerprints = fingerprints.filter(**{k: v for k, v in lookups.items() if v})
+        if given.get("min_level"):
+            fingerprints = fingerprints.filter(level__in=levels_at_or_above(given["min_level"]))
+        return fingerprints
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        fingerprint = self.get_object()
+        series = occurrence_series([fingerprint.id], range_=RANGES["day"], now=timezone.now())
+        context = {"hourly_counts": series[fingerprint.id].counts}
+        return Response(FingerprintDetailSerializer(fingerprint, context=context).data)
+
+    def _change(self, request: Request, pk: str, action_name: str) -> Response:
+        fingerprint = set_fingerprint_state(
+            fingerprint_id=pk, action=action_name, actor=f"user:{request.user.get_username()}"
+        )
+        return Response(FingerprintSerializer(fingerprint).data)
+
+    @extend_schema(summary="Acknowledge: someone is on it")
+    @STATE_CHANGE
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str) -> Response:
+        return self._change(request, pk, "acknowledge")
+
+    @extend_schema(summary="Resolve: it regresses and alerts again if it comes back")
+    @STATE_CHANGE
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> Response:
+        return self._change(request, pk, "resolve")
+
+    @extend_schema(summary="Mute: never alert on it")
+    @STATE_CHANGE
+    @action(detail=True, methods=["post"])
+    def mute(self, request: Request, pk: str) -> Response:
+        return self._change(request, pk, "mute")
+
+    @extend_schema(summary="Unmute (back to acknowledged)")
+    @STATE_CHANGE
+    @action(detail=True, methods=["post"])
+    def unmute(self, request: Request, pk: str) -> Response:
+        return self._change(request, pk, "unmute")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List alerts, newest first", parameters=[AlertFilterSerializer]),
+    retrieve=extend_schema(summary="An alert"),
+)
+class AlertViewSet(viewsets.ReadOnlyModelViewSet[Alert]):
+    permission_classes = [IsHumanUser]
+    serializer_class = AlertSerializer
+    pagination_class = AlertPagination
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        alerts = Alert.objects.select_related("rule")
+        if self.action != "list":
+            return alerts
+        filters = AlertFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        state = filters.validated_data.get("state")
+        if state == "open":
+            alerts = alerts.open()
+        elif state:
+            alerts = alerts.filter(state=state)
+        if filters.validated_data.get("rule"):
+            alerts = alerts.filter(rule__name=filters.validated_data["rule"])
+        return alerts

@@ -1,0 +1,121 @@
+"""Crawling a pulled source: its adapter's batches into the ingest pipeline, the outcome
+on the source row (last crawl, lines read, last error, rate limit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from engine.services import job_lock
+from logcrawler.errors import SourceNotFound
+from logcrawler.models import LogSource, SourceStatus
+from logcrawler.services.ingest import ingest_entries
+from logcrawler.sources import RateLimited, SourceError, adapter_for
+
+MAX_DETAIL_CHARS = 500
+
+
+@dataclass(frozen=True)
+class CrawlReport:
+    source: str
+    lines: int
+    status: str
+    detail: str
+    skipped: bool = False
+
+    def line(self) -> str:
+        if self.skipped:
+            return f"{self.source}: skipped ({self.detail})"
+        return f"{self.source}: {self.lines} entries stored, {self.status}" + (
+            f" ({self.detail})" if self.detail else ""
+        )
+
+
+def crawl_lock_name(source: LogSource) -> str:
+    return f"logcrawler.crawl:{source.pk}"
+
+
+def _record(
+    source: LogSource,
+    *,
+    now: datetime,
+    lines: int,
+    status: SourceStatus,
+    detail: str,
+    error: str = "",
+    retry_after: datetime | None = None,
+) -> CrawlReport:
+    fields = {
+        "last_crawl_at": now,
+        "last_crawl_lines": lines,
+        "status": status,
+        "status_detail": detail[:MAX_DETAIL_CHARS],
+        "last_error": error,
+        "retry_after": retry_after,
+    }
+    if status == SourceStatus.OK:
+        fields["last_success_at"] = now
+    LogSource.objects.filter(pk=source.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(source, name, value)
+    return CrawlReport(source.name, lines, status, detail[:MAX_DETAIL_CHARS])
+
+
+def crawl_source(*, source: LogSource, now: datetime | None = None) -> CrawlReport:
+    """Read what arrived since the source's cursor; the outcome is kept on the row."""
+    now = now or timezone.now()
+    adapter = adapter_for(source, now=now)
+    lines = 0
+    try:
+        for batch in adapter.batches():
+            result = ingest_entries(source=source, entries=batch.entries, cursor=batch.cursor)
+            source.cursor = batch.cursor
+            lines += result.stored
+    except RateLimited as exc:
+        until = now + timedelta(seconds=exc.retry_after_seconds)
+        detail = f"{exc}; next crawl after {until:%H:%M:%S} UTC"
+        return _record(
+            source,
+            now=now,
+            lines=lines,
+            status=SourceStatus.RATE_LIMITED,
+            detail=detail,
+            error=str(exc),
+            retry_after=until,
+        )
+    except SourceError as exc:
+        return _record(
+            source, now=now, lines=lines, status=SourceStatus.ERROR, detail="", error=str(exc)
+        )
+    return _record(
+        source, now=now, lines=lines, status=SourceStatus.OK, detail="; ".join(adapter.notes.notes)
+    )
+
+
+def crawl_source_once(*, source: LogSource, now: datetime | None = None) -> CrawlReport:
+    """`crawl_source` unless a crawl of this source is already running, or it is rate limited."""
+    now = now or timezone.now()
+    if source.retry_after and source.retry_after > now:
+        return CrawlReport(
+            source.name,
+            0,
+            source.status,
+            f"rate limited until {source.retry_after:%H:%M:%S} UTC",
+            skipped=True,
+        )
+    ttl = int(settings.Q_CLUSTER.get("timeout", 120)) + 60
+    with job_lock(crawl_lock_name(source), ttl_seconds=ttl) as acquired:
+        if not acquired:
+            return CrawlReport(source.name, 0, source.status, "a crawl is running", skipped=True)
+        return crawl_source(source=source, now=now)
+
+
+def crawl_sources(*, name: str = "", now: datetime | None = None) -> list[CrawlReport]:
+    """Crawl every enabled pulled source, or only the one named (enabled or not)."""
+    sources = list(LogSource.objects.filter(name=name) if name else LogSource.objects.crawlable())
+    if name and not sources:
+        raise SourceNotFound(f"no log source is named {name!r}")
+    return [crawl_source_once(source=source, now=now) for source in sources]

@@ -1,0 +1,36 @@
+"""Fixtures for the log crawler's tests: a fresh fingerprinter per test, rules, Railway."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from logcrawler.models import AlertRule
+from logcrawler.services import reset_fingerprinter_cache
+from tests.logcrawler.fake_railway import FakeRailway
+
+
+@pytest.fixture(autouse=True)
+def fresh_fingerprinter() -> Iterator[None]:
+    """Each test's database starts empty; so must the process's groups."""
+    reset_fingerprinter_cache()
+    yield
+    reset_fingerprinter_cache()
+
+
+@pytest.fixture
+def no_rules(db: Any) -> None:
+    """Start without the rules the data migration installs (a flush may have removed them)."""
+    AlertRule.objects.all().delete()
+
+
+@pytest.fixture
+def fake_railway(settings: Any) -> Iterator[FakeRailway]:
+    fake = FakeRailway().start()
+    settings.RAILWAY_API_URL = fake.url
+    settings.RAILWAY_TOKEN = fake.token
+    settings.RAILWAY_MAX_RETRY_WAIT = 5
+    yield fake
+    fake.stop()
