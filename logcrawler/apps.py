@@ -8,7 +8,10 @@ class LogcrawlerConfig(AppConfig):
     def ready(self) -> None:
         from engine.services.demo import register_demo_seeder
         from logcrawler import sources, tools  # noqa: F401  (sources registers its kinds)
+        from logcrawler.error_patterns import FINGERPRINT_ERRORS
         from logcrawler.services.demo import seed_logcrawler_demo
+        from selfheal.error_patterns import register_error_pattern_source
 
         tools.register()
         register_demo_seeder("logcrawler", seed_logcrawler_demo)
+        register_error_pattern_source(FINGERPRINT_ERRORS)

@@ -1,12 +1,12 @@
 """Recurring errors, grouped into patterns, from every source registered here.
 
-Until the log crawler exists the one source is the engine's failed tasks: their
-``last_error`` with the varying parts (numbers, ids, addresses, quoted values) replaced, so
-that "timeout after 5s to 10.0.0.7" and "timeout after 30s to 10.0.3.1" count as one.
+Self-heal's own source is the engine's failed tasks: their ``last_error`` with the varying
+parts (numbers, ids, addresses, quoted values) replaced, so that "timeout after 5s to
+10.0.0.7" and "timeout after 30s to 10.0.3.1" count as one.
 
-The seam: the log crawler registers a source of its own (its error fingerprints) with
+The seam: the log crawler registers its error fingerprints as a second source with
 `register_error_pattern_source` from its ``AppConfig.ready()``; the diagnosis and the repair
-then see both, each pattern named by its source.
+see both, each pattern named by its source.
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ class ErrorPattern:
     count: int
     last_seen: datetime | None = None
     examples: list[str] = field(default_factory=list)
+    # The dedupe key under which the source itself opens work for this pattern (the log
+    # crawler's alerts do), so a repair's fix task and the source's task are one task.
+    task_key: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {

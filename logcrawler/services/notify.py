@@ -44,7 +44,12 @@ def severity_for(rule_severity: str, fingerprint: ErrorFingerprint | None) -> Se
 
 
 def task_dedupe_key(alert: Alert) -> str:
-    return f"logcrawler:{alert.subject}"
+    return subject_task_key(alert.subject)
+
+
+def subject_task_key(subject: str) -> str:
+    """One task per fingerprint (or service), whoever opens it: an alert or self-heal."""
+    return f"logcrawler:{subject}"
 
 
 def _instructions(alert: Alert) -> str:

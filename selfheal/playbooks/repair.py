@@ -197,7 +197,7 @@ STEP_WORDS = {
 
 
 def fix_task_key(pattern: ErrorPattern) -> str:
-    return f"selfheal:fix:{pattern.key}"[:200]
+    return (pattern.task_key or f"selfheal:fix:{pattern.key}")[:200]
 
 
 def _create_fix_task(values: dict[str, Any]) -> tuple[Task, bool]:

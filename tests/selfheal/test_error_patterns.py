@@ -59,12 +59,12 @@ def test_messages_that_mean_different_things_do_not(one: str, other: str) -> Non
 
 
 class FingerprintSource:
-    """What the log crawler will register: its fingerprints as patterns."""
+    """A source like the log crawler's: patterns from somewhere other than tasks."""
 
-    name = "logs"
+    name = "fake_logs"
 
     def top_patterns(self, *, since: datetime, limit: int) -> list[ErrorPattern]:
-        return [ErrorPattern("logs:abc", "logs", "upstream timed out", 40)][:limit]
+        return [ErrorPattern("fake_logs:abc", "fake_logs", "upstream timed out", 40)][:limit]
 
 
 @pytest.fixture
@@ -81,8 +81,8 @@ def test_patterns_from_every_source_are_merged_most_frequent_first(fingerprints:
 
     patterns = top_error_patterns(since=timezone.now() - timedelta(days=1), limit=5)
 
-    assert [(p.source, p.count) for p in patterns] == [("logs", 40), ("tasks", 12)]
-    assert {source.name for source in error_pattern_sources()} == {"tasks", "logs"}
+    assert [(p.source, p.count) for p in patterns] == [("fake_logs", 40), ("tasks", 12)]
+    assert {"tasks", "fake_logs"} <= {source.name for source in error_pattern_sources()}
     assert len(patterns[1].examples) == 5
 
 
