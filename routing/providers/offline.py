@@ -76,12 +76,21 @@ def default_arguments(schema: dict[str, Any], message: str) -> dict[str, Any]:
     """Values for the schema's required properties that satisfy their types."""
     properties = schema.get("properties") or {}
     return {
-        name: _default_value(properties.get(name) or {}, message)
+        name: _default_value(properties.get(name) or {}, message, name=name)
         for name in schema.get("required") or []
     }
 
 
-def _default_value(prop: dict[str, Any], message: str) -> Any:
+# Ids that tasks and alerts quote (fingerprints, digests): long runs of hex digits.
+_HEX_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{12,64}(?![0-9a-f])")
+
+
+def _looks_like_id(name: str, prop: dict[str, Any]) -> bool:
+    description = str(prop.get("description", "")).lower()
+    return name.endswith(("id", "fingerprint")) or " id" in f" {description}"
+
+
+def _default_value(prop: dict[str, Any], message: str, *, name: str = "") -> Any:
     if "default" in prop:
         return prop["default"]
     if prop.get("enum"):
@@ -101,6 +110,10 @@ def _default_value(prop: dict[str, Any], message: str) -> Any:
     if kind == "object":
         return default_arguments(prop, message)
     limit = int(prop.get("maxLength", MAX_STRING))
+    if _looks_like_id(name, prop):
+        found = _HEX_ID.search(message)
+        if found:
+            return found.group()[:limit]
     return message.strip()[:limit]
 
 

@@ -142,3 +142,22 @@ def test_streams_word_by_word_and_tool_calls_in_fragments() -> None:
         json.loads("".join(f.arguments for f in fragments))
         == result.tool_calls[0].parsed_arguments()
     )
+
+
+def test_an_id_argument_takes_the_id_quoted_in_the_message() -> None:
+    from routing.providers.offline import default_arguments
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "fingerprint": {"type": "string", "description": "Its id."},
+            "note": {"type": "string"},
+        },
+        "required": ["fingerprint", "note"],
+    }
+    message = 'Fix it. Details: {"key": "logs:98eff5397181f394", "count": 22}'
+
+    arguments = default_arguments(schema, message)
+
+    assert arguments["fingerprint"] == "98eff5397181f394"
+    assert arguments["note"] == message  # not an id: the words themselves
