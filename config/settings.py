@@ -197,7 +197,8 @@ REST_FRAMEWORK = {
         "engine.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # People only, by default: a worker token opens only the endpoints that ask for it.
+    "DEFAULT_PERMISSION_CLASSES": ["engine.api.permissions.IsHumanUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,

@@ -53,14 +53,15 @@ class StuckTaskDetector:
         return report
 
     def _silent_workers(self, report: StuckReport) -> None:
-        silent = Worker.objects.exclude(state=WorkerState.OFFLINE).filter(
-            Q(last_heartbeat_at__lt=self.cutoff)
-            | Q(last_heartbeat_at__isnull=True, created_at__lt=self.cutoff)
+        silent = Q(last_heartbeat_at__lt=self.cutoff) | Q(
+            last_heartbeat_at__isnull=True, created_at__lt=self.cutoff
         )
-        for worker in silent:
+        for worker in Worker.objects.exclude(state=WorkerState.OFFLINE).filter(silent):
             with transaction.atomic():
+                # The silence is checked again in the UPDATE: a heartbeat that landed since
+                # the list was read keeps the worker, and its tasks, alive.
                 changed = (
-                    Worker.objects.filter(pk=worker.pk)
+                    Worker.objects.filter(silent, pk=worker.pk)
                     .exclude(state=WorkerState.OFFLINE)
                     .update(state=WorkerState.OFFLINE)
                 )

@@ -203,13 +203,20 @@ def retry_task(*, task_id: int, actor: Actor, note: str = "") -> Task:
         )
     task.attempts = 0
     task.run_after = timezone.now()
-    set_state(
-        task,
-        TaskState.PENDING,
-        actor=actor,
-        note=note or "retried",
-        update_fields=["attempts", "run_after"],
-    )
+    try:
+        with transaction.atomic():
+            set_state(
+                task,
+                TaskState.PENDING,
+                actor=actor,
+                note=note or "retried",
+                update_fields=["attempts", "run_after"],
+            )
+    except IntegrityError:
+        # A task with the same dedupe key was created since the check above.
+        raise InvalidTransition(
+            f"another unfinished task holds dedupe key {task.dedupe_key!r}; retry that one"
+        ) from None
     return task
 
 

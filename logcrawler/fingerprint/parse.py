@@ -113,12 +113,26 @@ def make_entry(
     elif timestamp is not None and timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=UTC)
     return ParsedEntry(
-        message=message,
+        message=clean_text(message),
         timestamp=timestamp,
         level=normalise_level(level),
-        service=service,
-        attributes={str(key): _text(value) for key, value in (attributes or {}).items()},
+        service=clean_text(service),
+        attributes={
+            clean_text(str(key)): clean_text(_text(value))
+            for key, value in (attributes or {}).items()
+        },
     )
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text that UTF-8 and PostgreSQL can hold: a lone surrogate (JSON lets a client send
+    "\\ud800") becomes U+FFFD instead of failing the batch or every later read of it."""
+    if text.isascii():
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _text(value: object) -> str:
@@ -209,7 +223,7 @@ def parse_line(line: str, *, service: str = "") -> ParsedEntry:
 
     ``service`` is the source's service name; when given it wins over a name in the line.
     """
-    text = line.rstrip("\r\n")
+    text = clean_text(line.rstrip("\r\n"))
     stripped = text.lstrip()
     entry: ParsedEntry | None = None
     if stripped.startswith("{"):

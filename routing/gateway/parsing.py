@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +111,12 @@ def parse_chat_request(
             "'model' is required: a mode (\"mode:code\") or a model id.", param="model"
         )
     messages = _messages(body)
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            "The body holds text that is not valid Unicode (a lone surrogate).", param="messages"
+        ) from None
     tools = body.get("tools")
     if tools is not None and not isinstance(tools, list):
         raise InvalidRequest("'tools' must be a list.", param="tools")

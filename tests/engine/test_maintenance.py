@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from engine.models import TaskState, WorkerState
+from engine.models import TaskState, Worker, WorkerState
 from engine.services import StuckTaskDetector, TaskRouter, apply_unblock_rules, create_task
 from tests.factories import TaskFactory, WorkerFactory
 
@@ -128,3 +128,32 @@ def test_pending_task_no_online_worker_can_run_waits_for_approval() -> None:
     routable.refresh_from_db()
     fresh.refresh_from_db()
     assert routable.state == fresh.state == TaskState.PENDING
+
+
+def test_a_worker_that_beat_after_the_list_was_read_stays_online() -> None:
+    from engine.services import heartbeat
+
+    worker = WorkerFactory(last_heartbeat_at=timezone.now() - timedelta(minutes=10))
+    task = _running(worker)
+    detector = StuckTaskDetector(now=timezone.now(), grace_seconds=90)
+    original_filter = type(Worker.objects.all()).filter
+    beat_once = []
+
+    def filter_then_beat(self, *args, **kwargs):  # the heartbeat lands mid-run
+        result = original_filter(self, *args, **kwargs)
+        if not beat_once and self.model is Worker:
+            beat_once.append(True)
+            list(result)
+            heartbeat(worker=worker)
+        return result
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(type(Worker.objects.all()), "filter", filter_then_beat):
+        report = detector.run()
+
+    worker.refresh_from_db()
+    task.refresh_from_db()
+    assert report.workers_offline == []
+    assert worker.state == WorkerState.ONLINE
+    assert task.state == TaskState.RUNNING

@@ -163,3 +163,22 @@ def test_a_token_is_required(client: APIClient) -> None:
     wrong.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert post(wrong, [{"message": "a"}]).status_code == 401
     assert LogEntry.objects.count() == 0
+
+
+def test_lone_surrogates_are_stored_replaced_and_every_reader_still_works(
+    client: APIClient,
+) -> None:
+    body = (
+        '[{"message": "g \\ud800 failed", "service": "s\\udfff"},'
+        ' "\\ud800 raw line failed",'
+        ' {"message": "f", "attributes": {"k\\ud800": "\\ud800"}}]'
+    )
+
+    response = post(client, body)
+
+    assert response.status_code == 201, response.content
+    assert LogEntry.objects.count() == 3
+    assert all("\ufffd" in e.message or e.attributes for e in LogEntry.objects.all())
+    assert client.get("/api/logs/entries/").status_code == 200
+    for fingerprint in ErrorFingerprint.objects.all():
+        assert client.get(f"/api/logs/fingerprints/{fingerprint.pk}/").status_code == 200

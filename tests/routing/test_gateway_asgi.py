@@ -188,3 +188,26 @@ def test_a_client_that_hangs_up_mid_stream_ends_the_call(
     call_row = ModelCall.objects.get()
     assert (call_row.outcome, call_row.error_code) == (Outcome.ERROR, "abandoned")
     assert not BudgetReservation.objects.exists()
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read_whole(
+    app: GatewayFastPath, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from routing.gateway import asgi
+
+    monkeypatch.setattr(asgi, "MAX_BODY_BYTES", 1000)
+    big = {"model": "mode:ops", "messages": [{"role": "user", "content": "x" * 5000}]}
+
+    status, _, content = call(app, "/v1/chat/completions", body=big)
+
+    assert status == 413
+    assert json.loads(content)["error"]["code"] == "request_too_large"
+
+
+def test_a_lone_surrogate_is_a_400_in_the_openai_shape(app: GatewayFastPath, token: str) -> None:
+    body = {"model": "mode:ops", "messages": [{"role": "user", "content": "\ud800"}]}
+
+    status, _, content = call(app, "/v1/chat/completions", body=body, token=token)
+
+    assert status == 400, content
+    assert json.loads(content)["error"]["type"] == "invalid_request_error"
