@@ -66,6 +66,14 @@ class LogSourceSerializer(serializers.ModelSerializer[LogSource]):
         ]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (
+            self.instance is not None
+            and attrs.get("kind", self.instance.kind) != self.instance.kind
+        ):
+            # Its cursor and settings mean something only to the kind that wrote them.
+            raise serializers.ValidationError(
+                {"kind": "A source's kind cannot change; create a new source."}
+            )
         kind = attrs.get("kind", getattr(self.instance, "kind", ""))
         settings = attrs.get("settings", getattr(self.instance, "settings", {}))
         if not isinstance(settings, dict):

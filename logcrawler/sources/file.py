@@ -137,6 +137,24 @@ class _EntryReader:
         yield "\n".join(current).rstrip(), end
 
 
+def allowed_path(raw: str) -> Path | None:
+    """The file, resolved (links and ``..`` followed), if it lies under one of the
+    LOGCRAWLER_FILE_ROOTS; None otherwise. A log source must not become a way to read the
+    server's secrets (``/proc/self/environ``, the secret key file) into entries every user
+    can search."""
+    path = Path(raw).expanduser().resolve()
+    for root in settings.LOGCRAWLER_FILE_ROOTS:
+        base = Path(root).expanduser().resolve()
+        if path == base or base in path.parents:
+            return path
+    return None
+
+
+def outside_roots_message() -> str:
+    roots = ", ".join(settings.LOGCRAWLER_FILE_ROOTS) or "(none)"
+    return f"Only files under {roots} may be followed (LOGCRAWLER_FILE_ROOTS)."
+
+
 @register_source_kind
 class FileSource(SourceAdapter):
     kind = "file"
@@ -145,8 +163,11 @@ class FileSource(SourceAdapter):
     @classmethod
     def settings_errors(cls, settings: dict[str, Any]) -> dict[str, str]:
         errors = {}
-        if not str(settings.get("path") or "").strip():
+        raw = str(settings.get("path") or "").strip()
+        if not raw:
             errors["path"] = "The file to follow is required."
+        elif allowed_path(raw) is None:
+            errors["path"] = outside_roots_message()
         if settings.get("start_at", "beginning") not in ("beginning", "end"):
             errors["start_at"] = "beginning or end"
         return errors
@@ -156,7 +177,9 @@ class FileSource(SourceAdapter):
         return Path(str(self.source.settings.get("path") or "")).expanduser()
 
     def batches(self) -> Iterator[Batch]:
-        path = self.path
+        path = allowed_path(str(self.path))
+        if path is None:  # a source saved before the roots changed, or edited in the admin
+            raise SourceError(outside_roots_message())
         first_crawl = not self.source.cursor
         cursor = FileCursor.from_json(self.source.cursor)
         try:

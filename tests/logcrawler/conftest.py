@@ -34,3 +34,9 @@ def fake_railway(settings: Any) -> Iterator[FakeRailway]:
     settings.RAILWAY_MAX_RETRY_WAIT = 5
     yield fake
     fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def files_under_the_test_folders(settings: Any, tmp_path_factory: Any) -> None:
+    """File sources may follow what the tests write, and nothing else."""
+    settings.LOGCRAWLER_FILE_ROOTS = [str(tmp_path_factory.getbasetemp()), str(settings.VAR_DIR)]

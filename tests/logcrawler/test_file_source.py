@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,3 +195,50 @@ def test_a_missing_file_is_an_error_on_the_source(tmp_path: Path) -> None:
     assert report.status == SourceStatus.ERROR
     assert "nowhere.log" in source.last_error
     assert source.last_crawl_at == NOW
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "/proc/self/environ", "{tmp}/../../etc/passwd"])
+def test_a_file_outside_the_allowed_folders_is_refused(
+    path: str, tmp_path: Any, staff: Any
+) -> None:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(staff)
+    raw = path.format(tmp=tmp_path)
+
+    response = client.post(
+        "/api/logs/sources/",
+        {"name": "sneaky", "kind": "file", "settings": {"path": raw}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "LOGCRAWLER_FILE_ROOTS" in str(response.json())
+
+
+def test_a_source_saved_outside_the_roots_does_not_crawl(tmp_path: Any) -> None:
+    from logcrawler.models import SourceKind
+
+    source = LogSource.objects.create(
+        name="old", kind=SourceKind.FILE, settings={"path": "/etc/hostname"}
+    )
+
+    crawl_source(source=source)
+
+    source.refresh_from_db()
+    assert "LOGCRAWLER_FILE_ROOTS" in source.last_error
+    assert not LogEntry.objects.filter(source=source).exists()
+
+
+def test_a_sources_kind_cannot_change(staff: Any, tmp_path: Any) -> None:
+    from rest_framework.test import APIClient
+
+    source = file_source(tmp_path / "app.log")
+    client = APIClient()
+    client.force_authenticate(staff)
+
+    response = client.patch(f"/api/logs/sources/{source.pk}/", {"kind": "http"}, format="json")
+
+    assert response.status_code == 400
+    assert "kind" in response.json()
