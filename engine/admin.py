@@ -98,8 +98,25 @@ class TaskEventInline(ReadOnlyAdminMixin, TaskEventInlineBase):
     ordering = ("created_at", "id")
 
 
+class SaveOnlyEditedFields:
+    """The admin saves only the fields the form changed: a whole-row save would write back
+    the state, lease and attempts as they were when the form was opened, undoing a claim or
+    a completion that happened meanwhile, with no history row."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            obj.save()
+            return
+        fields = list(form.changed_data)
+        if not fields:
+            return
+        if any(field.name == "updated_at" for field in obj._meta.concrete_fields):
+            fields.append("updated_at")
+        obj.save(update_fields=fields)
+
+
 @admin.register(Task)
-class TaskAdmin(TaskAdminBase):
+class TaskAdmin(SaveOnlyEditedFields, TaskAdminBase):
     list_display = (
         "id",
         "title",
@@ -203,7 +220,7 @@ class TaskAdmin(TaskAdminBase):
 
 
 @admin.register(Worker)
-class WorkerAdmin(WorkerAdminBase):
+class WorkerAdmin(SaveOnlyEditedFields, WorkerAdminBase):
     list_display = (
         "name",
         "state",
@@ -226,7 +243,15 @@ class WorkerAdmin(WorkerAdminBase):
         "registered_by",
         "created_at",
     )
-    readonly_fields = ("name", "last_heartbeat_at", "builtin", "registered_by", "created_at")
+    # State changes through the actions (drain, online, offline), which call the services.
+    readonly_fields = (
+        "name",
+        "state",
+        "last_heartbeat_at",
+        "builtin",
+        "registered_by",
+        "created_at",
+    )
     actions = ("drain_selected", "mark_online_selected", "mark_offline_selected")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

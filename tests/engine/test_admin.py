@@ -195,3 +195,42 @@ def test_non_staff_cannot_use_the_admin(client: Client, user: Any) -> None:
     client.force_login(user)
     response = client.get(reverse("admin:engine_task_changelist"))
     assert response.status_code == 302
+
+
+def test_saving_a_task_in_the_admin_keeps_a_claim_made_meanwhile(client, staff) -> None:
+    from unittest import mock
+
+    from engine.admin import TaskAdmin
+    from engine.services import TaskRouter, create_task
+    from tests.factories import WorkerFactory
+
+    task = create_task(title="t", kind="echo", priority=10).task
+    worker = WorkerFactory()
+    client.force_login(staff)
+    form_url = f"/admin/engine/task/{task.pk}/change/"
+    original_get_object = TaskAdmin.get_object
+
+    def get_object_then_claim(self, *args, **kwargs):
+        loaded = original_get_object(self, *args, **kwargs)
+        TaskRouter().claim(worker)  # a worker claims it while the admin holds the old row
+        return loaded
+
+    with mock.patch.object(TaskAdmin, "get_object", get_object_then_claim):
+        response = client.post(
+            form_url,
+            {
+                "title": "t",
+                "priority": 90,
+                "max_attempts": 3,
+                "timeout_seconds": 300,
+                "events-TOTAL_FORMS": 0,
+                "events-INITIAL_FORMS": 0,
+                "events-MIN_NUM_FORMS": 0,
+                "events-MAX_NUM_FORMS": 0,
+            },
+        )
+
+    assert response.status_code == 302, response.content[:2000]
+    task.refresh_from_db()
+    assert task.priority == 90
+    assert task.state == "running" and task.lease_worker == worker
