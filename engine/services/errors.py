@@ -49,3 +49,10 @@ class WorkerNameTaken(EngineError):
 
     status_code = 409
     code = "worker_name_taken"
+
+
+class NotAllowed(EngineError):
+    """The user may not take this decision (someone else's task)."""
+
+    status_code = 403
+    code = "not_allowed"

@@ -16,7 +16,7 @@ from engine.models import (
     TaskSource,
     TaskState,
 )
-from engine.services.errors import InvalidTransition, TaskNotFound
+from engine.services.errors import InvalidTransition, NotAllowed, TaskNotFound
 from engine.services.history import Actor, set_state, system_actor, user_actor
 from engine.signals import task_decided
 
@@ -118,10 +118,18 @@ def mark_waiting_approval(task: Task, *, reason: str, actor: Actor) -> None:
     )
 
 
+def check_may_decide(task: Task, user: User) -> None:
+    """A task a person created (a chat session's approval request, say) is theirs to decide,
+    or staff's; tasks the system created are anyone's to decide."""
+    if task.created_by_id is not None and task.created_by_id != user.pk and not user.is_staff:
+        raise NotAllowed(f"task {task.pk} belongs to another user; they or staff decide it")
+
+
 @transaction.atomic
 def approve_task(*, task_id: int, user: User, reroute_kind: str = "", note: str = "") -> Task:
     """Approve a waiting task: back to pending, optionally as another kind of work."""
     task = lock_task(task_id)
+    check_may_decide(task, user)
     if task.state != TaskState.WAITING_APPROVAL:
         raise InvalidTransition(f"task {task_id} is {task.state}, not waiting for approval")
     fields = ["approval_decision", "decided_by", "decided_at", "run_after"]
@@ -149,6 +157,7 @@ def approve_task(*, task_id: int, user: User, reroute_kind: str = "", note: str 
 @transaction.atomic
 def reject_task(*, task_id: int, user: User, note: str = "") -> Task:
     task = lock_task(task_id)
+    check_may_decide(task, user)
     if task.state != TaskState.WAITING_APPROVAL:
         raise InvalidTransition(f"task {task_id} is {task.state}, not waiting for approval")
     task.approval_decision = ApprovalDecision.REJECTED

@@ -372,3 +372,19 @@ def test_worker_tokens_may_not_manage_tasks() -> None:
     assert client.post(f"/api/tasks/{task.pk}/approve/", {}, format="json").status_code == 403
     task.refresh_from_db()
     assert task.state == TaskState.WAITING_APPROVAL
+
+
+def test_another_users_approval_request_is_a_403(user: Any, django_user_model: Any) -> None:
+    from engine.services import create_task, request_approval
+
+    bob = django_user_model.objects.create_user(username="bob", password="pw-bob-123")
+    task = create_task(title="alice's call", kind="chat.tool", created_by=user).task
+    request_approval(task_id=task.pk, reason="dangerous", actor="system:test")
+    client = APIClient()
+    client.force_authenticate(bob)
+
+    response = client.post(f"/api/tasks/{task.pk}/approve/", {}, format="json")
+
+    assert response.status_code == 403
+    task.refresh_from_db()
+    assert task.state == "waiting_approval"

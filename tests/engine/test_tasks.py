@@ -122,3 +122,27 @@ def test_retry_refuses_when_another_task_holds_the_dedupe_key() -> None:
 def test_unknown_task_is_not_found() -> None:
     with pytest.raises(TaskNotFound):
         cancel_task(task_id=999_999, actor="system:test")
+
+
+def test_a_users_task_is_decided_by_that_user_or_staff(user, staff, django_user_model) -> None:
+    from engine.services import NotAllowed
+
+    bob = django_user_model.objects.create_user(username="bob", password="pw-bob-123")
+    mine = create_task(title="dangerous call", kind="chat.tool", created_by=user).task
+    request_approval(task_id=mine.pk, reason="run rm?", actor="system:test")
+
+    with pytest.raises(NotAllowed):
+        approve_task(task_id=mine.pk, user=bob)
+    with pytest.raises(NotAllowed):
+        reject_task(task_id=mine.pk, user=bob)
+    mine.refresh_from_db()
+    assert mine.state == TaskState.WAITING_APPROVAL
+
+    assert approve_task(task_id=mine.pk, user=staff).state == TaskState.PENDING
+
+
+def test_a_system_task_is_anyones_to_decide(user) -> None:
+    task = create_task(title="stranded", kind="x").task
+    request_approval(task_id=task.pk, reason="no worker", actor="system:test")
+
+    assert reject_task(task_id=task.pk, user=user).state == TaskState.CANCELLED
