@@ -98,7 +98,7 @@ def drain_with_worker_processes(
     started: list[subprocess.Popen[bytes]], log_dir: Path
 ) -> Counter[str]:
     names = [f"proc-{n}" for n in range(PROCESSES)]
-    started.extend(start_worker(name, log_dir, "--capabilities", "echo") for name in names)
+    started.extend(start_worker(name, log_dir, "--capabilities", "sleep") for name in names)
     wait_for(
         lambda: Worker.objects.filter(name__in=names).count() == PROCESSES,
         seconds=60,
@@ -106,10 +106,12 @@ def drain_with_worker_processes(
         log_dir=log_dir,
         running=started,
     )
-    # All tasks appear at once, so that every worker is already polling when they do.
+    # All tasks appear at once, so that every worker is already polling when they do. Each
+    # takes a few milliseconds outside any transaction: on SQLite an instant task would let
+    # the first worker to get the write lock drain the queue alone, proving no overlap.
     with transaction.atomic():
         for n in range(TASKS):
-            create_task(title=f"echo {n}", kind="echo", payload={"n": n})
+            create_task(title=f"nap {n}", kind="sleep", payload={"seconds": 0.005, "n": n})
     wait_for(
         lambda: Task.objects.filter(state=TaskState.DONE).count() == TASKS,
         seconds=120,
