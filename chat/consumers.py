@@ -139,7 +139,8 @@ class SessionStreamConsumer(StreamConsumer):
 
 class OpsStreamConsumer(StreamConsumer):
     """``/ws/ops/``: status, approvals and stops of every session the user may see (all of
-    them for staff). Live only; the pages it feeds load their state over HTTP."""
+    them for staff), and operator-wide notices. Live only; the pages it feeds load their
+    state over HTTP."""
 
     group = OPS_GROUP
 
@@ -164,6 +165,10 @@ class OpsStreamConsumer(StreamConsumer):
             if seq <= self.seen.get(session, 0):
                 continue  # the relay and a direct send may both deliver it
             self.seen[session] = seq
+            await self.send_json(envelope)
+
+    async def ops_notice(self, message: dict[str, Any]) -> None:
+        for envelope in message["events"]:  # system-wide: every signed-in user sees them
             await self.send_json(envelope)
 
     async def ping(self) -> None:

@@ -173,6 +173,36 @@ EVENT_TYPES: dict[str, EventType] = {
 }
 
 
+@dataclass(frozen=True)
+class NoticeKind:
+    name: str
+    description: str
+    fields: dict[str, str]
+
+
+# Operator-wide notices: not tied to a session, never stored, so no seq and no replay.
+# ``{"v": 1, "seq": null, "session": null, "type": "ops.notice", "ts", "data": {"kind", ...}}``
+OPS_NOTICE = "ops.notice"
+
+NOTICE_KINDS: dict[str, NoticeKind] = {
+    k.name: k
+    for k in (
+        NoticeKind(
+            "alert",
+            "An alert started firing (the log crawler): `url` is the page to look at.",
+            {
+                "alert": "int",
+                "title": "str",
+                "severity": "str",
+                "fingerprint": "str|null",
+                "task": "int|null",
+                "url": "str",
+            },
+        ),
+    )
+}
+
+
 class InvalidEvent(ValueError):
     pass
 
@@ -194,18 +224,35 @@ def validate_event(event_type: str, data: dict[str, Any]) -> None:
         raise InvalidEvent(f"unknown event type {event_type!r}")
     if not isinstance(data, dict):
         raise InvalidEvent(f"{event_type}: data must be an object")
+    problems = _problems(spec.fields, spec.optional, data)
+    if problems:
+        raise InvalidEvent(f"{event_type}: " + "; ".join(problems))
+
+
+def validate_notice(kind: str, data: dict[str, Any]) -> None:
+    """Raise `InvalidEvent` naming every problem with an operator notice's fields."""
+    spec = NOTICE_KINDS.get(kind)
+    if spec is None:
+        raise InvalidEvent(f"unknown notice kind {kind!r}")
+    if not isinstance(data, dict):
+        raise InvalidEvent(f"{OPS_NOTICE} {kind}: data must be an object")
+    problems = _problems(spec.fields, (), data)
+    if problems:
+        raise InvalidEvent(f"{OPS_NOTICE} {kind}: " + "; ".join(problems))
+
+
+def _problems(fields: dict[str, str], optional: tuple[str, ...], data: dict[str, Any]) -> list[str]:
     problems = []
-    for name, kind in spec.fields.items():
+    for name, kind in fields.items():
         if name not in data:
-            if name not in spec.optional:
+            if name not in optional:
                 problems.append(f"{name} is required")
         elif not _matches(data[name], kind):
             problems.append(f"{name} must be {kind}, got {type(data[name]).__name__}")
-    unknown = sorted(set(data) - set(spec.fields))
+    unknown = sorted(set(data) - set(fields))
     if unknown:
         problems.append(f"unknown fields {unknown}")
-    if problems:
-        raise InvalidEvent(f"{event_type}: " + "; ".join(problems))
+    return problems
 
 
 def stored_types() -> list[str]:
@@ -230,5 +277,9 @@ def schema_document() -> dict[str, Any]:
                 "ops": spec.ops,
             }
             for name, spec in EVENT_TYPES.items()
+        },
+        "notices": {
+            name: {"description": spec.description, "fields": spec.fields}
+            for name, spec in NOTICE_KINDS.items()
         },
     }

@@ -1,8 +1,8 @@
 """Signals other apps may listen to; sent only after the change has committed.
 
-``alert_changed(sender=Alert, alert=..., event="firing" | "resolved")``: the seam for the
-operator stream. chat's publisher needs a chat session, so nothing in chat relays these yet;
-a listener connected in chat's (or the project's) ``ready()`` can.
+``alert_changed(sender=Alert, alert=..., event="firing" | "resolved")``. logcrawler's own
+``ready()`` connects `notify_operators`, which puts firing alerts on the operator stream
+(chat's ``publish_ops_notice``); other apps may listen too.
 """
 
 from __future__ import annotations

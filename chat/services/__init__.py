@@ -1,7 +1,8 @@
-"""Chat's domain functions. Faces call these; other apps use `chat.tools` and `publish`."""
+"""Chat's domain functions. Faces call these; other apps use `chat.tools`, `publish` and
+`publish_ops_notice`."""
 
 from chat.services.loop import AgentLoop, run_session
-from chat.services.publisher import events_after, publish, publish_many
+from chat.services.publisher import events_after, publish, publish_many, publish_ops_notice
 from chat.services.runs import AGENT_KIND, finish_run
 from chat.services.sessions import (
     change_mode,
@@ -23,6 +24,7 @@ __all__ = [
     "post_message",
     "publish",
     "publish_many",
+    "publish_ops_notice",
     "run_session",
     "set_budgets",
     "stop_run",

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from chat.errors import SessionNotFound
-from chat.events import EVENT_TYPES, ops_types, validate_event
+from chat.events import EVENT_TYPES, OPS_NOTICE, ops_types, validate_event, validate_notice
 from chat.models import ChatEvent, ChatSession
 from chat.redaction import redact
 from chat.services.broadcast import send_to_group
@@ -24,6 +24,7 @@ from chat.services.broadcast import send_to_group
 OPS_GROUP = "chat.ops"
 SESSION_EVENTS = "chat.events"  # the consumer method: chat_events
 OPS_EVENTS = "ops.events"
+OPS_NOTICES = "ops.notice"  # the consumer method: ops_notice
 
 Envelope = dict[str, Any]
 Observer = Callable[[Envelope], None]
@@ -101,6 +102,27 @@ def deliver(session_id: int, owner_id: int | None, envelopes: list[Envelope]) ->
     relayed = [e for e in envelopes if e["type"] in ops_types()]
     if relayed:
         send_to_group(OPS_GROUP, {"type": OPS_EVENTS, "owner": owner_id, "events": relayed})
+
+
+def publish_ops_notice(kind: str, data: dict[str, Any]) -> Envelope:
+    """Tell every operator-stream client, whoever owns what: not stored, so not replayed.
+
+    With the in-memory layer only clients of this process hear it (the database relay
+    carries stored events only); with Redis, clients of every process do.
+    """
+    validate_notice(kind, data)
+    envelope: Envelope = {
+        "v": 1,
+        "seq": None,
+        "session": None,
+        "type": OPS_NOTICE,
+        "ts": timezone.now().isoformat(),
+        "data": {"kind": kind, **redact(data)},
+    }
+    for observer in list(_observers):
+        observer(envelope)
+    send_to_group(OPS_GROUP, {"type": OPS_NOTICES, "events": [envelope]})
+    return envelope
 
 
 def ping_envelope(session_id: int | None, last_seq: int | None) -> Envelope:

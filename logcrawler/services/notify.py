@@ -1,4 +1,5 @@
-"""What a firing alert does besides its row: an engine task, a signed webhook, a signal."""
+"""What a firing alert does besides its row: an engine task, a signed webhook, a signal,
+a notice on the operator stream."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 
+from chat.services import publish_ops_notice
 from engine.models import Task, TaskSource
 from engine.services import create_task
 from logcrawler.models import Alert, ErrorFingerprint, Severity
@@ -156,3 +159,26 @@ def announce(alert: Alert, event: str) -> None:
                 log.warning("alert_changed receiver %r failed: %s", receiver, error)
 
     transaction.on_commit(deliver)
+
+
+def alert_notice(alert: Alert) -> dict[str, Any]:
+    fingerprint_id = alert.fingerprint_id
+    url = (
+        reverse("logcrawler:fingerprint", args=[fingerprint_id])
+        if fingerprint_id
+        else reverse("logcrawler:page")
+    )
+    return {
+        "alert": alert.pk,
+        "title": alert.title,
+        "severity": alert.severity,
+        "fingerprint": fingerprint_id,
+        "task": alert.task_id,
+        "url": url,
+    }
+
+
+def notify_operators(sender: Any, *, alert: Alert, event: str, **kwargs: Any) -> None:
+    """The alert_changed receiver: a newly firing alert goes out on the operator stream."""
+    if event == "firing":
+        publish_ops_notice("alert", alert_notice(alert))

@@ -9,19 +9,31 @@ from typing import Any
 
 import pytest
 
-from chat.events import EVENT_TYPES, InvalidEvent, schema_document, validate_event
+from chat.events import (
+    EVENT_TYPES,
+    NOTICE_KINDS,
+    InvalidEvent,
+    schema_document,
+    validate_event,
+    validate_notice,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE_JS = ROOT / "chat" / "static" / "chat" / "chat_page.js"
 EVENTS_DOC = ROOT / "docs" / "events.md"
+CONNECTION_JS = ROOT / "chat" / "static" / "chat" / "connection.js"
 
 
 def handled_by_the_page() -> set[str]:
     """The keys of the HANDLERS object literal in the page's script."""
-    source = PAGE_JS.read_text()
-    start = source.index("var HANDLERS = {")
+    return object_keys(PAGE_JS, "HANDLERS")
+
+
+def object_keys(script: Path, variable: str) -> set[str]:
+    source = script.read_text()
+    start = source.index(f"var {variable} = {{")
     body, depth = [], 0
-    for char in source[start + len("var HANDLERS = ") :]:
+    for char in source[start + len(f"var {variable} = ") :]:
         depth += char == "{"
         depth -= char == "}"
         body.append(char)
@@ -54,11 +66,34 @@ def test_docs_describe_every_type_and_its_fields() -> None:
             assert f"`{field}`" in section, f"docs/events.md: {name} does not mention {field}"
 
 
+def test_the_indicator_shows_exactly_the_notice_kinds() -> None:
+    assert object_keys(CONNECTION_JS, "NOTICES") == set(NOTICE_KINDS)
+
+
+def test_docs_describe_every_notice_kind_and_its_fields() -> None:
+    doc = EVENTS_DOC.read_text()
+    for name, spec in NOTICE_KINDS.items():
+        section = doc.split(f"### Kind `{name}`", 1)[1].split("\n#", 1)[0]
+        for field in spec.fields:
+            assert f"`{field}`" in section, f"docs/events.md: notice {name} lacks {field}"
+
+
+def test_a_notice_is_validated_naming_the_problem() -> None:
+    with pytest.raises(InvalidEvent, match="unknown notice kind 'nope'"):
+        validate_notice("nope", {})
+    with pytest.raises(InvalidEvent, match=re.escape("title is required; task must be int|null")):
+        validate_notice(
+            "alert",
+            {"alert": 1, "severity": "high", "fingerprint": None, "task": "3", "url": "/"},
+        )
+
+
 def test_the_schema_document_is_json() -> None:
     document = json.loads(json.dumps(schema_document()))
     assert document["envelope"] == ["v", "seq", "session", "type", "ts", "data"]
     assert document["types"]["ping"]["stored"] is False
     assert document["types"]["run.stopped"]["required"][0] == "reason"
+    assert document["notices"]["alert"]["fields"]["url"] == "str"
 
 
 def test_a_valid_event_passes() -> None:

@@ -1,5 +1,6 @@
 // Every page: the connection indicator in the header, driven by the operator stream
-// (/ws/ops/). Pages may listen for its events: document "juggernaut:ops" (detail: the event).
+// (/ws/ops/), and operator-wide notices (a new alert) shown under the header.
+// Pages may listen for its events: document "juggernaut:ops" (detail: the event).
 (function () {
   "use strict";
   var indicator = document.getElementById("connection-indicator");
@@ -19,6 +20,39 @@
     if (label) label.textContent = text;
   }
 
+  function notice(text, href) {
+    var box = document.getElementById("ops-notices");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "ops-notices";
+      box.className = "messages";
+      box.setAttribute("role", "status");
+      var header = document.querySelector("header.topbar");
+      if (header) header.after(box); else document.body.prepend(box);
+    }
+    var item = document.createElement("div");
+    item.className = "msg msg-warning";
+    var link = document.createElement("a");
+    link.href = href;
+    link.textContent = text;
+    var dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "btn btn-ghost btn-sm";
+    dismiss.textContent = "×";
+    dismiss.setAttribute("aria-label", "Dismiss");
+    dismiss.addEventListener("click", function () { item.remove(); });
+    item.append(link, " ", dismiss);
+    box.append(item);
+    while (box.children.length > 3) box.firstChild.remove();
+  }
+
+  // The operator notices this script shows, by kind (chat/events.py NOTICE_KINDS).
+  var NOTICES = {
+    "alert": function (data) {
+      notice("New alert (" + data.severity + "): " + data.title, data.url);
+    },
+  };
+
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + window.location.host + "/ws/ops/");
@@ -32,6 +66,9 @@
     socket.onmessage = function (message) {
       lastHeard = Date.now();
       var event = JSON.parse(message.data);
+      if (event.type === "ops.notice" && NOTICES[event.data.kind]) {
+        NOTICES[event.data.kind](event.data);
+      }
       if (event.type !== "ping") {
         document.dispatchEvent(new CustomEvent("juggernaut:ops", { detail: event }));
       }
