@@ -1,9 +1,11 @@
-// The system-health page: re-fetch the live fragment (summary, top errors, alerts, sources).
+// Pages with a live part (the Engine page, System health): re-fetch that fragment every few
+// seconds. The page marks the part with data-live-fragment and hands over
+// {"url", "interval_ms"} as {{ live_config|json_script:"live-config" }}.
 (function () {
   "use strict";
 
-  var configNode = document.getElementById("logcrawler-live-config");
-  var target = document.getElementById("lc-live");
+  var configNode = document.getElementById("live-config");
+  var target = document.querySelector("[data-live-fragment]");
   var status = document.getElementById("live-status");
   if (!configNode || !target) return;
   var config = JSON.parse(configNode.textContent);
@@ -15,7 +17,7 @@
     status.classList.toggle("is-stale", stale);
   }
 
-  // Swapping the fragment under a button about to be clicked would swallow the click.
+  // Replacing the fragment under a pointer that is about to click would swallow the click.
   function operatorIsActing() {
     var active = document.activeElement;
     return Boolean(active && target.contains(active) && active.tagName === "BUTTON") ||
@@ -30,6 +32,7 @@
       headers: { "X-Requested-With": "fetch" },
     })
       .then(function (response) {
+        // A redirect means the session ended: the login page is not a fragment.
         if (!response.ok || response.redirected) throw new Error("HTTP " + response.status);
         return response.text();
       })
