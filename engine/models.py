@@ -191,6 +191,13 @@ class TaskQuerySet(models.QuerySet["Task"]):
         counts.update(estimate)
         return StateCounts(counts, estimated=frozenset(estimate))
 
+    def visible_to(self, user: Any) -> TaskQuerySet:
+        """What a person may see: everything for staff; for others, everything but other
+        people's chat tasks, whose titles and approval requests quote their conversations."""
+        if getattr(user, "is_staff", False):
+            return self
+        return self.exclude(Q(source=TaskSource.CHAT) & ~Q(created_by_id=user.pk))
+
     def oldest_pending(self) -> Task | None:
         return self.filter(state=TaskState.PENDING).order_by("created_at").first()
 

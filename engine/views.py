@@ -118,15 +118,17 @@ def worker_rows(now: datetime) -> list[WorkerRow]:
     return rows
 
 
-def approval_rows(now: datetime) -> list[ApprovalRow]:
-    waiting = Task.objects.awaiting_approval().defer(*LARGE_FIELDS)[:APPROVALS_SHOWN]
+def approval_rows(now: datetime, user: Any) -> list[ApprovalRow]:
+    waiting = (
+        Task.objects.visible_to(user).awaiting_approval().defer(*LARGE_FIELDS)[:APPROVALS_SHOWN]
+    )
     return [
         ApprovalRow(task, compact_duration(now - (task.approval_requested_at or task.created_at)))
         for task in waiting
     ]
 
 
-def overview_context(now: datetime, return_to: str) -> dict[str, Any]:
+def overview_context(now: datetime, return_to: str, user: Any) -> dict[str, Any]:
     """What the live part of the Engine page shows; re-rendered every few seconds."""
     counts = state_counts()
     oldest = Task.objects.defer(*LARGE_FIELDS).oldest_pending()
@@ -139,7 +141,7 @@ def overview_context(now: datetime, return_to: str) -> dict[str, Any]:
         "unfinished_total": sum(c.count for c in counts if c.state not in FINISHED_STATES),
         "oldest_pending": oldest,
         "oldest_pending_age": compact_duration(now - oldest.created_at) if oldest else None,
-        "approvals": approval_rows(now),
+        "approvals": approval_rows(now, user),
         "approvals_shown": APPROVALS_SHOWN,
         "workers": workers,
         "workers_online": sum(row.worker.state == WorkerState.ONLINE for row in workers),
@@ -152,15 +154,17 @@ def live_context(request: HttpRequest) -> dict[str, Any]:
     """The overview for the filter the operator is looking at, to come back to after a button."""
     query = request.GET.urlencode()
     context = overview_context(
-        timezone.now(), return_to=reverse("engine:page") + (f"?{query}" if query else "")
+        timezone.now(),
+        return_to=reverse("engine:page") + (f"?{query}" if query else ""),
+        user=request.user,
     )
     context["state_filter"] = request.GET.get("state", "")
     return context
 
 
-def recent_tasks(state: str, before: Cursor | None, after: Cursor | None) -> TaskPage:
+def recent_tasks(state: str, before: Cursor | None, after: Cursor | None, *, user: Any) -> TaskPage:
     """One page of tasks, newest first, by keyset: no OFFSET and no COUNT over the table."""
-    tasks = Task.objects.for_listing()
+    tasks = Task.objects.visible_to(user).for_listing()
     if state:
         tasks = tasks.filter(state=state)
     if after is not None:
@@ -196,7 +200,12 @@ def page(request: HttpRequest) -> HttpResponse:
         state_filter=state,
         state_filter_label=TaskState(state).label if state else "",
         refresh_seconds=REFRESH_SECONDS,
-        recent=recent_tasks(state, listing.cleaned_data["before"], listing.cleaned_data["after"]),
+        recent=recent_tasks(
+            state,
+            listing.cleaned_data["before"],
+            listing.cleaned_data["after"],
+            user=request.user,
+        ),
         live_config={"url": reverse("engine:live"), "interval_ms": REFRESH_SECONDS * 1000},
     )
     return render(request, "engine/page.html", context)
@@ -214,7 +223,8 @@ def pretty_json(value: Any) -> str:
 @require_GET
 def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     related = ("lease_worker", "decided_by", "created_by", "blocked_by")
-    task = get_object_or_404(Task.objects.select_related(*related), pk=task_id)
+    visible = Task.objects.visible_to(request.user)
+    task = get_object_or_404(visible.select_related(*related), pk=task_id)
     context = {
         "task": task,
         "events": list(task.events.all()),

@@ -58,7 +58,9 @@ class TaskViewSet(viewsets.GenericViewSet[Task]):
     lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Task]:
-        tasks = Task.objects.select_related("created_by", "decided_by")
+        tasks = Task.objects.visible_to(self.request.user).select_related(
+            "created_by", "decided_by"
+        )
         return tasks.prefetch_related("events") if self.action == "retrieve" else tasks
 
     def list(self, request: Request) -> Response:

@@ -388,3 +388,27 @@ def test_another_users_approval_request_is_a_403(user: Any, django_user_model: A
     assert response.status_code == 403
     task.refresh_from_db()
     assert task.state == "waiting_approval"
+
+
+def test_other_peoples_chat_tasks_are_hidden_from_non_staff(
+    user: Any, staff: Any, django_user_model: Any
+) -> None:
+    from engine.models import TaskSource
+    from engine.services import create_task
+
+    bob = django_user_model.objects.create_user(username="bob", password="pw-bob-123")
+    private = create_task(
+        title="Chat #1: my salary question", kind="agent", source=TaskSource.CHAT, created_by=user
+    ).task
+    shared = create_task(title="nightly report", kind="echo", created_by=user).task
+    as_bob, as_alice, as_staff = APIClient(), APIClient(), APIClient()
+    as_bob.force_authenticate(bob)
+    as_alice.force_authenticate(user)
+    as_staff.force_authenticate(staff)
+
+    def listed(client: APIClient) -> set[int]:
+        return {row["id"] for row in client.get("/api/tasks/").json()["results"]}
+
+    assert listed(as_bob) == {shared.pk}
+    assert as_bob.get(f"/api/tasks/{private.pk}/").status_code == 404
+    assert listed(as_alice) == listed(as_staff) == {shared.pk, private.pk}

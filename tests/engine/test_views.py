@@ -436,3 +436,19 @@ def test_small_tables_are_counted_exactly() -> None:
 
     assert result.estimated == frozenset()
     assert result.counts == Task.objects.counts_by_state()
+
+
+def test_the_page_hides_other_peoples_chat_tasks(client, user, django_user_model) -> None:
+    from engine.models import TaskSource
+
+    bob = django_user_model.objects.create_user(username="bob", password="pw-bob-123")
+    private = create_task(
+        title="Chat #1: my salary question", kind="agent", source=TaskSource.CHAT, created_by=user
+    ).task
+    request_approval(task_id=private.pk, reason="run the dangerous tool?", actor="system:test")
+    client.force_login(bob)
+
+    page = client.get(reverse("engine:page")).content.decode()
+
+    assert "salary" not in page and "dangerous tool" not in page
+    assert client.get(reverse("engine:task", args=[private.pk])).status_code == 404
