@@ -29,8 +29,14 @@ def _task_row(task: Task) -> dict[str, Any]:
     }
 
 
+def _visible_tasks(context: ToolContext) -> Any:
+    """The agent sees what its session's owner may see on the Engine page."""
+    owner = User.objects.filter(pk=context.owner_id).first()
+    return Task.objects.visible_to(owner) if owner else Task.objects.none()
+
+
 def list_tasks(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    tasks = Task.objects.for_listing()
+    tasks = _visible_tasks(context).for_listing()
     if arguments.get("state"):
         tasks = tasks.filter(state=arguments["state"])
     if arguments.get("kind"):
@@ -41,7 +47,12 @@ def list_tasks(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any
 
 
 def inspect_task(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    task = Task.objects.select_related("lease_worker").filter(pk=arguments["task_id"]).first()
+    task = (
+        _visible_tasks(context)
+        .select_related("lease_worker")
+        .filter(pk=arguments["task_id"])
+        .first()
+    )
     if task is None:
         raise ToolError(f"task {arguments['task_id']} does not exist")
     events = task.events.order_by("-created_at", "-id")[:HISTORY_LIMIT]

@@ -114,3 +114,25 @@ def test_the_engine_tools_read_and_change_the_engine(user: Any) -> None:
     tools.get("cancel_task").function(context, {"task_id": task.pk})  # type: ignore[union-attr]
     task.refresh_from_db()
     assert task.state == TaskState.CANCELLED
+
+
+@pytest.mark.django_db
+def test_the_agent_sees_only_what_its_owner_may_see(django_user_model) -> None:
+    from chat.tools import ToolContext, tools
+    from engine.models import TaskSource
+    from engine.services import create_task
+
+    alice = django_user_model.objects.create_user(username="alice2", password="pw-a-12345")
+    bob = django_user_model.objects.create_user(username="bob2", password="pw-b-12345")
+    private = create_task(
+        title="Chat #9: alice's secret", kind="agent", source=TaskSource.CHAT, created_by=alice
+    ).task
+    list_tool, inspect_tool = tools.get("list_tasks"), tools.get("inspect_task")
+    assert list_tool is not None and inspect_tool is not None
+    bobs = ToolContext(session_id=1, owner_id=bob.pk, mode="ops")
+
+    listed = list_tool.function(bobs, {})
+
+    assert private.pk not in {row["id"] for row in listed["tasks"]}
+    with pytest.raises(Exception, match="does not exist"):
+        inspect_tool.function(bobs, {"task_id": private.pk})
