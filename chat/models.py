@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from chat.events import OPS_NOTICE
 from routing.models import Mode
 
 ZERO = Decimal("0")
@@ -256,4 +257,30 @@ class ChatEvent(models.Model):
             "type": self.type,
             "ts": self.created_at.isoformat(),
             "data": self.data,
+        }
+
+
+class OpsNotice(models.Model):
+    """An operator notice kept briefly for the database relay: with the in-memory channel
+    layer a notice sent in a worker must reach the Daphne processes through the database.
+    Rows older than an hour are deleted when a new one is stored; nothing replays them."""
+
+    kind = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"notice {self.pk} {self.kind}"
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "seq": None,
+            "session": None,
+            "type": OPS_NOTICE,
+            "ts": self.created_at.isoformat(),
+            "data": {"kind": self.kind, **self.data},
         }

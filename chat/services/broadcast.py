@@ -123,6 +123,11 @@ def _loop_sender() -> _LoopSender:
         return _sender
 
 
+def relay_needed() -> bool:
+    """The in-memory layer cannot cross processes: the database relay carries what it can't."""
+    return isinstance(get_channel_layer(), InMemoryChannelLayer)
+
+
 def send_to_group(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:

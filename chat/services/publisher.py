@@ -9,22 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from chat.errors import SessionNotFound
-from chat.events import EVENT_TYPES, OPS_NOTICE, ops_types, validate_event, validate_notice
-from chat.models import ChatEvent, ChatSession
+from chat.events import EVENT_TYPES, ops_types, validate_event, validate_notice
+from chat.models import ChatEvent, ChatSession, OpsNotice
 from chat.redaction import redact
-from chat.services.broadcast import send_to_group
+from chat.services.broadcast import relay_needed, send_to_group
 
 OPS_GROUP = "chat.ops"
 SESSION_EVENTS = "chat.events"  # the consumer method: chat_events
 OPS_EVENTS = "ops.events"
 OPS_NOTICES = "ops.notice"  # the consumer method: ops_notice
+NOTICE_KEPT = timedelta(hours=1)  # stored notices only bridge processes; nothing replays them
 
 Envelope = dict[str, Any]
 Observer = Callable[[Envelope], None]
@@ -105,23 +106,25 @@ def deliver(session_id: int, owner_id: int | None, envelopes: list[Envelope]) ->
 
 
 def publish_ops_notice(kind: str, data: dict[str, Any]) -> Envelope:
-    """Tell every operator-stream client, whoever owns what: not stored, so not replayed.
+    """Tell every operator-stream client, whoever owns what; never replayed.
 
-    With the in-memory layer only clients of this process hear it (the database relay
-    carries stored events only); with Redis, clients of every process do.
+    With Redis the layer carries it to every process. The in-memory layer cannot, so the
+    notice is stored instead and each Daphne process's database relay sends it, this
+    process's included: sending it here too would deliver it twice.
     """
     validate_notice(kind, data)
-    envelope: Envelope = {
-        "v": 1,
-        "seq": None,
-        "session": None,
-        "type": OPS_NOTICE,
-        "ts": timezone.now().isoformat(),
-        "data": {"kind": kind, **redact(data)},
-    }
+    now = timezone.now()
+    redacted = redact(data)
+    notice = OpsNotice(kind=kind, data=redacted, created_at=now)
+    relayed = relay_needed()
+    if relayed:
+        OpsNotice.objects.filter(created_at__lt=now - NOTICE_KEPT).delete()
+        notice.save()
+    envelope = notice.envelope()
     for observer in list(_observers):
         observer(envelope)
-    send_to_group(OPS_GROUP, {"type": OPS_NOTICES, "events": [envelope]})
+    if not relayed:
+        send_to_group(OPS_GROUP, {"type": OPS_NOTICES, "events": [envelope]})
     return envelope
 
 

@@ -2,9 +2,9 @@
 
 The in-memory layer does not cross processes, and the agent loop runs in a worker process:
 its events would never reach the Daphne process holding the browsers' sockets. So while a
-Daphne process has stream consumers, one task in it reads new event rows every
-CHAT_RELAY_POLL_MS and hands them to its own layer. With Redis the layer carries events
-between processes and the relay stays off.
+Daphne process has stream consumers, one task in it reads new event rows (and operator
+notices) every CHAT_RELAY_POLL_MS and hands them to its own layer. With Redis the layer
+carries events between processes and the relay stays off.
 
 Rows are read in id order. Where ids could commit out of order (PostgreSQL), a row the relay
 skipped shows up as a gap in seq, which the consumer fills from the database.
@@ -17,24 +17,36 @@ import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chat.events import ops_types
-from chat.models import ChatEvent
-from chat.services.publisher import OPS_EVENTS, OPS_GROUP, SESSION_EVENTS, session_group
+from chat.models import ChatEvent, OpsNotice
+from chat.services.broadcast import relay_needed
+from chat.services.publisher import (
+    OPS_EVENTS,
+    OPS_GROUP,
+    OPS_NOTICES,
+    SESSION_EVENTS,
+    session_group,
+)
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
 
-
-def relay_needed() -> bool:
-    return isinstance(get_channel_layer(), InMemoryChannelLayer)
+__all__ = ["DatabaseRelay", "relay", "relay_needed"]
 
 
-def _newest_id() -> int:
-    return ChatEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+def _newest_ids() -> tuple[int, int]:
+    """Where both cursors start: nothing stored before the relay starts is sent again."""
+    newest_event = ChatEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    newest_notice = OpsNotice.objects.order_by("-id").values_list("id", flat=True).first()
+    return newest_event or 0, newest_notice or 0
+
+
+def _notices_after(cursor: int) -> list[tuple[int, dict[str, Any]]]:
+    return [(row.pk, row.envelope()) for row in OpsNotice.objects.filter(id__gt=cursor)[:BATCH]]
 
 
 def _rows_after(cursor: int) -> list[tuple[int, int | None, dict[str, Any]]]:
@@ -70,10 +82,19 @@ class DatabaseRelay:
         layer = get_channel_layer()
         pause = settings.CHAT_RELAY_POLL_MS / 1000
         try:
-            cursor = await database_sync_to_async(_newest_id)()
+            cursor, notice_cursor = await database_sync_to_async(_newest_ids)()
         finally:
             self.ready.set()
         while self.users > 0:
+            try:
+                notices = await database_sync_to_async(_notices_after)(notice_cursor)
+            except Exception:
+                log.warning("chat relay: reading notices failed", exc_info=True)
+                notices = []
+            if notices:
+                notice_cursor = notices[-1][0]
+                events = [envelope for _, envelope in notices]
+                await layer.group_send(OPS_GROUP, {"type": OPS_NOTICES, "events": events})
             try:
                 rows = await database_sync_to_async(_rows_after)(cursor)
             except Exception:

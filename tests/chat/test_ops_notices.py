@@ -1,5 +1,6 @@
 """Operator notices against a real Daphne with a real websocket client: every signed-in user
-on /ws/ops/ receives them, whoever owns what; with Redis, from any process."""
+on /ws/ops/ receives them exactly once, whoever owns what, from any process (with Redis
+through the layer, in memory through the database relay)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ ALERT = {
     "task": 3,
     "url": "/logs/fingerprints/abc123/",
 }
+SENTINEL = {**ALERT, "alert": 8, "title": "sentinel: sent after the first"}
 
 
 def layers() -> list[Any]:
@@ -57,7 +59,20 @@ def is_notice(event: dict[str, Any]) -> bool:
     return event["type"] == "ops.notice"
 
 
-def test_a_notice_published_in_the_daphne_process_reaches_every_user(
+def notices_until(client: Any, title: str) -> list[dict[str, Any]]:
+    """Every notice up to the one titled `title`: a later sentinel shows no duplicate came."""
+    events = client.collect(lambda event: is_notice(event) and event["data"]["title"] == title)
+    return [event for event in events if is_notice(event)]
+
+
+def post_notice(daphne: Daphne, data: dict[str, Any]) -> None:
+    response = requests.post(
+        daphne.http + NOTICE_PATH, json={"kind": "alert", "data": data}, timeout=10
+    )
+    assert response.status_code == 204
+
+
+def test_a_notice_published_in_the_daphne_process_reaches_every_user_once(
     daphne: Daphne, user: Any, staff: Any
 ) -> None:
     with (
@@ -66,26 +81,33 @@ def test_a_notice_published_in_the_daphne_process_reaches_every_user(
     ):
         alice.next_ping()  # both have joined the group
         olga.next_ping()
-        response = requests.post(
-            daphne.http + NOTICE_PATH, json={"kind": "alert", "data": ALERT}, timeout=10
-        )
-        assert response.status_code == 204
+        post_notice(daphne, ALERT)
+        if daphne.layer == "memory":
+            # Stored after the first, so the relay sends it after any copy of the first.
+            publish_ops_notice("alert", SENTINEL)
+        else:
+            post_notice(daphne, SENTINEL)  # one publisher's sends keep their order
 
-        (for_alice,) = alice.collect(is_notice)
-        (for_olga,) = olga.collect(is_notice)
+        for_alice = notices_until(alice, SENTINEL["title"])
+        for_olga = notices_until(olga, SENTINEL["title"])
 
+    assert [n["data"]["title"] for n in for_alice] == [ALERT["title"], SENTINEL["title"]]
     assert for_alice == for_olga
-    assert (for_alice["v"], for_alice["seq"], for_alice["session"]) == (1, None, None)
-    assert for_alice["data"] == {"kind": "alert", **ALERT}
-    assert for_alice["ts"]
+    first = for_alice[0]
+    assert (first["v"], first["seq"], first["session"]) == (1, None, None)
+    assert first["data"] == {"kind": "alert", **ALERT}
+    assert first["ts"]
 
 
-def test_with_redis_a_notice_from_another_process_arrives(daphne: Daphne, user: Any) -> None:
-    if daphne.layer != "redis":
-        pytest.skip("the in-memory layer does not cross processes (docs/events.md)")
+def test_a_notice_from_another_process_arrives_once(daphne: Daphne, user: Any) -> None:
+    """With Redis the layer carries it; in memory, the notice table and the relay do."""
     with stream(f"{daphne.ws}/ws/ops/", cookie_headers(daphne, user)) as client:
-        client.next_ping()
+        client.next_ping()  # joined, and the relay (in memory) has taken its cursor
         publish_ops_notice("alert", ALERT)  # this test process, not Daphne's
-        (notice,) = client.collect(is_notice)
+        publish_ops_notice("alert", SENTINEL)
+        notices = notices_until(client, SENTINEL["title"])
 
-    assert notice["data"]["title"] == ALERT["title"]
+    assert [n["data"] for n in notices] == [
+        {"kind": "alert", **ALERT},
+        {"kind": "alert", **SENTINEL},
+    ]
