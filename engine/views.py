@@ -257,6 +257,8 @@ def task_action(
     request: HttpRequest, task_id: int, act: Callable[[], Task], verb: str, past: str
 ) -> HttpResponse:
     """Run one service call; a refused transition becomes a message, never a 500."""
+    if not Task.objects.visible_to(request.user).filter(pk=task_id).exists():
+        raise Http404("No such task.")
     try:
         task = act()
     except TaskNotFound:

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -63,6 +64,11 @@ class TaskViewSet(viewsets.GenericViewSet[Task]):
         )
         return tasks.prefetch_related("events") if self.action == "retrieve" else tasks
 
+    def ensure_visible(self, pk: int) -> None:
+        """Decisions address tasks by id: the same 404 as the detail for what one may not see."""
+        if not self.get_queryset().filter(pk=pk).exists():
+            raise NotFound(f"task {pk} does not exist")
+
     def list(self, request: Request) -> Response:
         filters = TaskFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -96,6 +102,7 @@ class TaskViewSet(viewsets.GenericViewSet[Task]):
     @decision("Approve a task waiting for approval", ApproveSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: int) -> Response:
+        self.ensure_visible(pk)
         given = ApproveSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         task = approve_task(task_id=pk, user=human_user(request), **given.validated_data)
@@ -104,6 +111,7 @@ class TaskViewSet(viewsets.GenericViewSet[Task]):
     @decision("Reject a task waiting for approval (it is cancelled)", NoteSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: int) -> Response:
+        self.ensure_visible(pk)
         given = NoteSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         task = reject_task(task_id=pk, user=human_user(request), **given.validated_data)
@@ -112,6 +120,7 @@ class TaskViewSet(viewsets.GenericViewSet[Task]):
     @decision("Cancel an unfinished task", NoteSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: int) -> Response:
+        self.ensure_visible(pk)
         given = NoteSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         actor = user_actor(human_user(request))
@@ -121,6 +130,7 @@ class TaskViewSet(viewsets.GenericViewSet[Task]):
     @decision("Retry a failed or cancelled task with fresh attempts", NoteSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: int) -> Response:
+        self.ensure_visible(pk)
         given = NoteSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         actor = user_actor(human_user(request))

@@ -412,3 +412,23 @@ def test_other_peoples_chat_tasks_are_hidden_from_non_staff(
     assert listed(as_bob) == {shared.pk}
     assert as_bob.get(f"/api/tasks/{private.pk}/").status_code == 404
     assert listed(as_alice) == listed(as_staff) == {shared.pk, private.pk}
+
+
+def test_another_users_chat_run_cannot_be_cancelled_or_retried(
+    user: Any, django_user_model: Any
+) -> None:
+    from engine.models import TaskSource
+    from engine.services import create_task
+
+    bob = django_user_model.objects.create_user(username="bob", password="pw-bob-123")
+    run = create_task(
+        title="Chat #1: private", kind="agent", source=TaskSource.CHAT, created_by=user
+    ).task
+    client = APIClient()
+    client.force_authenticate(bob)
+
+    for action in ("cancel", "retry", "approve", "reject"):
+        response = client.post(f"/api/tasks/{run.pk}/{action}/", {}, format="json")
+        assert response.status_code == 404, action
+    run.refresh_from_db()
+    assert run.state == "pending"

@@ -452,3 +452,21 @@ def test_the_page_hides_other_peoples_chat_tasks(client, user, django_user_model
 
     assert "salary" not in page and "dangerous tool" not in page
     assert client.get(reverse("engine:task", args=[private.pk])).status_code == 404
+
+
+def test_another_users_chat_run_cannot_be_cancelled_from_the_page(
+    client, user, django_user_model
+) -> None:
+    from engine.models import TaskSource
+
+    bob = django_user_model.objects.create_user(username="bob", password="pw-bob-123")
+    run = create_task(
+        title="Chat #1: private", kind="agent", source=TaskSource.CHAT, created_by=user
+    ).task
+    client.force_login(bob)
+
+    response = client.post(reverse("engine:cancel", args=[run.pk]))
+
+    assert response.status_code == 404
+    run.refresh_from_db()
+    assert run.state == TaskState.PENDING
