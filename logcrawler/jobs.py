@@ -12,8 +12,7 @@ from typing import Any
 from django.conf import settings
 
 from engine.services import job_lock
-from logcrawler.models import LogSource, SourceStatus
-from logcrawler.services import crawl_source_once, evaluate_alert_rules, prune_logs
+from logcrawler.services import crawl_sources, evaluate_alert_rules, prune_logs
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +29,7 @@ def crawl_all_sources() -> dict[str, Any]:
     with job_lock(CRAWL_LOCK, ttl_seconds=_ttl()) as acquired:
         if not acquired:
             return {"skipped": f"another run holds the {CRAWL_LOCK} lock"}
-        reports = []
-        for source in LogSource.objects.crawlable():
-            try:
-                reports.append(crawl_source_once(source=source).line())
-            except Exception as exc:
-                # One broken source must not stop the others; the error is kept on its row.
-                log.exception("logcrawler: crawling %s failed", source.name)
-                LogSource.objects.filter(pk=source.pk).update(
-                    status=SourceStatus.ERROR, last_error=f"{type(exc).__name__}: {exc}"[:2000]
-                )
-                reports.append(f"{source.name}: failed ({type(exc).__name__})")
+        reports = [report.line() for report in crawl_sources()]
         alerts = evaluate_alert_rules()
         return {"sources": reports, "alerts": alerts.as_dict()}
 

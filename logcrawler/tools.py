@@ -105,7 +105,7 @@ LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOGCRAWLER_TOOLS = (
     Tool(
         name="logs_top_errors",
-        description="The error fingerprints (WARNING or worse, not muted) with the most "
+        description="The error fingerprints (ERROR or worse, not muted) with the most "
         "occurrences over the last hour, day or week, with state, counts and first/last seen.",
         parameters={
             "type": "object",

@@ -1,4 +1,5 @@
-"""Sources, entries, fingerprints and alerts over REST. Each view calls one service."""
+"""Sources, entries, fingerprints and alerts over REST: writes call services; the list
+views filter querysets here."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ on the source row (last crawl, lines read, last error, rate limit)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +15,8 @@ from logcrawler.errors import SourceNotFound
 from logcrawler.models import LogSource, SourceStatus
 from logcrawler.services.ingest import ingest_entries
 from logcrawler.sources import RateLimited, SourceError, adapter_for
+
+log = logging.getLogger(__name__)
 
 MAX_DETAIL_CHARS = 500
 
@@ -118,4 +121,16 @@ def crawl_sources(*, name: str = "", now: datetime | None = None) -> list[CrawlR
     sources = list(LogSource.objects.filter(name=name) if name else LogSource.objects.crawlable())
     if name and not sources:
         raise SourceNotFound(f"no log source is named {name!r}")
-    return [crawl_source_once(source=source, now=now) for source in sources]
+    return [_crawl_isolated(source=source, now=now) for source in sources]
+
+
+def _crawl_isolated(*, source: LogSource, now: datetime | None) -> CrawlReport:
+    """One source's crawl, whatever it raises: a broken source must not stop the others, and
+    its error is kept on its row for the page and the API."""
+    try:
+        return crawl_source_once(source=source, now=now)
+    except Exception as exc:  # the loop's boundary: record it, go on
+        log.exception("logcrawler: crawling %s failed", source.name)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        LogSource.objects.filter(pk=source.pk).update(status=SourceStatus.ERROR, last_error=error)
+        return CrawlReport(source.name, 0, SourceStatus.ERROR, f"failed ({type(exc).__name__})")

@@ -168,7 +168,8 @@ def top_errors(
     service: str = "",
     include_muted: bool = False,
 ) -> list[TopError]:
-    """The fingerprints with the most occurrences in the range, at WARNING or worse."""
+    """The fingerprints with the most occurrences in the range, at ERROR or worse unless
+    `min_level_no` says otherwise."""
     now = now or timezone.now()
     range_ = get_range(range_name)
     since = _floor(now, range_.unit) - (range_.buckets - 1) * range_.step

@@ -77,3 +77,33 @@ def test_prune_drops_old_entries_counts_and_keys_but_keeps_fingerprints() -> Non
     assert list(LogEntry.objects.values_list("message", flat=True)) == ["new failure"]
     assert ErrorOccurrence.objects.count() == 1
     assert ErrorFingerprint.objects.count() == 2  # both fingerprints stay
+
+
+def test_an_unexpected_error_in_one_source_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from logcrawler.models import SourceStatus
+    from logcrawler.services import crawl as crawl_module
+    from logcrawler.services import crawl_sources
+    from tests.logcrawler.helpers import file_source
+
+    broken = file_source(tmp_path / "broken.log")
+    healthy_path = tmp_path / "ok.log"
+    healthy_path.write_text("2025-06-02T12:00:00Z ERROR api: boom 1\n")
+    healthy = file_source(healthy_path)
+    real = crawl_module.crawl_source
+
+    def crawl_or_explode(*, source, now=None):
+        if source.pk == broken.pk:
+            raise RuntimeError("disk on fire")
+        return real(source=source, now=now)
+
+    monkeypatch.setattr(crawl_module, "crawl_source", crawl_or_explode)
+
+    reports = {report.source: report for report in crawl_sources()}
+
+    broken.refresh_from_db()
+    healthy.refresh_from_db()
+    assert broken.status == SourceStatus.ERROR and "disk on fire" in broken.last_error
+    assert healthy.lines_read == 1
+    assert "failed" in reports[broken.name].detail
