@@ -25,6 +25,7 @@ from engine.services import (
     EngineError,
     approve_task,
     cancel_task,
+    reject_task,
     retry_task,
     set_worker_state,
 )
@@ -132,14 +133,13 @@ class TaskAdmin(SaveOnlyEditedFields, TaskAdminBase):
     list_filter = ("state", "kind", "source")
     search_fields = ("title", "kind", "dedupe_key")
     list_select_related = ("lease_worker",)
-    raw_id_fields = ("blocked_by",)
     # A COUNT(*) over a million rows on every changelist view is not worth the number,
     # nor is one per filter choice.
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
     inlines = (TaskEventInline,)
-    actions = ("approve_selected", "requeue_selected", "cancel_selected")
+    actions = ("approve_selected", "reject_selected", "requeue_selected", "cancel_selected")
     readonly_fields = (
         "state",
         "kind",
@@ -163,6 +163,8 @@ class TaskAdmin(SaveOnlyEditedFields, TaskAdminBase):
         "created_at",
         "updated_at",
         "finished_at",
+        # A dependency changes what may run: only the services set it, with a history row.
+        "blocked_by",
     )
     fieldsets = (
         (None, {"fields": ("title", "kind", "state", "priority", "payload", "dedupe_key")}),
@@ -201,6 +203,12 @@ class TaskAdmin(SaveOnlyEditedFields, TaskAdminBase):
         apply_to_each(
             self, request, ids, lambda pk: approve_task(task_id=pk, user=user), "Approved"
         )
+
+    @admin.action(description="Reject selected tasks (they are cancelled)")
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        user = admin_user(request)
+        ids = queryset.values_list("pk", flat=True)
+        apply_to_each(self, request, ids, lambda pk: reject_task(task_id=pk, user=user), "Rejected")
 
     @admin.action(description="Requeue (retry) selected tasks")
     def requeue_selected(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from engine.models import Task, TaskState, Worker, WorkerState
+from engine.models import FINISHED_STATES, Task, TaskState, Worker, WorkerState
 from engine.services.errors import InvalidTransition
 from engine.services.history import Actor, set_state, system_actor
 from engine.services.leases import fail_attempt
@@ -130,15 +130,16 @@ def apply_unblock_rules(
     pending work that no online worker can do, go to a human for approval."""
     now = now or timezone.now()
     report = UnblockReport()
-    blocked = Task.objects.filter(state=TaskState.BLOCKED).select_related("blocked_by")[:limit]
+    # Only tasks whose blocker finished (or is gone): hundreds still waiting on live blockers
+    # must not crowd the ready ones out of the limit.
+    blocked = (
+        Task.objects.filter(state=TaskState.BLOCKED)
+        .filter(Q(blocked_by__isnull=True) | Q(blocked_by__state__in=FINISHED_STATES))
+        .select_related("blocked_by")
+        .order_by("created_at", "id")[:limit]
+    )
     for task in blocked:
         blocker = task.blocked_by
-        if blocker is not None and blocker.state not in (
-            TaskState.DONE,
-            TaskState.FAILED,
-            TaskState.CANCELLED,
-        ):
-            continue
         with transaction.atomic():
             locked = Task.objects.select_for_update().get(pk=task.pk)
             if locked.state != TaskState.BLOCKED:

@@ -234,3 +234,20 @@ def test_saving_a_task_in_the_admin_keeps_a_claim_made_meanwhile(client, staff) 
     task.refresh_from_db()
     assert task.priority == 90
     assert task.state == "running" and task.lease_worker == worker
+
+
+def test_reject_action_rejects_waiting_tasks(admin_client_olga: Client) -> None:
+    from engine.models import ApprovalDecision
+    from engine.services import request_approval
+
+    waiting = create_task(title="w", kind="deploy").task
+    request_approval(task_id=waiting.pk, reason="no worker", actor="system:test")
+    pending = create_task(title="p", kind="echo").task
+
+    notes = run_action(admin_client_olga, "task", "reject_selected", [waiting.pk, pending.pk])
+
+    waiting.refresh_from_db()
+    assert waiting.state == TaskState.CANCELLED
+    assert waiting.approval_decision == ApprovalDecision.REJECTED
+    assert any("Rejected 1" in n for n in notes)
+    assert any("Refused 1" in n for n in notes)

@@ -157,3 +157,14 @@ def test_a_worker_that_beat_after_the_list_was_read_stays_online() -> None:
     assert report.workers_offline == []
     assert worker.state == WorkerState.ONLINE
     assert task.state == TaskState.RUNNING
+
+
+def test_ready_tasks_are_unblocked_even_behind_many_still_waiting() -> None:
+    live_blocker = TaskFactory()
+    for _ in range(5):
+        TaskFactory(state=TaskState.BLOCKED, blocked_by=live_blocker)
+    ready = TaskFactory(state=TaskState.BLOCKED, blocked_by=TaskFactory(state=TaskState.DONE))
+
+    report = apply_unblock_rules(limit=3)
+
+    assert report.unblocked == [ready.pk]
