@@ -50,15 +50,26 @@ class RevertPlaybook(Playbook):
             ).update(reverted_at=timezone.now())
             if not claimed:
                 raise NotRevertible(f"execution #{target.pk} is already reverted")
+        try:
+            self._restore_all(run, target)
+        except BaseException:
+            # The claim above keeps two reverts from running at once; a revert that failed
+            # must not keep it, or the execution could never be reverted again.
+            if not run.dry_run:
+                PlaybookExecution.objects.filter(pk=target.pk).update(reverted_at=None)
+            raise
+        run.outcome["target"] = target.pk
+
+    def _restore_all(self, run: Run, target: PlaybookExecution) -> None:
         snapshots = list(target.snapshots.order_by("-taken_at", "-id"))
         step = run.step("restore", candidates=len(snapshots))
         for position, snapshot in enumerate(snapshots, start=1):
             run.progress(f"Restoring {snapshot}", step=position)
             if not step.has_room:
-                step.leave([str(s) for s in snapshots[position - 1 :]], total=len(snapshots))
+                left = snapshots[position - 1 :]
+                step.leave([str(s) for s in left], total=len(left))
                 break
             self._restore(run, step, snapshot, target)
-        run.outcome["target"] = target.pk
 
     def _restore(
         self, run: Run, step: StepReport, snapshot: Snapshot, target: PlaybookExecution

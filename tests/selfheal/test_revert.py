@@ -106,3 +106,24 @@ def test_what_cannot_be_reverted_is_refused(case: str) -> None:
     expected = 404 if case == "missing" else 409
     assert raised.value.status_code == expected
     assert case == "missing" or isinstance(raised.value, NotRevertible)
+
+
+def test_a_revert_that_failed_can_be_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from selfheal.playbooks.revert import RevertPlaybook
+
+    blocked = blocked_on_done(1)
+    repair = run_repair(triggered_by="user:alice")
+
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(RevertPlaybook, "_restore", explode)
+        failed = revert_execution(execution_id=repair.pk, triggered_by="user:bob")
+    assert failed.state == ExecutionState.FAILED
+
+    retried = revert_execution(execution_id=repair.pk, triggered_by="user:bob")
+
+    assert retried.state == ExecutionState.DONE, retried.error
+    blocked[0].refresh_from_db()
+    assert blocked[0].state == TaskState.BLOCKED
