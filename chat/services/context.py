@@ -74,14 +74,14 @@ def call_history(session: ChatSession) -> list[CallRecord]:
 
 def answer_history(session: ChatSession) -> list[str]:
     """The run's assistant messages as the guardrails compare them: their text; '' for an
-    empty answer; a message of bare tool calls breaks both chains (the call rules judge it)."""
+    empty answer. A message with tool calls, text or not, breaks both chains: its results
+    came in between, and the call rules judge the calls."""
     keys = []
     for message in session.messages.filter(run=session.run_number, role=MessageRole.ASSISTANT):
-        text = message.content.strip()
-        if text:
-            keys.append(text)
+        if message.tool_calls:
+            keys.append(f"\x00calls:{message.pk}")
         else:
-            keys.append(f"\x00calls:{message.pk}" if message.tool_calls else "")
+            keys.append(message.content.strip())
     return keys
 
 

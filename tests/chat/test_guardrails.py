@@ -161,3 +161,37 @@ def test_the_loop_stops_after_empty_answers(user: Any) -> None:
 
     assert reason == StopReason.LOOP_DETECTED
     assert len(provider.requests) == 3
+
+
+@pytest.mark.django_db
+def test_the_same_words_with_tool_calls_between_are_not_a_repeated_answer(user: Any) -> None:
+    from chat.models import MessageRole
+    from chat.services.context import answer_history
+
+    session = make_session(user)
+    for n in range(3):
+        ChatMessage.objects.create(
+            session=session,
+            run=session.run_number,
+            role=MessageRole.ASSISTANT,
+            content="Let me check",
+            tool_calls=[
+                {
+                    "id": f"c{n}",
+                    "type": "function",
+                    "function": {"name": "list_tasks", "arguments": "{}"},
+                }
+            ],
+        )
+        ChatMessage.objects.create(
+            session=session,
+            run=session.run_number,
+            role=MessageRole.TOOL,
+            content=f"result {n}",
+            tool_call_id=f"c{n}",
+        )
+
+    keys = answer_history(session)
+
+    assert len(set(keys)) == 3
+    assert GuardrailsTracker().after_answer(keys) is None
