@@ -58,3 +58,9 @@ class TaskListFilter(forms.Form):
     )
     before = CursorField(required=False)
     after = CursorField(required=False)
+
+
+class ApproveForm(forms.Form):
+    """An approval may send the task on as another kind of work (a worker that can do it)."""
+
+    reroute_kind = forms.CharField(max_length=100, required=False, strip=True)

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from engine.forms import Cursor, TaskListFilter
+from engine.forms import ApproveForm, Cursor, TaskListFilter
 from engine.models import FINISHED_STATES, Task, TaskState, Worker, WorkerState
 from engine.services import (
     EngineError,
@@ -275,7 +275,12 @@ def task_action(
 @require_POST
 def approve(request: HttpRequest, task_id: int) -> HttpResponse:
     user = operator(request)
-    act = partial(approve_task, task_id=task_id, user=user)
+    form = ApproveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Could not approve task #{task_id}: the kind is too long.")
+        return redirect(back(request))
+    reroute = form.cleaned_data["reroute_kind"]
+    act = partial(approve_task, task_id=task_id, user=user, reroute_kind=reroute)
     return task_action(request, task_id, act, "approve", "Approved")
 
 

@@ -470,3 +470,14 @@ def test_another_users_chat_run_cannot_be_cancelled_from_the_page(
     assert response.status_code == 404
     run.refresh_from_db()
     assert run.state == TaskState.PENDING
+
+
+def test_approve_can_reroute_to_another_kind(client, user) -> None:
+    task = create_task(title="restart", kind="ops.restart").task
+    request_approval(task_id=task.pk, reason="no worker", actor="system:test")
+    client.force_login(user)
+
+    client.post(reverse("engine:approve", args=[task.pk]), {"reroute_kind": "echo"})
+
+    task.refresh_from_db()
+    assert (task.state, task.kind) == (TaskState.PENDING, "echo")
