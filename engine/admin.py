@@ -27,6 +27,7 @@ from engine.services import (
     cancel_task,
     reject_task,
     retry_task,
+    revoke_api_tokens,
     set_worker_state,
 )
 from engine.services.history import user_actor
@@ -284,10 +285,19 @@ class WorkerAdmin(SaveOnlyEditedFields, WorkerAdminBase):
     def set_state(
         self, request: HttpRequest, queryset: QuerySet[Worker], state: WorkerState
     ) -> None:
+        actor = user_actor(admin_user(request))
         workers = list(queryset)
+        ended: list[int] = []
         for worker in workers:
-            set_worker_state(worker=worker, state=state)
+            ended += set_worker_state(worker=worker, state=state, actor=actor).ended_task_ids
         self.message_user(request, f"{len(workers)} worker(s) now {state.label.lower()}.")
+        if ended:
+            listed = ", ".join(f"#{pk}" for pk in ended)
+            self.message_user(
+                request,
+                f"Ended the attempt of the tasks they were running, to be retried "
+                f"(or failed, if it was their last): {listed}.",
+            )
 
     @admin.action(description="Drain selected workers (finish current work, claim nothing)")
     def drain_selected(self, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
@@ -336,7 +346,7 @@ class ApiTokenAdmin(ApiTokenAdminBase):
 
     @admin.action(description="Revoke selected tokens")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        revoked = queryset.filter(revoked=False).update(revoked=True)
+        revoked = revoke_api_tokens(token_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
 
 

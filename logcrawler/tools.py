@@ -11,8 +11,8 @@ from typing import Any
 from django.utils import timezone
 
 from chat.tools import Tool, ToolContext, ToolError, register_tool
-from logcrawler.levels import levels_at_or_above
 from logcrawler.models import Alert, ErrorFingerprint, LogEntry
+from logcrawler.services.entries import search_entries
 from logcrawler.services.health import RANGES, get_range, occurrence_series, top_errors
 
 SEARCH_LIMIT = 50
@@ -61,17 +61,15 @@ def logs_top_errors(context: ToolContext, arguments: dict[str, Any]) -> dict[str
 
 def logs_search_entries(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     since = timezone.now() - timedelta(minutes=int(arguments.get("since_minutes") or 1440))
-    entries = LogEntry.objects.filter(ts__gte=since)
-    if arguments.get("query"):
-        entries = entries.filter(message__icontains=arguments["query"])
-    if arguments.get("service"):
-        entries = entries.filter(service=arguments["service"])
-    if arguments.get("min_level"):
-        entries = entries.filter(level__in=levels_at_or_above(arguments["min_level"]))
-    if arguments.get("fingerprint"):
-        entries = entries.filter(fingerprint_id=arguments["fingerprint"])
+    entries = search_entries(
+        text=str(arguments.get("query") or ""),
+        service=str(arguments.get("service") or ""),
+        min_level=str(arguments.get("min_level") or ""),
+        fingerprint=str(arguments.get("fingerprint") or ""),
+        since=since,
+    )
     limit = min(int(arguments.get("limit") or 20), SEARCH_LIMIT)
-    rows = [_entry_row(entry) for entry in entries.order_by("-ts", "-id")[:limit]]
+    rows = [_entry_row(entry) for entry in entries[:limit]]
     return {"count": len(rows), "entries": rows}
 
 

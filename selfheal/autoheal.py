@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 
@@ -64,16 +64,34 @@ class AutoHealReport:
 
 
 def why_rule_waits(rule: AutoHealRule, *, now: datetime) -> str | None:
-    """The reason this rule may not run now, or None."""
-    last = rule.executions.order_by("-started_at").values_list("started_at", flat=True).first()
+    """The reason this rule may not run now, or None. The rule comes from
+    `AutoHealRule.objects.with_recent_runs(...)`, which read its runs with it."""
+    recent = cast(Any, rule)  # the annotations are not on the model's type
+    last: datetime | None = recent.last_run_at
     cooldown = timedelta(minutes=rule.cooldown_minutes)
     if last is not None and now - last < cooldown:
         left = math.ceil((last + cooldown - now).total_seconds() / 60)
         return f"cooling down: {left} min left of {rule.cooldown_minutes}"
-    runs = PlaybookExecution.objects.for_rule_since(rule, now - timedelta(hours=1)).count()
+    runs: int = recent.runs_last_hour
     if runs >= rule.max_runs_per_hour:
         return f"already ran {runs} time(s) in the last hour (at most {rule.max_runs_per_hour})"
     return None
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    rule: AutoHealRule
+    # Why it may not run now ("disabled", cooling down, ...), or None when it is ready.
+    waits: str | None
+
+
+def rule_statuses(*, now: datetime | None = None) -> list[RuleStatus]:
+    """Every rule, by name, and whether it may run now: one query for all of them."""
+    now = now or timezone.now()
+    return [
+        RuleStatus(rule, why_rule_waits(rule, now=now) if rule.enabled else "disabled")
+        for rule in AutoHealRule.objects.with_recent_runs(now).order_by("name")
+    ]
 
 
 def run_autoheal(*, triggered_by: str) -> AutoHealReport:
@@ -88,7 +106,10 @@ def run_autoheal(*, triggered_by: str) -> AutoHealReport:
         report = AutoHealReport(diagnosis)
         findings = list(diagnosis.findings.all())
         ran: dict[str, int] = {}
-        for rule in AutoHealRule.objects.filter(enabled=True).order_by("name"):
+        # Read after the diagnosis, in one query; only this pass (the lock is held) starts
+        # executions for a rule, each rule once, so the counts stay true while it runs.
+        rules = AutoHealRule.objects.filter(enabled=True).with_recent_runs(timezone.now())
+        for rule in rules.order_by("name"):
             matching = [
                 f for f in findings if rule.matches(check=f.check_name, severity=f.severity)
             ]

@@ -17,6 +17,13 @@ class AlreadyRunning(SelfhealError):
     code = "already_running"
 
 
+class RepairNotAllowed(SelfhealError):
+    """Repairs, auto-heal and reverts change the system; this user may only diagnose."""
+
+    status_code = 403
+    code = "repair_not_allowed"
+
+
 class ExecutionNotFound(SelfhealError):
     status_code = 404
     code = "execution_not_found"

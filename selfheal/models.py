@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 
@@ -63,6 +64,25 @@ class RestoreStatus(models.TextChoices):
     SKIPPED = "skipped", "Left as it is"
 
 
+class AutoHealRuleQuerySet(models.QuerySet["AutoHealRule"]):
+    def with_recent_runs(self, now: datetime) -> AutoHealRuleQuerySet:
+        """Each rule with what its limits read: `last_run_at` (when its newest execution
+        started, or None) and `runs_last_hour` (executions it started since an hour before
+        `now`). Subqueries on the (rule, started_at) index, in the rules' one query, so a
+        page of rules costs one query however many there are."""
+        mine = PlaybookExecution.objects.filter(rule=OuterRef("pk")).order_by()
+        recent = (
+            mine.filter(started_at__gte=now - timedelta(hours=1))
+            .values("rule")
+            .annotate(runs=Count("id"))
+            .values("runs")
+        )
+        return self.annotate(
+            last_run_at=Subquery(mine.order_by("-started_at").values("started_at")[:1]),
+            runs_last_hour=Coalesce(Subquery(recent), 0),
+        )
+
+
 class AutoHealRule(models.Model):
     """When a check reports at least this severity, run this playbook, within limits."""
 
@@ -81,6 +101,8 @@ class AutoHealRule(models.Model):
     max_runs_per_hour = models.PositiveIntegerField(default=2)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AutoHealRuleQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -113,9 +135,6 @@ class AutoHealRule(models.Model):
 class PlaybookExecutionQuerySet(models.QuerySet["PlaybookExecution"]):
     def running(self) -> PlaybookExecutionQuerySet:
         return self.filter(state=ExecutionState.RUNNING)
-
-    def for_rule_since(self, rule: AutoHealRule, since: datetime) -> PlaybookExecutionQuerySet:
-        return self.filter(rule=rule, started_at__gte=since)
 
     def for_history(self) -> PlaybookExecutionQuerySet:
         return self.select_related("rule").defer("outcome", "bounds")
@@ -170,6 +189,10 @@ class PlaybookExecution(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        # Granted in the admin (to a user or a group); staff may run them without it.
+        permissions = [
+            ("run_repair", "Can run self-heal repairs, auto-heal and reverts"),
+        ]
         constraints = [
             # The lock: a second run of a playbook cannot even be inserted while one runs.
             models.UniqueConstraint(

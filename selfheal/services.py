@@ -3,18 +3,47 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 
 from engine.services.history import user_actor
-from selfheal.errors import ExecutionNotFound, NotRevertible
+from selfheal.errors import ExecutionNotFound, NotRevertible, RepairNotAllowed
 from selfheal.models import AutoHealRule, ExecutionState, PlaybookExecution
 from selfheal.playbooks import DiagnoseSystemPlaybook, RepairCommonIssuesPlaybook, RevertPlaybook
 from selfheal.playbooks.base import Observer
 
+# Granted in the admin, to a user or a group: "selfheal | playbook execution | Can run
+# self-heal repairs, auto-heal and reverts".
+RUN_REPAIR_PERMISSION = "selfheal.run_repair"
+REPAIR_REFUSED = (
+    "Repairs, auto-heal and reverts change the system: they need staff status or the "
+    f"{RUN_REPAIR_PERMISSION} permission, which an administrator grants in the admin. "
+    "Diagnosis is open to everyone signed in."
+)
+
 
 def actor_for(user: AbstractBaseUser | AnonymousUser | None) -> str:
     return user_actor(user)
+
+
+def may_run_repair(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Whether this user may start a repair (a dry run too), an auto-heal pass or a revert:
+    active staff, or an active user holding `selfheal.run_repair` (directly or by group)."""
+    if not isinstance(user, AbstractUser) or not user.is_active:
+        return False
+    return user.is_staff or user.has_perm(RUN_REPAIR_PERMISSION)
+
+
+def require_repair_permission(user: AbstractBaseUser | AnonymousUser | None) -> None:
+    """Raise `RepairNotAllowed` (403) unless `may_run_repair(user)`."""
+    if not may_run_repair(user):
+        raise RepairNotAllowed(REPAIR_REFUSED)
+
+
+def user_by_id(user_id: int) -> AbstractBaseUser | None:
+    """The user a chat session acts for, to check what it may do."""
+    return get_user_model()._default_manager.filter(pk=user_id).first()
 
 
 def run_diagnosis(

@@ -8,7 +8,13 @@ from chat.tools import Tool, ToolContext, ToolError, register_tool
 from routing.models import ToolPermission
 from selfheal.errors import SelfhealError
 from selfheal.serializers import execution_detail
-from selfheal.services import get_execution, run_diagnosis, run_repair
+from selfheal.services import (
+    get_execution,
+    require_repair_permission,
+    run_diagnosis,
+    run_repair,
+    user_by_id,
+)
 
 
 def _actor(context: ToolContext) -> str:
@@ -31,6 +37,8 @@ def read_execution(context: ToolContext, arguments: dict[str, Any]) -> dict[str,
 
 def repair(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     try:
+        # The tool acts for the session's owner, whoever approved the call.
+        require_repair_permission(user_by_id(context.owner_id))
         execution = run_repair(
             triggered_by=_actor(context), dry_run=bool(arguments.get("dry_run", True))
         )
@@ -65,7 +73,8 @@ TOOLS = (
     Tool(
         name="selfheal_repair",
         description="Repair common faults within fixed bounds: unblock at most 10 tasks, "
-        "reset at most 5 stuck tasks, open at most 3 fix tasks, then verify. Reversible.",
+        "reset at most 5 stuck tasks, open at most 3 fix tasks, then verify. Reversible. "
+        "Only for a session owner who is staff or holds the selfheal.run_repair permission.",
         parameters={
             "type": "object",
             "properties": {"dry_run": {"type": "boolean"}},

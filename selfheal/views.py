@@ -8,13 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from selfheal.autoheal import why_rule_waits
-from selfheal.models import AutoHealRule, FindingPhase, PlaybookExecution
+from selfheal.autoheal import rule_statuses
+from selfheal.models import FindingPhase, PlaybookExecution
 from selfheal.serializers import ProgressSerializer
-from selfheal.services import running_executions
+from selfheal.services import REPAIR_REFUSED, may_run_repair, running_executions
 
 HISTORY_SHOWN = 20
 
@@ -30,6 +29,11 @@ def _execution(pk: int | None) -> PlaybookExecution | None:
     if pk is not None:
         return get_object_or_404(executions, pk=pk)
     return executions.exclude(state="running").first()
+
+
+def permission_context(request: HttpRequest) -> dict[str, Any]:
+    """Whether the buttons that change the system are live for this user; if not, why."""
+    return {"may_repair": may_run_repair(request.user), "repair_refused": REPAIR_REFUSED}
 
 
 def execution_context(execution: PlaybookExecution | None) -> dict[str, Any]:
@@ -48,14 +52,6 @@ def execution_context(execution: PlaybookExecution | None) -> dict[str, Any]:
         "verify": outcome.get("verify", {}),
         "revertible": execution.revertible,
     }
-
-
-def _rules() -> list[dict[str, Any]]:
-    now = timezone.now()
-    return [
-        {"rule": rule, "waits": why_rule_waits(rule, now=now) if rule.enabled else "disabled"}
-        for rule in AutoHealRule.objects.order_by("name")
-    ]
 
 
 def _page_data(request: HttpRequest) -> dict[str, Any]:
@@ -81,8 +77,9 @@ def page(request: HttpRequest) -> HttpResponse:
     execution = _execution(int(selected) if selected.isdigit() else None)
     context = {
         **execution_context(execution),
+        **permission_context(request),
         "history": _history(),
-        "rules": _rules(),
+        "rules": rule_statuses(),
         "data": _page_data(request),
     }
     return render(request, "selfheal/page.html", context)
@@ -90,10 +87,13 @@ def page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def execution_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "selfheal/_execution.html", execution_context(_execution(pk)))
+    context = {**execution_context(_execution(pk)), **permission_context(request)}
+    return render(request, "selfheal/_execution.html", context)
 
 
 @require_GET
 def lists_panel(request: HttpRequest) -> HttpResponse:
     """The history and the rules, which a run changes (a rule may now be cooling down)."""
-    return render(request, "selfheal/_lists.html", {"history": _history(), "rules": _rules()})
+    return render(
+        request, "selfheal/_lists.html", {"history": _history(), "rules": rule_statuses()}
+    )

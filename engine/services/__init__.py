@@ -13,6 +13,7 @@ from engine.services.errors import (
 from engine.services.leases import (
     Heartbeat,
     complete_task,
+    end_attempts_held_by,
     fail_attempt,
     fail_task,
     heartbeat,
@@ -40,9 +41,11 @@ from engine.services.tasks import (
 )
 from engine.services.workers import (
     RegisteredWorker,
+    WorkerStateChange,
     create_api_token,
     ensure_builtin_worker,
     register_worker,
+    revoke_api_tokens,
     set_worker_state,
 )
 
@@ -60,6 +63,7 @@ __all__ = [
     "TaskNotFound",
     "TaskRouter",
     "WorkerNotFound",
+    "WorkerStateChange",
     "WorkerUnavailable",
     "apply_unblock_rules",
     "approve_task",
@@ -67,6 +71,7 @@ __all__ = [
     "complete_task",
     "create_api_token",
     "create_task",
+    "end_attempts_held_by",
     "ensure_builtin_worker",
     "fail_attempt",
     "fail_task",
@@ -80,6 +85,7 @@ __all__ = [
     "restore_task",
     "retry_delay",
     "retry_task",
+    "revoke_api_tokens",
     "set_worker_state",
     "unblock_task",
 ]

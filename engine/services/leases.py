@@ -200,6 +200,22 @@ def fail_attempt(task: Task, *, error: str, actor: Actor, retryable: bool = True
     return task
 
 
+def end_attempts_held_by(worker: Worker, *, error: str, actor: Actor) -> list[int]:
+    """End the attempt of every running task `worker` holds, as `fail_attempt` does: each is
+    retried after its backoff, or fails after its last attempt. The ids, in order.
+
+    For a worker that went offline, silent or so marked: it holds nothing any more, so its
+    tasks go back to the queue now rather than when their leases run out. Callers run inside
+    a transaction, having marked the worker offline first.
+    """
+    ended: list[int] = []
+    held = Task.objects.select_for_update().filter(state=TaskState.RUNNING, lease_worker=worker)
+    for task in held.order_by("id"):
+        fail_attempt(task, error=error, actor=actor)
+        ended.append(task.pk)
+    return ended
+
+
 def _unblock_dependents(task: Task, *, actor: Actor) -> None:
     dependents = list(
         Task.objects.select_for_update().filter(blocked_by=task, state=TaskState.BLOCKED)
@@ -219,6 +235,7 @@ def _unblock_dependents(task: Task, *, actor: Actor) -> None:
 __all__ = [
     "Heartbeat",
     "complete_task",
+    "end_attempts_held_by",
     "fail_attempt",
     "fail_task",
     "heartbeat",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from engine.models import FINISHED_STATES, Task, TaskState, Worker, WorkerState
 from engine.services.errors import InvalidTransition
 from engine.services.history import Actor, set_state, system_actor
-from engine.services.leases import fail_attempt
+from engine.services.leases import end_attempts_held_by, fail_attempt
 from engine.services.tasks import lock_task, mark_waiting_approval
 
 
@@ -68,14 +68,11 @@ class StuckTaskDetector:
                 if not changed:
                     continue
                 report.workers_offline.append(worker.name)
-                for task in Task.objects.select_for_update().filter(
-                    state=TaskState.RUNNING, lease_worker=worker
-                ):
-                    fail_attempt(
-                        task,
-                        error=f"worker {worker.name} went offline (no heartbeat)",
-                        actor=system_actor("stuck-detector"),
-                    )
+                end_attempts_held_by(
+                    worker,
+                    error=f"worker {worker.name} went offline (no heartbeat)",
+                    actor=system_actor("stuck-detector"),
+                )
 
     def _expired_leases(self, report: StuckReport) -> None:
         for task_id in Task.objects.lease_expired(self.now).values_list("id", flat=True):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -11,6 +12,8 @@ from django.utils import timezone
 
 from engine.models import ApiToken, Worker, WorkerState, hash_token
 from engine.services.errors import WorkerNameTaken
+from engine.services.history import Actor, worker_actor
+from engine.services.leases import end_attempts_held_by
 
 USER_TOKEN_PREFIX = "jgt_"  # noqa: S105 - a prefix, not a secret
 WORKER_TOKEN_PREFIX = "jgw_"  # noqa: S105
@@ -71,11 +74,32 @@ def ensure_builtin_worker(*, name: str, capabilities: list[str], max_concurrency
     return worker
 
 
-def set_worker_state(*, worker: Worker, state: WorkerState) -> Worker:
-    """Draining workers finish what they hold and claim nothing new."""
-    Worker.objects.filter(pk=worker.pk).update(state=state)
-    worker.state = state
-    return worker
+@dataclass(frozen=True)
+class WorkerStateChange:
+    worker: Worker
+    # The running tasks whose attempt ended because the worker went offline.
+    ended_task_ids: list[int] = field(default_factory=list)
+
+
+def set_worker_state(
+    *, worker: Worker, state: WorkerState, actor: Actor | None = None
+) -> WorkerStateChange:
+    """Draining workers finish what they hold and claim nothing new. An offline worker holds
+    nothing: the tasks it is running end their attempt now, as the stuck detector ends those
+    of a silent worker, instead of waiting for their leases to run out.
+
+    `actor` (for the history rows) defaults to the worker itself, stopping.
+    """
+    with transaction.atomic():
+        Worker.objects.filter(pk=worker.pk).update(state=state)
+        worker.state = state
+        if state != WorkerState.OFFLINE:
+            return WorkerStateChange(worker)
+        who = actor or worker_actor(worker)
+        ended = end_attempts_held_by(
+            worker, error=f"worker {worker.name} was marked offline by {who}", actor=who
+        )
+    return WorkerStateChange(worker, ended)
 
 
 def create_api_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
@@ -85,3 +109,10 @@ def create_api_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
         user=user, name=name, token_hash=hash_token(token), prefix=token[:10]
     )
     return row, token
+
+
+def revoke_api_tokens(*, token_ids: Iterable[int]) -> int:
+    """Revoke the given user tokens: the next request that presents one gets 401. Returns
+    how many were live; revoking a revoked token changes nothing. Revocation is final: a
+    user who still needs access is issued a new token."""
+    return ApiToken.objects.filter(pk__in=list(token_ids), revoked=False).update(revoked=True)

@@ -1,5 +1,5 @@
-"""Sources, entries, fingerprints and alerts over REST: writes call services; the list
-views filter querysets here."""
+"""Sources, entries, fingerprints and alerts over REST: writes and the entry search call
+services; the other list views filter querysets here."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from logcrawler.api.serializers import (
 )
 from logcrawler.levels import levels_at_or_above
 from logcrawler.models import Alert, ErrorFingerprint, LogEntry, LogSource
-from logcrawler.services import crawl_source_once, set_fingerprint_state
+from logcrawler.services import crawl_source_once, search_entries, set_fingerprint_state
 from logcrawler.services.health import RANGES, occurrence_series
 
 
@@ -113,25 +113,21 @@ class EntryViewSet(viewsets.ReadOnlyModelViewSet[LogEntry]):
     pagination_class = EntryPagination
 
     def get_queryset(self) -> QuerySet[LogEntry]:
-        entries = LogEntry.objects.all()
         if self.action != "list":
-            return entries
+            return LogEntry.objects.all()
         filters = EntryFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         given = filters.validated_data
-        lookups = {
-            "source__name": given.get("source"),
-            "service": given.get("service"),
-            "level": given.get("level"),
-            "fingerprint_id": given.get("fingerprint"),
-            "message__icontains": given.get("q"),
-            "ts__gte": given.get("since"),
-            "ts__lt": given.get("until"),
-        }
-        entries = entries.filter(**{key: value for key, value in lookups.items() if value})
-        if given.get("min_level"):
-            entries = entries.filter(level__in=levels_at_or_above(given["min_level"]))
-        return entries
+        return search_entries(
+            text=given.get("q", ""),
+            source=given.get("source", ""),
+            service=given.get("service", ""),
+            level=given.get("level", ""),
+            min_level=given.get("min_level", ""),
+            fingerprint=given.get("fingerprint", ""),
+            since=given.get("since"),
+            until=given.get("until"),
+        )
 
 
 STATE_CHANGE = extend_schema(

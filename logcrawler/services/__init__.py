@@ -6,6 +6,7 @@ from logcrawler.services.alerts import (
     evaluate_alert_rules,
 )
 from logcrawler.services.crawl import CrawlReport, crawl_source, crawl_source_once, crawl_sources
+from logcrawler.services.entries import search_entries
 from logcrawler.services.fingerprints import ACTIONS, set_fingerprint_state
 from logcrawler.services.http_ingest import IngestReply, ingest_batch, ingest_source
 from logcrawler.services.ingest import IngestResult, ingest_entries
@@ -29,5 +30,6 @@ __all__ = [
     "ingest_source",
     "prune_logs",
     "reset_fingerprinter_cache",
+    "search_entries",
     "set_fingerprint_state",
 ]

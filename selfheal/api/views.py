@@ -31,6 +31,7 @@ from selfheal.serializers import (
 )
 from selfheal.services import (
     actor_for,
+    require_repair_permission,
     revert_execution,
     run_diagnosis,
     run_repair,
@@ -38,6 +39,9 @@ from selfheal.services import (
 )
 
 BUSY = OpenApiResponse(SelfhealErrorSerializer, description="This playbook is already running.")
+REFUSED = OpenApiResponse(
+    SelfhealErrorSerializer, description="Needs staff status or the selfheal.run_repair permission."
+)
 
 
 class IsPerson(BasePermission):
@@ -50,8 +54,25 @@ class IsPerson(BasePermission):
         return isinstance(user, AbstractBaseUser) and user.is_authenticated and user.is_active
 
 
+class MayRunRepair(BasePermission):
+    """Staff, or a user granted `selfheal.run_repair`: repairs, auto-heal and reverts.
+
+    A refusal is `RepairNotAllowed`, so the 403 has the API's error shape (detail and code).
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        require_repair_permission(request.user)
+        return True
+
+
 class SelfhealView(APIView):
     permission_classes = [IsPerson]
+
+
+class ChangingView(SelfhealView):
+    """A run that may change the system, not only read it."""
+
+    permission_classes = [IsPerson, MayRunRepair]
 
 
 def detail(execution: PlaybookExecution, code: int = status.HTTP_201_CREATED) -> Response:
@@ -71,11 +92,16 @@ class DiagnoseView(SelfhealView):
         return detail(run_diagnosis(triggered_by=actor_for(request.user), reason=reason))
 
 
-class RepairView(SelfhealView):
+class RepairView(ChangingView):
     @extend_schema(
         summary="Run a repair (or, with dry_run, show what it would change)",
         request=RepairRequestSerializer,
-        responses={201: ExecutionDetailSerializer, 400: SelfhealErrorSerializer, 409: BUSY},
+        responses={
+            201: ExecutionDetailSerializer,
+            400: SelfhealErrorSerializer,
+            403: REFUSED,
+            409: BUSY,
+        },
     )
     def post(self, request: Request) -> Response:
         body = RepairRequestSerializer(data=request.data)
@@ -88,11 +114,11 @@ class RepairView(SelfhealView):
         return detail(execution)
 
 
-class AutoHealView(SelfhealView):
+class AutoHealView(ChangingView):
     @extend_schema(
         summary="Diagnose, then run what the auto-heal rules allow",
         request=None,
-        responses={200: AutoHealReportSerializer, 409: BUSY},
+        responses={200: AutoHealReportSerializer, 403: REFUSED, 409: BUSY},
     )
     def post(self, request: Request) -> Response:
         report = run_autoheal(triggered_by=actor_for(request.user))
@@ -150,11 +176,12 @@ class ExecutionViewSet(viewsets.GenericViewSet[PlaybookExecution]):
         request=RevertRequestSerializer,
         responses={
             201: ExecutionDetailSerializer,
+            403: REFUSED,
             404: SelfhealErrorSerializer,
             409: SelfhealErrorSerializer,
         },
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[IsPerson, MayRunRepair])
     def revert(self, request: Request, pk: int) -> Response:
         body = RevertRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -2,7 +2,7 @@
 
 from selfheal.playbooks.base import Playbook, Run, SkipRow, StepReport
 from selfheal.playbooks.diagnose import DiagnoseSystemPlaybook
-from selfheal.playbooks.registry import get_playbook, playbook_names, register_playbook
+from selfheal.playbooks.registry import get_playbook, register_playbook
 from selfheal.playbooks.repair import RepairCommonIssuesPlaybook
 from selfheal.playbooks.revert import RevertPlaybook
 
@@ -33,7 +33,6 @@ __all__ = [
     "SkipRow",
     "StepReport",
     "get_playbook",
-    "playbook_names",
     "register_default_playbooks",
     "register_playbook",
 ]

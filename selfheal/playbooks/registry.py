@@ -21,7 +21,3 @@ def get_playbook(name: str) -> type[Playbook]:
         return _playbooks[name]
     except KeyError:
         raise UnknownPlaybook(f"no playbook named {name!r}") from None
-
-
-def playbook_names() -> list[str]:
-    return sorted(_playbooks)

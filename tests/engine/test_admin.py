@@ -10,7 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engine.models import ApiToken, JobLock, Task, TaskState, WorkerState
-from engine.services import create_api_token, create_task, register_worker, request_approval
+from engine.services import (
+    TaskRouter,
+    create_api_token,
+    create_task,
+    register_worker,
+    request_approval,
+)
 from tests.factories import TaskFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
@@ -163,6 +169,24 @@ def test_worker_drain_action(admin_client_olga: Client) -> None:
     run_action(admin_client_olga, "worker", "drain_selected", [worker.pk])
     worker.refresh_from_db()
     assert worker.state == WorkerState.DRAINING
+
+
+def test_worker_mark_offline_action_frees_its_tasks_with_the_operator_in_history(
+    admin_client_olga: Client,
+) -> None:
+    worker = WorkerFactory()
+    create_task(title="t", kind="echo")
+    task = TaskRouter().claim(worker)
+    assert task is not None
+
+    notes = run_action(admin_client_olga, "worker", "mark_offline_selected", [worker.pk])
+
+    worker.refresh_from_db()
+    task.refresh_from_db()
+    assert worker.state == WorkerState.OFFLINE
+    assert task.state == TaskState.PENDING and task.lease_worker is None
+    assert task.events.order_by("id").last().actor == "user:olga"  # type: ignore[union-attr]
+    assert any(f"#{task.pk}" in n for n in notes)
 
 
 def test_api_token_admin_hides_the_hash_and_revokes(admin_client_olga: Client, staff: Any) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import factory
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from engine.models import Task, TaskState
@@ -23,6 +24,15 @@ class AutoHealRuleFactory(factory.django.DjangoModelFactory):
     playbook = "repair"
     cooldown_minutes = 30
     max_runs_per_hour = 2
+
+
+def grant_repair(user: Any) -> Any:
+    """Give `user` the permission an operator grants in the admin; a fresh copy, since a
+    user's permissions are cached on the instance."""
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="selfheal", codename="run_repair")
+    )
+    return type(user).objects.get(pk=user.pk)
 
 
 def done_task(**kwargs: Any) -> Task:

@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.urls import include, path
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
@@ -14,19 +15,37 @@ from rest_framework.test import APIClient
 from engine.models import Task, TaskState
 from engine.services import create_api_token, register_worker
 from selfheal.models import PlaybookExecution
-from tests.selfheal.factories import AutoHealRuleFactory, blocked_on_done, stuck_running
+from selfheal.services import may_run_repair, run_repair
+from tests.factories import UserFactory
+from tests.selfheal.factories import (
+    AutoHealRuleFactory,
+    blocked_on_done,
+    grant_repair,
+    stuck_running,
+)
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/selfheal/"
 
 
-@pytest.fixture
-def api(user: Any) -> APIClient:
+def token_client(user: Any) -> APIClient:
     _, token = create_api_token(user=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
+
+
+@pytest.fixture
+def api(user: Any) -> APIClient:
+    """Alice, granted `selfheal.run_repair`: she may run everything."""
+    return token_client(grant_repair(user))
+
+
+@pytest.fixture
+def plain_api(user: Any) -> APIClient:
+    """Alice, signed in and nothing more: she may diagnose and read."""
+    return token_client(user)
 
 
 def test_without_credentials_every_endpoint_answers_401() -> None:
@@ -166,6 +185,70 @@ def test_autoheal_answers_200_with_the_rules_decisions(api: APIClient, no_rules:
     assert body["diagnosis"]["playbook"] == "diagnose"
     assert body["decisions"][0]["rule"] == "stuck" and body["decisions"][0]["ran"] is True
     assert body["executions"] == [body["decisions"][0]["execution"]]
+
+
+def test_a_signed_in_user_without_the_permission_may_diagnose_and_read(
+    plain_api: APIClient,
+) -> None:
+    diagnosis = plain_api.post(API + "diagnose/", {}, format="json")
+
+    assert diagnosis.status_code == 201
+    assert plain_api.get(f"{API}executions/{diagnosis.json()['id']}/").status_code == 200
+    assert plain_api.get(API + "executions/").status_code == 200
+    assert plain_api.get(API + "progress/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("repair/", {}),
+        ("repair/", {"dry_run": True}),
+        ("autoheal/", {}),
+        ("executions/{repair}/revert/", {}),
+    ],
+)
+def test_changing_runs_are_refused_403_without_the_permission(
+    plain_api: APIClient, url: str, body: dict[str, Any]
+) -> None:
+    blocked = blocked_on_done(1)[0]
+    repair = run_repair(triggered_by="user:olga")
+    before = PlaybookExecution.objects.count()
+
+    response = plain_api.post(API + url.format(repair=repair.pk), body, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "repair_not_allowed"
+    assert "selfheal.run_repair" in response.json()["detail"]
+    assert PlaybookExecution.objects.count() == before, "nothing ran"
+    blocked.refresh_from_db()
+    assert blocked.state == TaskState.PENDING, "the repair's change was not reverted"
+
+
+def test_staff_may_repair_without_the_permission() -> None:
+    staff = UserFactory(username="sam", is_staff=True)
+
+    response = token_client(staff).post(API + "repair/", {"dry_run": True}, format="json")
+
+    assert response.status_code == 201
+
+
+def test_the_permission_granted_through_a_group_lets_a_user_repair_and_revert(
+    user: Any,
+) -> None:
+    operators = Group.objects.create(name="operators")
+    operators.permissions.add(Permission.objects.get(codename="run_repair"))
+    user.groups.add(operators)
+    client = token_client(user)
+    blocked_on_done(1)
+
+    repair = client.post(API + "repair/", {}, format="json")
+    revert = client.post(f"{API}executions/{repair.json()['id']}/revert/", {}, format="json")
+
+    assert (repair.status_code, revert.status_code) == (201, 201)
+
+
+def test_an_inactive_staff_user_may_not_repair() -> None:
+    assert may_run_repair(UserFactory(username="gone", is_staff=True, is_active=False)) is False
 
 
 def test_the_api_schema_generates_without_warnings() -> None:

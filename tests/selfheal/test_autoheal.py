@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from engine.services import job_lock
-from selfheal.autoheal import LOCK_NAME, run_autoheal
+from selfheal.autoheal import LOCK_NAME, rule_statuses, run_autoheal
 from selfheal.errors import AlreadyRunning
 from selfheal.jobs import autoheal_job
 from selfheal.models import AutoHealRule, PlaybookExecution
@@ -84,6 +84,38 @@ def test_at_most_the_hourly_number_of_runs() -> None:
             if not decision.ran:
                 assert "2 time(s) in the last hour (at most 2)" in decision.reason
     assert ran == [True, True, False, False, True]
+
+
+def test_rule_statuses_read_each_rules_own_recent_runs() -> None:
+    now = timezone.now()
+
+    def ran(rule: AutoHealRule, minutes_ago: int) -> None:
+        PlaybookExecution.objects.create(
+            playbook="repair",
+            triggered_by=f"rule:{rule.name}",
+            rule=rule,
+            state="done",
+            started_at=now - timedelta(minutes=minutes_ago),
+        )
+
+    cooling = AutoHealRuleFactory(name="a-cooling", cooldown_minutes=30)
+    capped = AutoHealRuleFactory(name="b-capped", cooldown_minutes=5, max_runs_per_hour=2)
+    ready = AutoHealRuleFactory(name="c-ready", cooldown_minutes=5, max_runs_per_hour=2)
+    AutoHealRuleFactory(name="d-off", enabled=False)
+    ran(cooling, 10)
+    ran(capped, 20)
+    ran(capped, 40)
+    ran(ready, 20)
+    ran(ready, 90)  # more than an hour ago: not counted
+
+    waits = {status.rule.name: status.waits for status in rule_statuses(now=now)}
+
+    assert waits == {
+        "a-cooling": "cooling down: 20 min left of 30",
+        "b-capped": "already ran 2 time(s) in the last hour (at most 2)",
+        "c-ready": None,
+        "d-off": "disabled",
+    }
 
 
 def test_two_rules_for_one_playbook_run_it_once_per_pass() -> None:

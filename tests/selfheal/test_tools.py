@@ -3,30 +3,39 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from chat.tools import ToolContext, ToolError, tools
 from engine.models import Task, TaskState
 from routing.models import ToolPermission
-from tests.selfheal.factories import blocked_on_done
+from selfheal.models import PlaybookExecution
+from tests.factories import UserFactory
+from tests.selfheal.factories import blocked_on_done, grant_repair
 
 pytestmark = pytest.mark.django_db
 
 
-def _call(name: str, arguments: dict) -> dict:
+@pytest.fixture
+def owner() -> Any:
+    """The session's owner, granted `selfheal.run_repair`."""
+    return grant_repair(UserFactory(username="owner"))
+
+
+def _call(name: str, arguments: dict, *, owner_id: int) -> dict:
     tool = tools.get(name)
     assert tool is not None, f"{name} is registered"
     assert tool.argument_errors(arguments) == []
-    return tool.function(ToolContext(session_id=7, owner_id=1, mode="ops"), arguments)
+    return tool.function(ToolContext(session_id=7, owner_id=owner_id, mode="ops"), arguments)
 
 
-def test_the_tools_are_registered_and_answer_json() -> None:
+def test_the_tools_are_registered_and_answer_json(owner: Any) -> None:
     blocked_on_done(1)
 
-    diagnosis = _call("selfheal_diagnose", {})
-    read = _call("selfheal_read_execution", {"execution_id": diagnosis["id"]})
-    plan = _call("selfheal_repair", {})
+    diagnosis = _call("selfheal_diagnose", {}, owner_id=owner.pk)
+    read = _call("selfheal_read_execution", {"execution_id": diagnosis["id"]}, owner_id=owner.pk)
+    plan = _call("selfheal_repair", {}, owner_id=owner.pk)
 
     assert read["id"] == diagnosis["id"] and len(read["findings"]) == 6
     assert plan["dry_run"] is True and plan["triggered_by"] == "chat:session-7"
@@ -34,10 +43,10 @@ def test_the_tools_are_registered_and_answer_json() -> None:
     json.dumps([diagnosis, read, plan])
 
 
-def test_a_real_repair_through_the_tool_unblocks() -> None:
+def test_a_real_repair_through_the_tool_unblocks(owner: Any) -> None:
     blocked_on_done(1)
 
-    result = _call("selfheal_repair", {"dry_run": False})
+    result = _call("selfheal_repair", {"dry_run": False}, owner_id=owner.pk)
 
     assert result["dry_run"] is False
     assert Task.objects.filter(state=TaskState.BLOCKED).count() == 0
@@ -53,9 +62,33 @@ def test_only_the_repair_is_dangerous_so_it_asks_for_approval() -> None:
     }
 
 
-def test_an_unknown_execution_is_an_error_for_the_model() -> None:
+def test_an_unknown_execution_is_an_error_for_the_model(owner: Any) -> None:
     with pytest.raises(ToolError, match="does not exist"):
-        _call("selfheal_read_execution", {"execution_id": 999_999})
+        _call("selfheal_read_execution", {"execution_id": 999_999}, owner_id=owner.pk)
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_the_repair_is_refused_for_an_owner_without_the_permission(dry_run: bool) -> None:
+    plain = UserFactory(username="plain")
+    blocked_on_done(1)
+
+    with pytest.raises(ToolError, match=r"selfheal\.run_repair"):
+        _call("selfheal_repair", {"dry_run": dry_run}, owner_id=plain.pk)
+
+    assert not PlaybookExecution.objects.filter(playbook="repair").exists()
+    assert Task.objects.filter(state=TaskState.BLOCKED).count() == 1
+
+
+def test_the_diagnosis_is_open_to_an_owner_without_the_permission() -> None:
+    plain = UserFactory(username="plain")
+
+    assert _call("selfheal_diagnose", {}, owner_id=plain.pk)["state"] == "done"
+
+
+def test_a_staff_owner_may_repair() -> None:
+    staff = UserFactory(username="sam", is_staff=True)
+
+    assert _call("selfheal_repair", {}, owner_id=staff.pk)["dry_run"] is True
 
 
 def test_bad_arguments_are_refused_before_the_tool_runs() -> None:
