@@ -2,21 +2,34 @@
 
 `TokenAuthMiddleware` sits inside Channels' `AuthMiddlewareStack` (config/asgi.py) and, when
 an ``Authorization: Token ...`` header is present, replaces the cookie's user with the
-token's. The decision is taken again on every message, so a revoked token or a demoted
-user loses the stream without reconnecting.
+token's. The decision is taken again on every message and heartbeat, so a revoked token, a
+demoted user or a browser login that ended loses the stream without reconnecting.
+
+A browser's sockets also join a group named after its login (`login_group`); logging out
+sends them a close there at once (`close_streams_on_logout`, connected in ChatConfig.ready).
+The in-memory channel layer reaches only the process that handled the logout; sockets held
+by another process notice at their next check, because a cookie-authenticated user holds
+only while the session row still names them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from importlib import import_module
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser, User
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from chat.models import ChatSession
+from chat.services.broadcast import send_to_group
 from engine.models import ApiToken, hash_token
 from engine.services.workers import WORKER_TOKEN_PREFIX
 
@@ -59,7 +72,56 @@ def current_user(scope: dict[str, Any]) -> User | None:
     else:
         pk = getattr(scope.get("user"), "pk", None)
         user = User.objects.filter(pk=pk).first() if pk is not None else None
+        if user is not None and not still_signed_in(session_key(scope), user):
+            return None
     return user if user is not None and user.is_active else None
+
+
+def session_key(scope: dict[str, Any]) -> str | None:
+    return getattr(scope.get("session"), "session_key", None)
+
+
+def still_signed_in(key: str | None, user: User) -> bool:
+    """Whether the browser login `key` still names `user`, read afresh (the scope's copy of
+    the session is from the handshake): False once it logged out, expired, or the password
+    changed, as Django's own check on the next request would find."""
+    if not key:
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+    data = store.load()
+    if data.get(SESSION_KEY) != str(user.pk):
+        return False
+    given = data.get(HASH_SESSION_KEY)
+    if not given:
+        return False
+    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    return any(constant_time_compare(given, expected) for expected in hashes)
+
+
+def login_group(key: str) -> str:
+    """The channel group of one browser login's sockets. Digested: the key is a credential,
+    and a Redis layer would otherwise hold it in its keys."""
+    return "chat.login." + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def scope_login_group(scope: dict[str, Any]) -> str | None:
+    """A cookie-authenticated socket's login group; None for a token client, whose access
+    ends with its token, not with a browser's login."""
+    if scope.get("auth_token_hash") is not None:
+        return None
+    key = session_key(scope)
+    return login_group(key) if key else None
+
+
+LOGGED_OUT = "stream.logged_out"  # the consumer method: stream_logged_out
+
+
+def close_streams_on_logout(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """`user_logged_out` receiver: close that login's sockets now. Django sends the signal
+    before it flushes the session, so the key is still there to name them by."""
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if key:
+        send_to_group(login_group(key), {"type": LOGGED_OUT})
 
 
 def may_watch(user: User | None, session_id: int) -> bool:

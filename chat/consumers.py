@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chat.auth import current_user, may_watch
+from chat.auth import current_user, may_watch, scope_login_group
 from chat.services.publisher import (
     OPS_GROUP,
     events_after,
@@ -34,10 +34,11 @@ REPLAY_PAGE = 500
 
 
 class StreamConsumer(AsyncJsonWebsocketConsumer):
-    """What both streams share: authorization on connect and on every message, the heartbeat,
-    the relay's lifetime."""
+    """What both streams share: authorization on connect and on every message, closing when
+    the browser login behind it logs out, the heartbeat, the relay's lifetime."""
 
     group = ""
+    login_group: str | None = None
     _heartbeat: asyncio.Task[None] | None = None
     _relayed = False
 
@@ -49,6 +50,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=REFUSED)  # before accept: the handshake gets a 403
             return False
         await self.channel_layer.group_add(self.group, self.channel_name)
+        self.login_group = scope_login_group(self.scope)
+        if self.login_group is not None:
+            await self.channel_layer.group_add(self.login_group, self.channel_name)
         await self.accept()
         if relay_needed():
             await relay.acquire()
@@ -61,6 +65,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             self._heartbeat.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.login_group is not None:
+            await self.channel_layer.group_discard(self.login_group, self.channel_name)
         if self._relayed:
             relay.release()
 
@@ -82,6 +88,10 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def stream_beat(self, message: dict[str, Any]) -> None:
         await self.ping()
+
+    async def stream_logged_out(self, message: dict[str, Any]) -> None:
+        """The browser login behind this socket logged out (chat.auth.close_streams_on_logout)."""
+        await self.close(code=REFUSED)
 
     async def ping(self) -> None:
         raise NotImplementedError

@@ -14,6 +14,11 @@ class SessionNotFound(ChatError):
     code = "session_not_found"
 
 
+class UserNotFound(ChatError):
+    status_code = 404
+    code = "user_not_found"
+
+
 class SessionBusy(ChatError):
     """The session is running, queued or waiting for an approval."""
 

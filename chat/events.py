@@ -41,10 +41,26 @@ EVENT_TYPES: dict[str, EventType] = {
     t.name: t
     for t in (
         EventType(
+            "session.created",
+            "The session was created: the first event of its log. With `session.status` it is "
+            "what keeps a list of sessions live on the operator stream.",
+            {"title": "str", "mode": "str", "state": "str", "label": "str"},
+            ops=True,
+        ),
+        EventType(
             "session.status",
             "The session's state changed (idle, queued, thinking, running_tool, "
-            "awaiting_approval, stopped, error).",
-            {"state": "str", "label": "str", "mode": "str", "detail": "str"},
+            "awaiting_approval, stopped, error), or its mode; `title` and `stop_reason` are "
+            "the session's now (absent from events stored before they were added).",
+            {
+                "state": "str",
+                "label": "str",
+                "mode": "str",
+                "detail": "str",
+                "title": "str",
+                "stop_reason": "str",
+            },
+            optional=("title", "stop_reason"),
             ops=True,
         ),
         EventType(
@@ -116,7 +132,8 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType(
             "budget.updated",
             "The run's use of each budget: {used, limit} for steps, seconds, retries and cost "
-            "(cost as decimal strings). Sent every step and every second while running.",
+            "(cost as decimal strings). Sent every step, every second while running, and at once "
+            "when a count or a limit changes.",
             _BUDGET_FIELDS,
         ),
         EventType(

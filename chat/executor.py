@@ -14,7 +14,8 @@ from django.db import IntegrityError, transaction
 
 from chat.models import ChatMessage, ChatSession, MessageRole, SessionState
 from chat.services.loop import run_session
-from chat.services.runs import announce_state
+from chat.services.publisher import publish
+from chat.services.runs import announce_state, created_data
 from engine.executors import ExecutionContext, PermanentFailure
 from engine.models import Task
 from routing.models import Mode
@@ -64,6 +65,7 @@ def _session_from_task(context: ExecutionContext) -> int:
                 run_number=1,
                 current_task=task,
             )
+            publish(session.pk, "session.created", created_data(session))
             ChatMessage.objects.create(
                 session=session, run=1, role=MessageRole.USER, content=_instructions(task)
             )

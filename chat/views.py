@@ -1,11 +1,14 @@
 """The chat page: a session's conversation, its live status, budgets, tools and why it is idle.
 
 The page is drawn from one JSON snapshot (`page_data`) and then kept live by the session's
-websocket; the browser code is chat/static/chat/chat_page.js.
+websocket; the browser code is chat/static/chat/chat_page.js and the modules it imports. The
+list of sessions is kept live by the operator stream (chat/static/chat/session_list.js).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,12 +20,59 @@ from django.views.decorators.http import require_GET, require_POST
 from chat.api.serializers import ExecutionSerializer, MessageSerializer, SessionSerializer
 from chat.errors import InvalidMode
 from chat.events import schema_document
-from chat.models import ChatSession
+from chat.models import ChatSession, SessionState
 from chat.services import create_session
+from chat.stop_reasons import StopReason
 from routing.models import Mode
 
 SESSIONS_LISTED = 30
 ROWS_SHOWN = 200
+# The states whose list entry also says why the last run stopped (idle means it completed).
+REASON_SHOWN = (SessionState.STOPPED, SessionState.ERROR)
+
+
+@dataclass(frozen=True)
+class ListedSession:
+    """One entry of the page's list of sessions, as session_list.js draws it too."""
+
+    id: int
+    title: str
+    mode: str
+    mode_label: str
+    state: str
+    state_label: str
+    reason_label: str
+
+
+def listed(sessions: Iterable[ChatSession]) -> list[ListedSession]:
+    return [
+        ListedSession(
+            id=item.pk,
+            title=item.title,
+            mode=item.mode,
+            mode_label=item.get_mode_display(),
+            state=item.state,
+            state_label=item.get_state_display(),
+            reason_label=(
+                StopReason(item.stop_reason).label
+                if item.state in REASON_SHOWN and item.stop_reason in StopReason.values
+                else ""
+            ),
+        )
+        for item in sessions
+    ]
+
+
+def list_data(current: ChatSession | None) -> dict[str, Any]:
+    """What session_list.js needs to draw an entry the server did not."""
+    return {
+        "current": current.pk if current is not None else None,
+        "limit": SESSIONS_LISTED,
+        "url": reverse("chat:session", args=[0]).replace("/0/", "/{id}/"),
+        "modes": dict(Mode.choices),
+        "reasons": dict(StopReason.choices),
+        "reason_shown": [state.value for state in REASON_SHOWN],
+    }
 
 
 @require_GET
@@ -30,9 +80,13 @@ def page(request: HttpRequest) -> HttpResponse:
     newest = ChatSession.objects.visible_to(request.user).for_listing().first()
     if newest is not None:
         return redirect("chat:session", session_id=newest.pk)
-    return render(
-        request, "chat/page.html", {"sessions": [], "session": None, "modes": Mode.choices}
-    )
+    context = {
+        "sessions": [],
+        "session": None,
+        "modes": Mode.choices,
+        "list_data": list_data(None),
+    }
+    return render(request, "chat/page.html", context)
 
 
 @require_GET
@@ -43,9 +97,10 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
     sessions = ChatSession.objects.visible_to(request.user).for_listing()[:SESSIONS_LISTED]
     context = {
         "session": session,
-        "sessions": sessions,
+        "sessions": listed(sessions),
         "modes": Mode.choices,
         "page_data": page_data(request, session),
+        "list_data": list_data(session),
     }
     return render(request, "chat/page.html", context)
 

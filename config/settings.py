@@ -246,11 +246,10 @@ ROUTING_FAILURE_THRESHOLD = env_int("ROUTING_FAILURE_THRESHOLD", 3, minimum=1)
 ROUTING_COOLDOWN_SECONDS = env_int("ROUTING_COOLDOWN_SECONDS", 300, minimum=0)
 # false: ledger rows commit without waiting for the WAL flush (PostgreSQL); see docs/routing.md.
 ROUTING_DURABLE_LEDGER = env_bool("ROUTING_DURABLE_LEDGER", default=False)
+# How long a process keeps policies, prices and model health between reads; docs/routing.md.
+ROUTING_LOOKUP_SECONDS = env_int("ROUTING_LOOKUP_SECONDS", 1, minimum=0)
 
 # --- Chat -------------------------------------------------------------------------------
-# Budgets a mode's policy does not set (its policy sets steps and money); sessions override.
-CHAT_MAX_SECONDS = env_int("CHAT_MAX_SECONDS", 600, minimum=1)
-CHAT_MAX_RETRIES = env_int("CHAT_MAX_RETRIES", 3, minimum=0)
 # Loop guardrails: the model is nudged one repetition before the threshold, stopped at it.
 CHAT_LOOP_REPEAT_CALLS = env_int("CHAT_LOOP_REPEAT_CALLS", 4, minimum=2)
 CHAT_LOOP_REPEAT_FAILURES = env_int("CHAT_LOOP_REPEAT_FAILURES", 3, minimum=2)

@@ -49,6 +49,8 @@ class PolicyForm(PolicyFormBase):
             "fallback_models",
             "max_price_per_1k",
             "max_iterations",
+            "max_seconds",
+            "max_retries",
             "max_output_tokens",
             "session_ceiling",
             "daily_ceiling",
@@ -74,6 +76,8 @@ class PolicyAdmin(PolicyAdminBase):
         "fallbacks",
         "max_price_per_1k",
         "max_iterations",
+        "max_seconds",
+        "max_retries",
         "session_ceiling",
         "daily_ceiling",
         "permissions",
@@ -158,7 +162,14 @@ class ModelCallAdmin(ReadOnlyAdmin):
         "source",
         ("created_at", admin.DateFieldListFilter),
     ]
-    search_fields = ["session_ref", "model", "requested_model", "error", "generation_id"]
+    search_fields = [
+        "=request_id",
+        "session_ref",
+        "model",
+        "requested_model",
+        "error",
+        "generation_id",
+    ]
     date_hierarchy = "created_at"
     show_full_result_count = False  # a COUNT(*) per page is slow on a big ledger
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -64,7 +65,8 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 class Policy(models.Model):
-    """How a mode may use models: which, at what price, how much in total, with which tools."""
+    """How a mode may use models and run agents: which models, at what price, how much in
+    total, with which tools, and how long and how many retries an agent run gets."""
 
     mode = models.CharField(max_length=20, choices=Mode.choices, unique=True)
     model = models.CharField(max_length=200, help_text="Preferred model, e.g. openai/gpt-4o-mini.")
@@ -75,6 +77,16 @@ class Policy(models.Model):
         help_text="Most a model may charge per 1,000 tokens, prompt or completion (USD)."
     )
     max_iterations = models.PositiveIntegerField(help_text="Agent loop turns per request.")
+    max_seconds = models.PositiveIntegerField(
+        default=300,
+        validators=[MinValueValidator(1)],
+        help_text="Wall time of one agent run, in seconds (paused time does not count).",
+    )
+    max_retries = models.PositiveIntegerField(
+        default=3,
+        help_text="Failed calls an agent run may retry: model calls, and tool calls repeated "
+        "with the same arguments.",
+    )
     max_output_tokens = models.PositiveIntegerField(
         default=1024, help_text="Completion tokens asked for per call; bounds the cost estimate."
     )
@@ -236,6 +248,9 @@ class ModelCall(models.Model):
     error_code = models.CharField(max_length=50, blank=True)
     error = models.TextField(blank=True)
     generation_id = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(
+        max_length=64, blank=True, help_text="The id the caller was given (gateway: chatcmpl-…)."
+    )
 
     objects = ModelCallQuerySet.as_manager()
 

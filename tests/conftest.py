@@ -20,3 +20,14 @@ def staff(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user(
         username="olga", password="pw-olga-123", is_staff=True, is_superuser=True
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_routing_lookups() -> Any:
+    """Routing keeps policies, prices and health in the process for a moment; a test's rows
+    roll back without a signal, so no test may see another's."""
+    from routing.services import lookups
+
+    lookups.clear_all()
+    yield
+    lookups.clear_all()

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from chat.models import ChatMessage, ChatSession, ExecutionState, SessionState, ToolExecution
 from chat.services.budgets import BudgetTracker
 from chat.stop_reasons import StopReason, explain
-from routing.models import Mode
+from routing.models import Mode, Policy
 
 MAX_MESSAGE_CHARS = 20_000
 MAX_EVENTS_PAGE = 500
@@ -100,7 +100,10 @@ class SessionSerializer(serializers.ModelSerializer[ChatSession]):
         read_only_fields = fields
 
     def get_budget(self, session: ChatSession) -> dict[str, Any]:
-        return BudgetTracker(session).snapshot()
+        # A list passes every mode's policy in its context (`policies_by_mode()`), read once
+        # for the page; one session alone reads its own.
+        policies: dict[str, Policy] = self.context.get("policies") or {}
+        return BudgetTracker(session, policy=policies.get(session.mode)).snapshot()
 
     def get_stop(self, session: ChatSession) -> dict[str, Any] | None:
         if not session.stop_reason:

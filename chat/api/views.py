@@ -38,6 +38,7 @@ from chat.services import (
     set_budgets,
     stop_run,
 )
+from chat.services.budgets import policies_by_mode
 
 DETAIL_ROWS = 200
 REFUSED = {
@@ -80,7 +81,8 @@ class SessionViewSet(viewsets.GenericViewSet[ChatSession]):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(SessionSerializer(page, many=True).data)
+        rows = SessionSerializer(page, many=True, context={"policies": policies_by_mode()})
+        return self.get_paginated_response(rows.data)
 
     @extend_schema(
         summary="Create a session",

@@ -9,6 +9,7 @@ from chat.services.sessions import (
     continue_run,
     create_session,
     post_message,
+    session_for_turn,
     set_budgets,
     stop_run,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "publish_many",
     "publish_ops_notice",
     "run_session",
+    "session_for_turn",
     "set_budgets",
     "stop_run",
 ]

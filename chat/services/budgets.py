@@ -1,8 +1,8 @@
 """`BudgetTracker`: steps, wall time, retries and money of a run, checked before every step
 and on a clock, so the meters are right to the second and no run passes a limit.
 
-Steps and money come from the mode's routing policy (`max_iterations`, `session_ceiling`),
-time and retries from settings; a session may override each. Steps, time and retries count
+Every limit comes from the mode's routing policy (`max_iterations`, `max_seconds`,
+`max_retries`, `session_ceiling`); a session may override each. Steps, time and retries count
 per run (a run starts with a user message and keeps its counts while paused); money counts
 for the whole session, as the policy's session ceiling does.
 """
@@ -14,12 +14,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from chat.models import ChatSession
 from chat.stop_reasons import StopReason
-from routing.services import OpenRouterPolicyManager
+from routing.models import Policy
+from routing.services import CostTracker, OpenRouterPolicyManager
+
+# The session's own limits; None means the mode's policy decides.
+OVERRIDE_FIELDS = ("max_steps", "max_seconds", "max_retries", "max_cost")
+
+
+def policies_by_mode() -> dict[str, Policy]:
+    """Every mode's policy in one query, for code that shows many sessions at once."""
+    return {policy.mode: policy for policy in OpenRouterPolicyManager().policies()}
 
 
 @dataclass(frozen=True)
@@ -30,19 +38,15 @@ class BudgetLimits:
     cost: Decimal
 
     @classmethod
-    def for_session(cls, session: ChatSession) -> BudgetLimits:
-        policy = OpenRouterPolicyManager().policy_for(session.mode)
+    def for_session(cls, session: ChatSession, policy: Policy | None = None) -> BudgetLimits:
+        """The session's overrides, else its mode's policy (read here unless given)."""
+        if policy is None:
+            policy = OpenRouterPolicyManager().policy_for(session.mode)
         return cls(
             steps=session.max_steps if session.max_steps is not None else policy.max_iterations,
-            seconds=(
-                session.max_seconds
-                if session.max_seconds is not None
-                else settings.CHAT_MAX_SECONDS
-            ),
+            seconds=session.max_seconds if session.max_seconds is not None else policy.max_seconds,
             retries=(
-                session.max_retries
-                if session.max_retries is not None
-                else settings.CHAT_MAX_RETRIES
+                session.max_retries if session.max_retries is not None else policy.max_retries
             ),
             cost=session.max_cost if session.max_cost is not None else policy.session_ceiling,
         )
@@ -51,14 +55,21 @@ class BudgetLimits:
 class BudgetTracker:
     """Reads and counts a session's use; the session row is the source of truth."""
 
-    def __init__(self, session: ChatSession, limits: BudgetLimits | None = None) -> None:
+    def __init__(self, session: ChatSession, *, policy: Policy | None = None) -> None:
         self.session = session
-        self.limits = limits or BudgetLimits.for_session(session)
+        self.policy = policy or OpenRouterPolicyManager().policy_for(session.mode)
+        self.limits = BudgetLimits.for_session(session, self.policy)
 
     def reload_limits(self) -> None:
-        """Budgets may be raised while a run goes on; the next check sees the new ones."""
-        self.session.refresh_from_db(fields=["max_steps", "max_seconds", "max_retries", "max_cost"])
-        self.limits = BudgetLimits.for_session(self.session)
+        """Before every step: the session's overrides and the policy, as they are now."""
+        self.session.refresh_from_db(fields=list(OVERRIDE_FIELDS))
+        self.policy = OpenRouterPolicyManager().policy_for(self.session.mode)
+        self.limits = BudgetLimits.for_session(self.session, self.policy)
+
+    def overrides_changed(self) -> None:
+        """The caller re-read the session's override columns (within a step, on the clock):
+        a budget raised or lowered meanwhile counts at once; a policy edit from the next step."""
+        self.limits = BudgetLimits.for_session(self.session, self.policy)
 
     def seconds_used(self, now: datetime | None = None) -> float:
         used = self.session.seconds_used
@@ -68,10 +79,16 @@ class BudgetTracker:
         return used
 
     def exceeded(self, now: datetime | None = None) -> StopReason | None:
-        """The first budget used up, in the order an operator would raise them."""
-        session, limits = self.session, self.limits
-        if session.steps_used >= limits.steps:
+        """Before a step: the first budget used up, in the order an operator would raise them."""
+        if self.session.steps_used >= self.limits.steps:
             return StopReason.STEP_BUDGET
+        return self.exceeded_during_step(now)
+
+    def exceeded_during_step(self, now: datetime | None = None) -> StopReason | None:
+        """Within a step: the budgets that can move while it runs (its wall time, a tool
+        retried, a model call's cost landing) or whose limit was lowered meanwhile. Steps are
+        not among them: a step is counted as it begins, so the last one may finish its work."""
+        session, limits = self.session, self.limits
         if self.seconds_used(now) >= limits.seconds:
             return StopReason.TIME_BUDGET
         if session.cost_used >= limits.cost:
@@ -79,9 +96,6 @@ class BudgetTracker:
         if session.retries_used > limits.retries:
             return StopReason.RETRY_BUDGET
         return None
-
-    def time_exceeded(self, now: datetime | None = None) -> bool:
-        return self.seconds_used(now) >= self.limits.seconds
 
     def can_retry(self) -> bool:
         return self.session.retries_used < self.limits.retries
@@ -98,6 +112,11 @@ class BudgetTracker:
             return f"{session.retries_used} of {limits.retries} retries used."
         return ""
 
+    def counters(self) -> tuple[Any, ...]:
+        """What a meter shows apart from the clock: when it changes, the meters are stale."""
+        session = self.session
+        return (session.steps_used, session.retries_used, session.cost_used, self.limits)
+
     def snapshot(self) -> dict[str, Any]:
         """The `budget.updated` event's data."""
         session, limits = self.session, self.limits
@@ -109,6 +128,7 @@ class BudgetTracker:
         }
 
     # Counting: each writes only its own column, so a concurrent Stop is never overwritten.
+    # Only the loop running the session counts, so its copy of the counters is current.
 
     def add_step(self) -> None:
         self.session.steps_used += 1
@@ -122,6 +142,20 @@ class BudgetTracker:
         if amount:
             self.session.cost_used += amount
             self.session.save(update_fields=["cost_used", "updated_at"])
+
+    def sync_cost(self) -> bool:
+        """Catch up with what routing's ledger charged the session; True when it moved.
+
+        The loop adds a model's cost when its answer lands. A stream the loop walked away
+        from (Stop, a budget) is charged too, by routing, in the stream's own thread once it
+        closes: only the ledger knows that amount.
+        """
+        charged = CostTracker().spend(session_ref=self.session.ref)
+        if charged <= self.session.cost_used:
+            return False
+        self.session.cost_used = charged
+        self.session.save(update_fields=["cost_used", "updated_at"])
+        return True
 
     def start_segment(self, now: datetime | None = None) -> None:
         self.session.segment_started_at = now or timezone.now()

@@ -22,7 +22,7 @@ from chat.errors import SessionNotFound
 from chat.models import ACTIVE_STATES, ChatMessage, ChatSession, MessageRole, SessionState
 from chat.redaction import redact_text
 from chat.services import context
-from chat.services.budgets import BudgetTracker
+from chat.services.budgets import OVERRIDE_FIELDS, BudgetTracker
 from chat.services.guardrails import GuardrailsTracker, Verdict
 from chat.services.interrupt import run_interruptible
 from chat.services.publisher import publish, publish_many
@@ -88,6 +88,7 @@ class AgentLoop:
         self._next_flush = 0.0
         self._next_stop_check = 0.0
         self._next_budget_event = 0.0
+        self._budget_shown: tuple[Any, ...] = ()
         self._stop_seen = False
 
     # --- the run -------------------------------------------------------------------------
@@ -127,6 +128,7 @@ class AgentLoop:
                 return None
             self.session = session
             self.tracker = BudgetTracker(session)
+            self.tracker.sync_cost()
             resumed = session.steps_used > 0 or bool(context.pending_tool_calls(session))
             if session.segment_started_at is None:
                 self.tracker.start_segment()
@@ -137,7 +139,7 @@ class AgentLoop:
                 [
                     ("run.started", {"run": session.run_number, "resumed": resumed}),
                     ("session.status", status_data(session)),
-                    ("budget.updated", self.tracker.snapshot()),
+                    self.budget_event(),
                 ],
             )
         self.guard = GuardrailsTracker(nudged=session.nudged_rules or [])
@@ -165,38 +167,55 @@ class AgentLoop:
     # --- controls ------------------------------------------------------------------------
 
     def _check_controls(self) -> StopReason | None:
-        """Before every step: the Stop control, the worker, the budgets."""
+        """Before every step: the Stop control, the worker, every budget."""
         self.session.refresh_from_db(fields=["stop_requested"])
         if self.session.stop_requested:
             return StopReason.USER_STOPPED
         if self.should_hand_back():
             raise HandBack(f"chat session {self.session_id}: worker stopping")
         self.tracker.reload_limits()
+        self.tracker.sync_cost()
         exceeded = self.tracker.exceeded()
         if exceeded is not None:
             self.detail = self.tracker.describe(exceeded)
         return exceeded
 
     def abort_reason(self) -> str:
-        """Checked every slice while a model streams or a tool runs."""
+        """Within a step: checked every slice while a model streams, a tool runs or a retry
+        waits, and before each tool call. The Stop control and the session's own limits are
+        re-read every CHAT_STOP_POLL_MS; every budget that can move during a step (time,
+        retries, money) is judged on each call."""
         now = time.monotonic()
         if now >= self._next_stop_check:
             self._next_stop_check = now + settings.CHAT_STOP_POLL_MS / 1000
-            self.session.refresh_from_db(fields=["stop_requested"])
+            self.session.refresh_from_db(fields=["stop_requested", *OVERRIDE_FIELDS])
             self._stop_seen = self.session.stop_requested
+            self.tracker.overrides_changed()
         if self._stop_seen:
             return StopReason.USER_STOPPED.value
-        if self.tracker.time_exceeded():
-            self.detail = self.tracker.describe(StopReason.TIME_BUDGET)
-            return StopReason.TIME_BUDGET.value
+        exceeded = self.tracker.exceeded_during_step()
+        if exceeded is not None:
+            self.detail = self.tracker.describe(exceeded)
+            return exceeded.value
         return ""
 
     def tick(self) -> None:
+        """Every slice within a step: streamed tokens out, and the meters: at once when a
+        count or a limit moved, else every BUDGET_EVENT_SECONDS for the clock (and the money
+        routing charged meanwhile)."""
         self.flush_deltas()
         now = time.monotonic()
         if now >= self._next_budget_event:
-            self._next_budget_event = now + BUDGET_EVENT_SECONDS
-            publish(self.session_id, "budget.updated", self.tracker.snapshot())
+            self.tracker.sync_cost()
+        elif self.tracker.counters() == self._budget_shown:
+            return
+        publish(self.session_id, *self.budget_event())
+
+    def budget_event(self) -> tuple[str, dict[str, Any]]:
+        """A `budget.updated` event, remembered so the clock does not repeat it too soon."""
+        self._next_budget_event = time.monotonic() + BUDGET_EVENT_SECONDS
+        self._budget_shown = self.tracker.counters()
+        return "budget.updated", self.tracker.snapshot()
 
     def flush_deltas(self, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -308,7 +327,7 @@ class AgentLoop:
                         "cost": str(completion.cost),
                     },
                 ),
-                ("budget.updated", self.tracker.snapshot()),
+                self.budget_event(),
             ],
         )
         verdict = self.guard.after_answer(context.answer_history(session))

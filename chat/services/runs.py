@@ -40,11 +40,24 @@ def lock_session(session_id: int) -> ChatSession:
 
 
 def status_data(session: ChatSession, detail: str = "") -> dict[str, Any]:
+    """A `session.status` event: the state, and what a list of sessions shows beside it."""
     return {
         "state": session.state,
         "label": SessionState(session.state).label,
         "mode": session.mode,
         "detail": detail,
+        "title": session.title,
+        "stop_reason": session.stop_reason,
+    }
+
+
+def created_data(session: ChatSession) -> dict[str, Any]:
+    """A `session.created` event: the first of every session's log."""
+    return {
+        "title": session.title,
+        "mode": session.mode,
+        "state": session.state,
+        "label": SessionState(session.state).label,
     }
 
 

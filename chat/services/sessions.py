@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from chat.errors import InvalidMode, NothingToRun, SessionBusy
+from chat.errors import InvalidMode, NothingToRun, SessionBusy, SessionNotFound, UserNotFound
 from chat.models import (
     ACTIVE_STATES,
     ChatMessage,
@@ -26,6 +26,7 @@ from chat.services.context import close_unanswered_calls
 from chat.services.publisher import publish
 from chat.services.runs import (
     announce_state,
+    created_data,
     enqueue_run,
     finish_run,
     lock_session,
@@ -48,8 +49,33 @@ def _check_mode(mode: str) -> str:
     return mode
 
 
+@transaction.atomic
 def create_session(*, owner: User | None, mode: str = Mode.NORMAL, title: str = "") -> ChatSession:
-    return ChatSession.objects.create(owner=owner, mode=_check_mode(mode), title=title[:200])
+    """A new idle session; its first event, `session.created`, tells the operator stream."""
+    session = ChatSession.objects.create(owner=owner, mode=_check_mode(mode), title=title[:200])
+    publish(session.pk, "session.created", created_data(session))
+    session.refresh_from_db(fields=["last_seq", "last_event_at"])
+    return session
+
+
+def session_for_turn(
+    *, session_id: int | None = None, username: str | None = None, mode: str = Mode.NORMAL
+) -> ChatSession:
+    """The session a one-off turn (`manage.py chat`) runs in: the one named, or a new one
+    owned by `username`, or, with neither, by the first superuser (None when there is none:
+    an engine-owned session, staff only)."""
+    if session_id is not None:
+        session = ChatSession.objects.filter(pk=session_id).first()
+        if session is None:
+            raise SessionNotFound(f"no chat session {session_id}")
+        return session
+    if username is not None:
+        owner = User.objects.filter(username=username).first()
+        if owner is None:
+            raise UserNotFound(f"no user {username!r}")
+    else:
+        owner = User.objects.filter(is_superuser=True).order_by("pk").first()
+    return create_session(owner=owner, mode=mode)
 
 
 @transaction.atomic

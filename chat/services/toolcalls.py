@@ -81,6 +81,11 @@ class ToolCalls:
 
     def run_pending(self, calls: list[dict[str, Any]]) -> StopReason | None:
         for call in calls:
+            # Stop, or a budget used up since the model answered (its cost landed, the clock
+            # ran out): the calls left wait, unanswered, and Run continues with them.
+            aborted = self.loop.abort_reason()
+            if aborted:
+                return StopReason(aborted)
             reason = self.run_one(call)
             if reason is not None:
                 return reason

@@ -21,12 +21,14 @@ def error_body(
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-def completion_body(completion: Completion, *, created: int | None = None) -> dict[str, Any]:
+def completion_body(
+    completion: Completion, *, response_id: str, created: int | None = None
+) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": completion.content or None}
     if completion.tool_calls:
         message["tool_calls"] = [call.as_openai() for call in completion.tool_calls]
     return {
-        "id": f"chatcmpl-{completion.call_id}",
+        "id": response_id,
         "object": "chat.completion",
         "created": created or int(time.time()),
         "model": completion.model,

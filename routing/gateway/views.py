@@ -6,6 +6,8 @@ every error, a 401 included, comes back in OpenAI's error shape.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, NoReturn
 
@@ -22,9 +24,11 @@ from routing.gateway.asgi import WORKER_SCOPE_KEY
 from routing.gateway.formats import ChunkWriter, completion_body, error_body, models_body
 from routing.gateway.parsing import ChatRequest, InvalidRequest, parse_chat_request
 from routing.services import CompletionStream, complete, stream_completion
+from routing.services.budgets import HeldSettlements
 from routing.services.policies import OpenRouterPolicyManager
 
 SOURCE = "gateway"
+logger = logging.getLogger(__name__)
 
 
 def _error_response(exc: Exception) -> Response:
@@ -61,6 +65,24 @@ class OpenAIView(APIView):
         super().permission_denied(request, message=message, code=code)
 
 
+class SettledAfterSending(Response):
+    """A completion whose ledger row is written once the answer is out: a server closes a
+    response after sending it, so the client does not wait for the settlement. The call's
+    reservation counts against the ceilings until then."""
+
+    def __init__(self, data: dict[str, Any], *, held: HeldSettlements) -> None:
+        super().__init__(data)
+        self.held = held
+
+    def close(self) -> None:
+        try:
+            self.held.settle_all()
+        except Exception:  # the answer is sent; the reservation lapses on its own
+            logger.exception("gateway: settling a call after its answer failed")
+        finally:
+            super().close()
+
+
 class ChatCompletionsView(OpenAIView):
     def post(self, request: Request) -> HttpResponseBase:
         chat = parse_chat_request(
@@ -68,29 +90,32 @@ class ChatCompletionsView(OpenAIView):
             mode_header=request.headers.get("X-Juggernaut-Mode", ""),
             session_header=request.headers.get("X-Juggernaut-Session", ""),
         )
-        if not chat.stream:
-            completion = complete(
-                mode=chat.mode,
-                messages=chat.messages,
-                tools=chat.tools,
-                model=chat.model,
-                session_ref=chat.session_ref,
-                max_tokens=chat.max_tokens,
-                extra=chat.extra,
-                source=SOURCE,
-            )
-            return Response(completion_body(completion))
-        stream = stream_completion(
-            mode=chat.mode,
-            messages=chat.messages,
-            tools=chat.tools,
-            model=chat.model,
-            session_ref=chat.session_ref,
-            max_tokens=chat.max_tokens,
-            extra=chat.extra,
-            source=SOURCE,
-        )
-        events = _sse(stream, chat)
+        # One id for the whole answer, every chunk of a stream included; the ledger row
+        # carries it as request_id.
+        response_id = f"chatcmpl-{uuid.uuid4().hex}"
+        held = HeldSettlements()
+        call: dict[str, Any] = {
+            "mode": chat.mode,
+            "messages": chat.messages,
+            "tools": chat.tools,
+            "model": chat.model,
+            "session_ref": chat.session_ref,
+            "max_tokens": chat.max_tokens,
+            "extra": chat.extra,
+            "source": SOURCE,
+            "request_id": response_id,
+            "held": held,
+        }
+        try:
+            if not chat.stream:
+                completion = complete(**call)
+                body = completion_body(completion, response_id=response_id)
+                return SettledAfterSending(body, held=held)
+            stream = stream_completion(**call)
+        except BaseException:
+            held.settle_all()  # a refusal or failure is on the ledger before the error goes out
+            raise
+        events = _sse(stream, chat, response_id=response_id, held=held)
         content: Iterator[bytes] | AsyncIterator[bytes] = events
         django_request = request._request
         # Under Django's own ASGI handler the chunks must come from an async iterator, or
@@ -105,15 +130,16 @@ class ChatCompletionsView(OpenAIView):
         return response
 
 
-def _sse(stream: CompletionStream, chat: ChatRequest) -> Iterator[bytes]:
-    writer = ChunkWriter(stream_id=f"chatcmpl-stream-{id(stream):x}", model=chat.model or chat.mode)
+def _sse(
+    stream: CompletionStream, chat: ChatRequest, *, response_id: str, held: HeldSettlements
+) -> Iterator[bytes]:
+    writer = ChunkWriter(stream_id=response_id, model=chat.model or chat.mode)
     try:
         yield writer.opening()
         for delta in stream:
             yield writer.delta(delta)
         completion = stream.completion
         assert completion is not None
-        writer.base["id"] = f"chatcmpl-{completion.call_id}"
         yield writer.closing(completion)
         if chat.include_usage:
             yield writer.usage(completion)
@@ -123,6 +149,7 @@ def _sse(stream: CompletionStream, chat: ChatRequest) -> Iterator[bytes]:
         yield writer.error(str(exc), type_=exc.error_type, code=exc.code)
     finally:
         stream.close()
+        held.settle_all()
 
 
 async def _async(events: Iterator[bytes]) -> AsyncIterator[bytes]:

@@ -18,7 +18,8 @@ from routing.errors import (
     StreamInterrupted,
     UnknownMode,
 )
-from routing.services.budgets import Ceilings, reserve, settle
+from routing.services.budget_sql import Ceilings
+from routing.services.budgets import reserve, settle
 from routing.services.calls import CompletionStream, complete, stream_completion
 from routing.services.costs import CostTracker, quantize_money
 from routing.services.overview import provider_status

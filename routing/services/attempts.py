@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from time import perf_counter
@@ -14,7 +14,7 @@ from routing.errors import ProviderError
 from routing.models import ModelCall, Outcome, Policy
 from routing.providers import Provider
 from routing.services import budgets, health
-from routing.services.budgets import Reservation
+from routing.services.budgets import HeldSettlements, Reservation
 from routing.services.costs import CostTracker
 from routing.services.selection import Candidate
 from routing.tokens import CHARS_PER_TOKEN, estimate_tokens
@@ -41,6 +41,8 @@ class CallSpec:
     daily_ceiling: Decimal | None = None
     source: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    request_id: str = ""
+    held: HeldSettlements | None = None  # settle later, through it, instead of now
 
 
 class Attempts:
@@ -64,8 +66,11 @@ class Attempts:
         self.tried: list[str] = []
         self.settled = False
 
-    def settle(self, record: Callable[[], ModelCall]) -> ModelCall:
-        call = budgets.settle(self.reservation, record=record)
+    def settle(self, call: ModelCall) -> ModelCall:
+        if self.spec.held is not None:
+            self.spec.held.hold(self.reservation, call)
+        else:
+            budgets.settle(self.reservation, call)
         self.settled = True
         return call
 
@@ -138,7 +143,7 @@ class Attempts:
             health.record_success(model=candidate.model)
         latency = _ms(clock)
         call = self.settle(
-            lambda: self.tracker.record(
+            self.tracker.prepare(
                 **self.base,
                 created_at=started,
                 requested_model=candidate.model,
@@ -193,7 +198,7 @@ class Attempts:
             error=str(exc),
         )
         if final:
-            self.settle(lambda: self.tracker.record(**fields))
+            self.settle(self.tracker.prepare(**fields))
         else:
             self.tracker.record(**fields)
 
@@ -215,7 +220,7 @@ class Attempts:
             model=candidate.model, usage=usage, charges=self.provider.serves_models
         )
         self.settle(
-            lambda: self.tracker.record(
+            self.tracker.prepare(
                 **self.base,
                 created_at=started,
                 requested_model=candidate.model,

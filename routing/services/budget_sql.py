@@ -51,11 +51,41 @@ def can_relax() -> bool:
     return _postgresql() and not connection.in_atomic_block
 
 
+@dataclass(frozen=True)
+class Ceilings:
+    session: Decimal | None
+    daily: Decimal | None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The budget scopes one call counts against: its mode's UTC day, and its session."""
+
+    mode: str
+    day: date
+    session_ref: str
+
+    @property
+    def day_key(self) -> str:
+        return f"mode:{self.mode}:{self.day.isoformat()}"
+
+    @property
+    def session_key(self) -> str | None:
+        return f"session:{self.session_ref}" if self.session_ref else None
+
+
+@dataclass(frozen=True)
+class Committed:
+    """Money spent plus money in flight, per scope (None: the call has no session)."""
+
+    day: Decimal
+    session: Decimal | None
+
+
 def counter_keys(*, mode: str, day: date, session_ref: str) -> list[str]:
-    keys = [f"mode:{mode}:{day.isoformat()}"]
-    if session_ref:
-        keys.append(f"session:{session_ref}")
-    return sorted(keys)  # one order everywhere, so two lockers never deadlock
+    scope = Scope(mode=mode, day=day, session_ref=session_ref)
+    # One order everywhere, so two lockers never deadlock.
+    return sorted(key for key in (scope.day_key, scope.session_key) if key)
 
 
 def _create_counters(keys: list[str]) -> None:
@@ -130,11 +160,11 @@ def hold(
     amount: Decimal,
     now: datetime,
     expires_at: datetime,
-    relax: bool,
 ) -> tuple[int, Held]:
-    """Insert a reservation and return its id with what the *other* live reservations hold
-    (only calls in flight have one, so the sums stay small). Run it with the counters locked;
-    to refuse the call, roll the transaction back. `relax`: see the module's docstring."""
+    """SQLite: insert a reservation and return its id with what the *other* live
+    reservations hold (only calls in flight have one, so the sums stay small). Run it with
+    the counters locked; to refuse the call, roll the transaction back. PostgreSQL does all
+    of this in `reserve_in_one_statement`."""
     ops = connection.ops
     table = _q(BudgetReservation._meta.db_table)
     columns = ", ".join(_q(name) for name in RESERVATION_COLUMNS)
@@ -151,20 +181,48 @@ def hold(
     # Only quoted names and placeholders are interpolated; the values go as parameters.
     insert = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"  # noqa: S608
     with connection.cursor() as cursor:
-        if _postgresql():
-            # All parts of one statement share a snapshot: the sums cannot see the new row.
-            relaxing = f", {RELAX}" if relax else ""
-            cursor.execute(
-                f"WITH new AS ({insert}) SELECT new.id, {_held_sums(table)}{relaxing} FROM new",  # noqa: S608
-                [*row, *sums],
-            )
-            row_id, day_total, session_total, *_ = cursor.fetchone()
-        else:
-            cursor.execute(f"SELECT {_held_sums(table)}", sums)
-            day_total, session_total = cursor.fetchone()
-            cursor.execute(insert, row)
-            (row_id,) = cursor.fetchone()
+        cursor.execute(f"SELECT {_held_sums(table)}", sums)
+        day_total, session_total = cursor.fetchone()
+        cursor.execute(insert, row)
+        (row_id,) = cursor.fetchone()
     return int(row_id), Held(day=_money(day_total), session=_money(session_total))
+
+
+def reserve_in_one_statement(
+    scope: Scope,
+    *,
+    amount: Decimal,
+    now: datetime,
+    expires_at: datetime,
+    ceilings: Ceilings,
+    relax: bool,
+) -> tuple[int | None, Committed]:
+    """PostgreSQL: lock, sum, check and insert in one round trip, through the
+    `routing_reserve` function (migration 0004). Returns the reservation's id, or None when a
+    ceiling would be passed (then nothing was reserved), with what each scope has committed.
+    `relax`: see the module's docstring; it rides on the same statement."""
+    relaxing = f", {RELAX}" if relax else ""
+    sql = (
+        f"SELECT held_id, day_total, session_total{relaxing} "  # noqa: S608 - no values
+        "FROM routing_reserve(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    )
+    params: list[Any] = [
+        scope.mode,
+        scope.day,
+        scope.session_ref,
+        amount,
+        now,
+        expires_at,
+        scope.day_key,
+        scope.session_key,
+        ceilings.daily,
+        ceilings.session,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        held_id, day_total, session_total, *_ = cursor.fetchone()
+    session = _money(session_total) if scope.session_key else None
+    return (None if held_id is None else int(held_id)), Committed(_money(day_total), session)
 
 
 def delete_reservation(reservation_id: int, *, relax: bool = False) -> None:

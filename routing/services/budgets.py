@@ -10,33 +10,31 @@ and counters in, reservation out) is one transaction, so a check sees the cost e
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from routing.errors import BudgetExceeded
 from routing.models import Mode, ModelCall
 from routing.services.budget_sql import (
+    Ceilings,
+    Committed,
+    Scope,
     can_relax,
     counter_keys,
     delete_reservation,
     hold,
     lock_counters,
+    reserve_in_one_statement,
 )
+from routing.services.ledger_sql import settle_call
 
 # Longer than any call can take; a reservation left by a process that died lapses after it.
 RESERVATION_TTL = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Ceilings:
-    session: Decimal | None
-    daily: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -54,8 +52,22 @@ def reserve(
     """Hold `amount` against the ceilings, or raise `BudgetExceeded` naming the one in the way."""
     now = now or timezone.now()
     day = now.date()
-    [day_key] = counter_keys(mode=mode, day=day, session_ref="")
+    scope = Scope(mode=mode, day=day, session_ref=session_ref)
     relax = can_relax()  # always safe here: a reservation only matters while its call runs
+    if connection.vendor == "postgresql":
+        row_id, totals = reserve_in_one_statement(
+            scope,
+            amount=amount,
+            now=now,
+            expires_at=now + RESERVATION_TTL,
+            ceilings=ceilings,
+            relax=relax,
+        )
+        refusal = _refusal(scope, totals, amount, ceilings)
+        if refusal is not None:
+            raise refusal
+        assert row_id is not None, "the database reserved what the ceilings refuse"
+        return Reservation(row_id, mode, day, session_ref, amount)
     with transaction.atomic():
         spent = lock_counters(counter_keys(mode=mode, day=day, session_ref=session_ref))
         row_id, flying = hold(
@@ -65,37 +77,65 @@ def reserve(
             amount=amount,
             now=now,
             expires_at=now + RESERVATION_TTL,
-            relax=relax,
         )
-        committed_day = spent[day_key] + flying.day
-        if ceilings.daily is not None and committed_day + amount > ceilings.daily:
-            raise BudgetExceeded(  # and the reservation is rolled back
-                ceiling_name=f"daily {Mode(mode).label.lower()} mode",
-                ceiling=ceilings.daily,
-                spent=committed_day,
-                estimate=amount,
-            )
-        if session_ref and ceilings.session is not None:
-            committed_session = spent[f"session:{session_ref}"] + flying.session
-            if committed_session + amount > ceilings.session:
-                raise BudgetExceeded(
-                    ceiling_name=f"session {session_ref}",
-                    ceiling=ceilings.session,
-                    spent=committed_session,
-                    estimate=amount,
-                )
+        totals = Committed(
+            day=spent[scope.day_key] + flying.day,
+            session=spent[scope.session_key] + flying.session if scope.session_key else None,
+        )
+        refusal = _refusal(scope, totals, amount, ceilings)
+        if refusal is not None:
+            raise refusal  # and the reservation is rolled back
     return Reservation(row_id, mode, day, session_ref, amount)
 
 
-def settle(reservation: Reservation, *, record: Callable[[], ModelCall]) -> ModelCall:
-    """Record the call (ledger row and counters) and drop its reservation, in one transaction."""
+def _refusal(
+    scope: Scope, totals: Committed, amount: Decimal, ceilings: Ceilings
+) -> BudgetExceeded | None:
+    if ceilings.daily is not None and totals.day + amount > ceilings.daily:
+        return BudgetExceeded(
+            ceiling_name=f"daily {Mode(scope.mode).label.lower()} mode",
+            ceiling=ceilings.daily,
+            spent=totals.day,
+            estimate=amount,
+        )
+    session = totals.session
+    if session is not None and ceilings.session is not None and session + amount > ceilings.session:
+        return BudgetExceeded(
+            ceiling_name=f"session {scope.session_ref}",
+            ceiling=ceilings.session,
+            spent=session,
+            estimate=amount,
+        )
+    return None
+
+
+def settle(reservation: Reservation, call: ModelCall) -> ModelCall:
+    """Record the call (ledger row and counters in) and drop its reservation, atomically."""
     # A flush per call would cost more than the rest of the settlement (up to 4 ms on a busy
     # disk); ROUTING_DURABLE_LEDGER trades it back for operators who need every row durable.
     relax = can_relax() and not settings.ROUTING_DURABLE_LEDGER
-    with transaction.atomic():
-        call = record()
-        delete_reservation(reservation.id, relax=relax)
-    return call
+    return settle_call(call, reservation_id=reservation.id, relax=relax)
+
+
+class HeldSettlements:
+    """Settlements a caller holds back until its answer is out, then settles with
+    `settle_all()`: the gateway settles after its response is sent, so the client does not
+    wait for the ledger write. Until then the call's reservation keeps counting its
+    estimate against the ceilings, so money held back is never spent twice; a process that
+    dies before settling leaves the reservation to lapse, as it would mid-call."""
+
+    def __init__(self) -> None:
+        self._held: list[tuple[Reservation, ModelCall]] = []
+
+    def hold(self, reservation: Reservation, call: ModelCall) -> None:
+        self._held.append((reservation, call))
+
+    def settle_all(self) -> list[ModelCall]:
+        settled = []
+        while self._held:
+            reservation, call = self._held.pop(0)
+            settled.append(settle(reservation, call))
+        return settled
 
 
 def release(reservation: Reservation) -> None:

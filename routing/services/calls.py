@@ -19,7 +19,8 @@ from routing.models import Outcome, Policy
 from routing.providers import OFFLINE_MODEL, Provider, active_provider
 from routing.services import budgets
 from routing.services.attempts import Attempts, CallSpec
-from routing.services.budgets import Ceilings
+from routing.services.budget_sql import Ceilings
+from routing.services.budgets import HeldSettlements
 from routing.services.costs import CostTracker
 from routing.services.policies import OpenRouterPolicyManager
 from routing.services.selection import Candidate, ModelSelector
@@ -49,10 +50,13 @@ def complete(
     source: str = "",
     extra: dict[str, Any] | None = None,
     provider: Provider | None = None,
+    request_id: str = "",
+    held: HeldSettlements | None = None,
 ) -> Completion:
     """Ask the model the mode's policy picks; `on_delta` sees the answer as it streams.
 
-    `model` must be one the policy allows; the ceilings override the policy's. Raises
+    `model` must be one the policy allows; the ceilings override the policy's. With `held`,
+    the call's settlement (its ledger row) waits for `held.settle_all()`. Raises
     `BudgetExceeded`, `NoModelAvailable`, `ModelNotAllowed`, `UnknownMode` or a
     `ProviderError` (all `routing.errors.RoutingError`).
     """
@@ -67,15 +71,20 @@ def complete(
         daily_ceiling,
         source,
         extra or {},
+        request_id[:64],
+        held,
     )
     run = _run(spec, provider or active_provider(), stream=stream)
-    while True:
-        try:
-            delta = next(run)
-        except StopIteration as stop:
-            return stop.value
-        if on_delta is not None:
-            on_delta(delta)
+    try:
+        while True:
+            try:
+                delta = next(run)
+            except StopIteration as stop:
+                return stop.value
+            if on_delta is not None:
+                on_delta(delta)
+    finally:
+        run.close()  # on_delta raised: the call is abandoned, settled and its stream closed
 
 
 class CompletionStream:
@@ -117,6 +126,8 @@ def stream_completion(
     source: str = "",
     extra: dict[str, Any] | None = None,
     provider: Provider | None = None,
+    request_id: str = "",
+    held: HeldSettlements | None = None,
 ) -> CompletionStream:
     spec = CallSpec(
         mode,
@@ -129,6 +140,8 @@ def stream_completion(
         daily_ceiling,
         source,
         extra or {},
+        request_id[:64],
+        held,
     )
     return CompletionStream(_run(spec, provider or active_provider(), stream=True))
 
@@ -156,6 +169,7 @@ def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta
         "source": spec.source[:50],
         "provider": provider.name,
         "stream": stream,
+        "request_id": spec.request_id,
     }
     try:
         candidates = _candidates(spec, policy, provider, prompt_tokens + max_tokens)

@@ -6,11 +6,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
-from routing.models import MONEY_PLACES, ZERO, CostSource, ModelCall, ModelPrice
-from routing.services.budget_sql import charge_counters, counter_keys
+from routing.models import MONEY_PLACES, ZERO, CostSource, ModelCall
+from routing.services.ledger_sql import record_call
+from routing.services.lookups import price_rows
 from routing.types import Usage
 
 MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
@@ -30,8 +30,8 @@ class CostTracker:
             return quantize_money(usage.cost), CostSource.PROVIDER
         if not charges:
             return ZERO, CostSource.NONE
-        price = ModelPrice.objects.filter(model_id=model, variable_pricing=False).first()
-        if price is None:
+        price = price_rows([model]).get(model)
+        if price is None or price.variable_pricing:
             return ZERO, CostSource.NONE
         amount = (
             usage.prompt_tokens * price.prompt_price
@@ -39,9 +39,8 @@ class CostTracker:
         )
         return quantize_money(amount), CostSource.COMPUTED
 
-    def record(self, **fields: Any) -> ModelCall:
-        """Write a ledger row; a row that cost money also adds it to the budget counters of
-        its mode's day and its session, in the same transaction, so they never disagree."""
+    def prepare(self, **fields: Any) -> ModelCall:
+        """An unsaved ledger row: tokens totalled, the error cut to fit."""
         usage: Usage | None = fields.pop("usage", None)
         if usage is not None:
             fields.setdefault("prompt_tokens", usage.prompt_tokens)
@@ -49,17 +48,13 @@ class CostTracker:
         fields["total_tokens"] = fields.get("prompt_tokens", 0) + fields.get("completion_tokens", 0)
         if "error" in fields:
             fields["error"] = str(fields["error"])[:MAX_ERROR_CHARS]
-        cost = fields.get("cost") or ZERO
-        if cost <= 0:
-            return ModelCall.objects.create(**fields)
-        created_at = fields.setdefault("created_at", timezone.now())
-        keys = counter_keys(
-            mode=fields["mode"], day=created_at.date(), session_ref=fields.get("session_ref", "")
-        )
-        with transaction.atomic(savepoint=False):
-            call = ModelCall.objects.create(**fields)
-            charge_counters(keys, cost)
-        return call
+        fields.setdefault("created_at", timezone.now())
+        return ModelCall(**fields)
+
+    def record(self, **fields: Any) -> ModelCall:
+        """Write a ledger row; a row that cost money also adds it to the budget counters of
+        its mode's day and its session, in the same transaction, so they never disagree."""
+        return record_call(self.prepare(**fields))
 
     def spend(
         self, *, mode: str | None = None, session_ref: str | None = None, day: date | None = None

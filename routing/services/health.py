@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from routing.models import ModelHealth
+from routing.services.lookups import healths
 
 MAX_ERROR_CHARS = 500
 
@@ -30,6 +31,7 @@ def record_failure(*, model: str, error: str, now: datetime | None = None) -> Mo
     if health.consecutive_failures >= settings.ROUTING_FAILURE_THRESHOLD:
         health.cooldown_until = now + timedelta(seconds=settings.ROUTING_COOLDOWN_SECONDS)
         health.save(update_fields=["cooldown_until"])
+    healths.clear()  # the updates above send no signal
     return health
 
 
@@ -37,10 +39,13 @@ def record_success(*, model: str, now: datetime | None = None) -> None:
     ModelHealth.objects.filter(model_id=model).update(
         consecutive_failures=0, cooldown_until=None, last_success_at=now or timezone.now()
     )
+    healths.clear()
 
 
 def forget_failures(*, model_ids: list[str]) -> int:
     """End cool-downs by hand (an operator who knows the upstream is back)."""
-    return ModelHealth.objects.filter(model_id__in=model_ids).update(
+    count = ModelHealth.objects.filter(model_id__in=model_ids).update(
         consecutive_failures=0, cooldown_until=None
     )
+    healths.clear()
+    return count

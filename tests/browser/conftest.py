@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
+from django.conf import settings
 from django.db import connections
+from django.test import Client
+
+from tests.chat.live import Daphne
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,3 +56,24 @@ def page(
         # Django keeps connections per context, and the test body ran inside Playwright's:
         # close the ones it opened, or PostgreSQL cannot drop the test database at the end.
         connections.close_all()
+
+
+@pytest.fixture
+def daphne(page: Any) -> Iterator[Daphne]:
+    """A real Daphne (websockets, the in-memory layer and its database relay) serving the
+    pages and their static files, for tests that need the live streams."""
+    importlib.import_module("routing.migrations.0002_default_policies_and_prices").seed(apps, None)
+    server = Daphne(layer="memory", extra_env={"SERVE_STATIC": "true"})
+    yield server
+    server.stop()
+
+
+def sign_in(page: Any, server: Daphne, user: Any) -> None:
+    """Give the browser a login of `user` through a session row: the server process hashes
+    passwords its own way, so a form login with the test's users would not match."""
+    client = Client()
+    client.force_login(user)
+    cookie = settings.SESSION_COOKIE_NAME
+    page.context.add_cookies(
+        [{"name": cookie, "value": client.cookies[cookie].value, "url": server.http}]
+    )

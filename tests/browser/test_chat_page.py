@@ -1,9 +1,9 @@
 """The chat page in headless Chromium, served by a real Daphne, the run done by a real worker
-process: the operator sends a message and watches the answer and the tool arrive."""
+process: the operator sends a message and watches the answer and the tool arrive; the list
+of sessions follows sessions made elsewhere without a reload."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import subprocess
@@ -12,23 +12,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.apps import apps
+import requests
 from django.conf import settings
-from django.test import Client
 
-from chat.services import create_session
-from engine.services import create_task
+from chat.services import create_session, post_message, stop_run
+from engine.services import create_api_token, create_task
+from tests.browser.conftest import sign_in
 from tests.chat.live import ROOT, Daphne, database_url_for_children
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-
-
-@pytest.fixture
-def daphne(page: Any) -> Iterator[Daphne]:
-    importlib.import_module("routing.migrations.0002_default_policies_and_prices").seed(apps, None)
-    server = Daphne(layer="memory", extra_env={"SERVE_STATIC": "true"})
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -61,13 +53,7 @@ def test_the_operator_sends_a_message_and_sees_the_answer_and_the_tool(
     session = create_session(owner=user, mode="ops")
     create_task(title="rotate the logs", kind="echo")
 
-    # Signed in through a session row: the server process hashes passwords its own way.
-    client = Client()
-    client.force_login(user)
-    cookie = settings.SESSION_COOKIE_NAME
-    page.context.add_cookies(
-        [{"name": cookie, "value": client.cookies[cookie].value, "url": daphne.http}]
-    )
+    sign_in(page, daphne, user)
     page.goto(f"{daphne.http}/chat/")
     page.wait_for_url(f"**/chat/{session.pk}/")
     page.locator("#connection-indicator[data-status=live]").wait_for(timeout=10_000)
@@ -92,3 +78,59 @@ def test_the_operator_sends_a_message_and_sees_the_answer_and_the_tool(
     assert page.locator("#chat-run").is_disabled(), "a completed run has nothing to continue"
     seq = int(page.locator("#chat-status").get_attribute("data-last-seq"))
     assert seq == session.events.count(), "every stored event reached the page"
+
+
+def test_a_new_user_sees_sessions_appear_and_change_without_a_reload(
+    page: Any, daphne: Daphne, django_user_model: Any
+) -> None:
+    user = django_user_model.objects.create_user(username="nina", password="pw-nina-123")
+    other = django_user_model.objects.create_user(username="omar", password="pw-omar-123")
+    sign_in(page, daphne, user)
+    page.goto(f"{daphne.http}/chat/")
+    assert "No session yet" in page.locator("main").inner_text()
+    page.locator("#connection-indicator[data-status=live]").wait_for()
+    page.evaluate("window.__loadedOnce = true")
+    listed = page.locator("#chat-session-list li[data-session]")
+
+    # Made through the API, as another tab or a script would: the Daphne process sends it.
+    _, token = create_api_token(user=user)
+    response = requests.post(
+        f"{daphne.http}/api/chat/sessions/",
+        json={"mode": "ops", "title": "night shift"},
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    first = response.json()["id"]
+    entry = page.locator(f"#chat-session-list li[data-session='{first}']")
+    entry.wait_for()
+    assert entry.locator(".title").inner_text() == "night shift"
+    assert entry.locator(".sub-line").inner_text() == f"#{first} · Ops · Idle"
+    assert entry.locator("a").get_attribute("href") == f"/chat/{first}/"
+    assert page.locator("#chat-session-list li.empty").count() == 0
+    assert page.locator("#chat-no-session h2").inner_text() == "Pick a session"
+
+    # Made in another process (this one): the database relay carries it to the page.
+    create_session(owner=other, title="omar's own")
+    second = create_session(owner=user, mode="code")
+    post_message(session_id=second.pk, user=user, content="rotate the logs", queue=True)
+    queued = page.locator(f"#chat-session-list li[data-session='{second.pk}'][data-state=queued]")
+    queued.wait_for()
+    assert queued.locator(".title").inner_text() == "rotate the logs"
+    assert listed.first.get_attribute("data-session") == str(second.pk), "newest activity first"
+
+    stop_run(session_id=second.pk, user=user)
+    stopped = page.locator(f"#chat-session-list li[data-session='{second.pk}'][data-state=stopped]")
+    stopped.wait_for()
+    assert stopped.locator(".sub-line").inner_text() == (
+        f"#{second.pk} · Code · Stopped: Stopped by the user"
+    )
+    assert listed.count() == 2, "another user's session never reaches this page"
+    assert "omar" not in page.locator("#chat-session-list").inner_text()
+    assert page.evaluate("window.__loadedOnce") is True, "the list changed, not the page"
+
+    stopped.locator("a").click()
+    page.wait_for_url(f"**/chat/{second.pk}/")
+    current = page.locator(f"#chat-session-list li.is-current[data-session='{second.pk}']")
+    assert current.locator(".title").inner_text() == "rotate the logs"
+    assert page.locator("#chat-why-reason").inner_text() == "Stopped by the user"

@@ -1,15 +1,37 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
+from chat.services import create_session
+from chat.stop_reasons import StopReason
 from engine import views
 from engine.models import Task, TaskState
 from engine.services import create_task, request_approval
+from tests.browser.conftest import sign_in
+from tests.chat.conftest import run_turn
+from tests.chat.live import Daphne
+from tests.chat.scripted import Reply
 
 pytestmark = pytest.mark.browser
+
+SLOW_CLOCK = """
+new MutationObserver(function (records, observer) {
+  var node = document.getElementById("live-config");
+  if (!node) return;
+  try {
+    var config = JSON.parse(node.textContent);
+  } catch (incomplete) {
+    return;
+  }
+  config.interval_ms = 600000;
+  node.textContent = JSON.stringify(config);
+  observer.disconnect();
+}).observe(document, { childList: true, subtree: true, characterData: true });
+"""
 
 
 def test_operator_signs_in_and_approves_a_waiting_task(
@@ -67,3 +89,32 @@ def test_page_refreshes_its_overview_without_a_reload(
     assert page.evaluate("window.__loadedOnce") is True, "the fragment changed, not the page"
     assert page.locator("[data-count=waiting_approval]").inner_text() == "1"
     assert page.locator("#live-status").inner_text().startswith("Live")
+
+
+@pytest.mark.live
+def test_the_overview_follows_an_agents_approval_request_from_the_stream(
+    page: Any, daphne: Daphne, django_user_model: Any
+) -> None:
+    user = django_user_model.objects.create_user(username="nina", password="pw-nina-123")
+    export = create_task(title="nightly export", kind="echo").task
+    session = create_session(owner=user, mode="ops")
+    sign_in(page, daphne, user)
+
+    # The page's clock would refresh the overview every few seconds: slow it to ten minutes
+    # (rewriting its config as the parser inserts it, before the deferred scripts read it),
+    # so that only the operator stream can.
+    page.add_init_script(SLOW_CLOCK)
+    page.goto(f"{daphne.http}/engine/")
+    assert json.loads(page.locator("#live-config").text_content())["interval_ms"] == 600_000
+    page.locator("#connection-indicator[data-status=live]").wait_for()
+    assert page.locator("[data-count=waiting_approval]").inner_text() == "0"
+
+    reason, _ = run_turn(
+        session, "cancel the export", [Reply(calls=[("cancel_task", {"task_id": export.pk})])]
+    )
+    assert reason == StopReason.AWAITING_APPROVAL
+    approval = Task.objects.get(state=TaskState.WAITING_APPROVAL)
+
+    page.locator(f"#approvals tr[data-task='{approval.pk}']").wait_for(timeout=5_000)
+    assert page.locator("[data-count=waiting_approval]").inner_text() == "1"
+    assert page.locator("#live-status").inner_text().startswith("Live · refreshed")

@@ -9,20 +9,24 @@ from typing import Any
 import pytest
 from django.apps import apps
 
-from chat.models import ChatSession
-from chat.services import create_session, post_message
+from chat.models import ChatEvent, ChatSession
+from chat.services import continue_run, create_session, post_message
 from chat.services.loop import AgentLoop
 from chat.stop_reasons import StopReason
 from chat.tools import Tool, ToolContext, ToolError, ToolFatalError, tools
 from tests.chat.scripted import Reply, ScriptedProvider
 
 _seed = importlib.import_module("routing.migrations.0002_default_policies_and_prices").seed
+_run_limits = importlib.import_module(
+    "routing.migrations.0003_policy_run_time_and_retries"
+).set_run_limits
 
 
 @pytest.fixture
 def routing_defaults(db: Any) -> None:
     """The policies the data migration seeds; a transactional test may have flushed them."""
     _seed(apps, None)
+    _run_limits(apps, None)
 
 
 @pytest.fixture
@@ -45,6 +49,37 @@ def run_turn(
     post_message(session_id=session.pk, user=session.owner, content=message, queue=False)
     provider = ScriptedProvider(replies, **kwargs)
     return AgentLoop(session.pk, provider=provider).run(), provider
+
+
+def resume_with(session: ChatSession, replies: list[Any]) -> tuple[StopReason, ScriptedProvider]:
+    """Press Run, then let the loop run as the queued task's worker would."""
+    continue_run(session_id=session.pk, user=session.owner, queue=False)
+    provider = ScriptedProvider(replies)
+    return AgentLoop(session.pk, provider=provider).run(), provider
+
+
+def resume(session: ChatSession, replies: list[Any]) -> StopReason:
+    return resume_with(session, replies)[0]
+
+
+def stopped_event(session: ChatSession) -> dict[str, Any]:
+    event = ChatEvent.objects.filter(session=session, type="run.stopped").last()
+    assert event is not None
+    return event.data
+
+
+def run_in_thread(
+    session: ChatSession, provider: ScriptedProvider
+) -> tuple[threading.Thread, dict[str, Any]]:
+    """Run the loop as a worker would, so the test can act while it runs (Stop, a budget)."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        result["reason"] = AgentLoop(session.pk, provider=provider).run()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, result
 
 
 class Calls:

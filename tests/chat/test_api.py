@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from chat.models import ChatSession, SessionState
@@ -45,6 +47,27 @@ def test_create_list_and_read_sessions(api: APIClient, user: Any, other: Any) ->
     assert detail.status_code == 200 and detail.data["messages"] == []
 
 
+def test_listing_sessions_reads_the_policies_once(api: APIClient, user: Any, settings: Any) -> None:
+    # Routing may keep policies in the process for a moment; off, a read per row would show.
+    settings.ROUTING_LOOKUP_SECONDS = 0
+    modes = ["ops", "code", "normal", "deep_research"]
+
+    def queries_for_a_list_of(count: int) -> int:
+        ChatSession.objects.all().delete()
+        for n in range(count):
+            make_session(user, mode=modes[n % len(modes)])
+        with CaptureQueriesContext(connection) as captured:
+            listed = api.get("/api/chat/sessions/")
+        assert len(listed.data["results"]) == count
+        assert {s["budget"]["seconds"]["limit"] for s in listed.data["results"]} == (
+            {120, 900, 300, 1800} if count >= len(modes) else {120, 900}
+        ), "each row has its own mode's limits"
+        return len(captured)
+
+    api.get("/api/chat/sessions/")  # the token's first use of the minute is written down
+    assert queries_for_a_list_of(10) == queries_for_a_list_of(2)
+
+
 def test_staff_see_every_session(staff: Any, user: Any) -> None:
     make_session(user)
     assert len(client_for(staff).get("/api/chat/sessions/").data["results"]) == 1
@@ -72,7 +95,7 @@ def test_posting_a_message_queues_a_run_for_a_worker(api: APIClient, user: Any) 
     )
 
     assert response.status_code == 202, response.data
-    assert response.data["after"] == 0
+    assert response.data["after"] == 1, "after session.created"
     assert response.data["session"]["state"] == "queued"
     task = Task.objects.get(pk=response.data["session"]["current_task"])
     assert (task.kind, task.state, task.payload["session"]) == (
@@ -160,12 +183,13 @@ def test_events_after_a_seq_are_paginated(api: APIClient, user: Any) -> None:
     for n in range(5):
         publish(session.pk, "error", {"message": str(n), "code": "c"})
 
-    page = api.get(f"/api/chat/sessions/{session.pk}/events/?after=1&limit=2").data
+    # seq 1 is session.created; the five errors are 2 to 6.
+    page = api.get(f"/api/chat/sessions/{session.pk}/events/?after=2&limit=2").data
 
-    assert [e["seq"] for e in page["events"]] == [2, 3]
-    assert (page["next_after"], page["last_seq"], page["has_more"]) == (3, 5, True)
-    last = api.get(f"/api/chat/sessions/{session.pk}/events/?after=3&limit=2").data
-    assert [e["seq"] for e in last["events"]] == [4, 5] and last["has_more"] is False
+    assert [e["seq"] for e in page["events"]] == [3, 4]
+    assert (page["next_after"], page["last_seq"], page["has_more"]) == (4, 6, True)
+    last = api.get(f"/api/chat/sessions/{session.pk}/events/?after=4&limit=2").data
+    assert [e["seq"] for e in last["events"]] == [5, 6] and last["has_more"] is False
     assert api.get(f"/api/chat/sessions/{session.pk}/events/?after=-1").status_code == 400
 
 

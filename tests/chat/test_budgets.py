@@ -1,74 +1,56 @@
-"""Every budget stops a run before it passes, and a paused run continues once raised."""
+"""Every budget stops a run before it passes: before every step and within one, on the clock.
+
+That a stopped run continues once its budget is raised: test_budgets_resume.py."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from chat.models import ChatEvent, ChatSession, ExecutionState, ToolExecution
-from chat.services import continue_run, set_budgets
+from chat.models import ChatEvent, ExecutionState, ToolExecution
+from chat.services import post_message, set_budgets
 from chat.services.budgets import BudgetLimits, BudgetTracker
-from chat.services.loop import AgentLoop
 from chat.stop_reasons import StopReason
 from chat.tools import Tool, tools
 from routing.errors import ProviderError
-from tests.chat.conftest import Calls, make_session, run_turn
+from routing.models import Policy
+from tests.chat.conftest import (
+    Calls,
+    make_session,
+    resume,
+    run_in_thread,
+    run_turn,
+    stopped_event,
+)
 from tests.chat.scripted import Reply, ScriptedProvider
+from tests.routing.factories import spend
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("routing_defaults")]
 
 
-def resume(session: ChatSession, replies: list[Any]) -> StopReason:
-    """Press Run, then let the loop run as the queued task's worker would."""
-    continue_run(session_id=session.pk, user=session.owner, queue=False)
-    return AgentLoop(session.pk, provider=ScriptedProvider(replies)).run()
-
-
-def echo_calls(n: int) -> list[Reply]:
-    return [Reply(calls=[("echo", {"text": f"call {i}"})]) for i in range(n)]
-
-
-def test_limits_come_from_the_policy_unless_the_session_overrides(user: Any, settings: Any) -> None:
-    settings.CHAT_MAX_SECONDS = 77
+def test_limits_come_from_the_policy_unless_the_session_overrides(user: Any) -> None:
     session = make_session(user, mode="ops")
 
-    limits = BudgetLimits.for_session(session)
-    assert (limits.steps, limits.seconds, limits.cost) == (5, 77, Decimal("0.10"))
+    assert BudgetLimits.for_session(session) == BudgetLimits(5, 120, 2, Decimal("0.10"))
+    policy = Policy.objects.get(mode="ops")
+    policy.max_seconds, policy.max_retries = 77, 4
+    policy.save()
+    assert BudgetLimits.for_session(session) == BudgetLimits(5, 77, 4, Decimal("0.10")), (
+        "an edited policy counts"
+    )
 
-    set_budgets(session_id=session.pk, limits={"max_steps": 9, "max_cost": "0.5"})
-    session.refresh_from_db()
-    assert BudgetLimits.for_session(session).steps == 9
-    assert BudgetLimits.for_session(session).cost == Decimal("0.5")
-    update = ChatEvent.objects.filter(session=session, type="budget.updated").last()
-    assert update is not None and update.data["steps"] == {"used": 0, "limit": 9}
-
-
-def test_the_step_budget_pauses_the_run_and_raising_it_continues(
-    user: Any, test_tools: Calls
-) -> None:
-    session = make_session(user, max_steps=2)
-
-    reason, _ = run_turn(session, "echo a lot", echo_calls(5))
-
-    assert reason == StopReason.STEP_BUDGET
-    session.refresh_from_db()
-    assert (session.steps_used, session.state) == (2, "stopped")
-    assert len(test_tools.seen) == 2, "the tool calls of the last step still ran"
-    stopped = ChatEvent.objects.get(session=session, type="run.stopped")
-    assert stopped.data["detail"] == "2 of 2 steps used."
-    assert "Raise the step budget" in stopped.data["suggestions"][0]
-
-    assert resume(session, [Reply(text="still none")]) == StopReason.STEP_BUDGET, "not raised yet"
-
-    set_budgets(session_id=session.pk, limits={"max_steps": 4})
-    assert resume(session, [Reply(calls=[("echo", {"text": "three"})]), Reply(text="done")]) == (
-        StopReason.COMPLETED
+    set_budgets(
+        session_id=session.pk,
+        limits={"max_steps": 9, "max_seconds": 30, "max_retries": 0, "max_cost": "0.5"},
     )
     session.refresh_from_db()
-    assert session.steps_used == 4, "the counts carried on from where the run paused"
-    assert session.run_number == 1
+    assert BudgetLimits.for_session(session) == BudgetLimits(9, 30, 0, Decimal("0.5"))
+    update = ChatEvent.objects.filter(session=session, type="budget.updated").last()
+    assert update is not None and update.data["steps"] == {"used": 0, "limit": 9}
+    assert update.data["seconds"]["limit"] == 30 and update.data["retries"]["limit"] == 0
 
 
 def test_the_time_budget_stops_a_run_inside_a_slow_tool(user: Any, test_tools: Calls) -> None:
@@ -113,6 +95,49 @@ def test_the_cost_budget_stops_before_the_next_call(user: Any) -> None:
         "used": "0.12000000",
         "limit": "0.10000000",
     }
+
+
+def test_money_routing_charges_within_a_step_stops_the_run_on_the_clock(
+    user: Any, test_tools: Calls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("chat.services.loop.BUDGET_EVENT_SECONDS", 0.1)
+    session = make_session(user, max_cost=Decimal("0.10"))
+    post_message(session_id=session.pk, user=user, content="wait", queue=False)
+    thread, result = run_in_thread(
+        session, ScriptedProvider([Reply(calls=[("slow", {"seconds": 2.5})])])
+    )
+    assert test_tools.started.wait(10)
+
+    # Charged while the tool runs, as routing charges a stream the loop walked away from.
+    spend(mode="ops", cost="0.25", session_ref=session.ref)
+    charged_at = time.monotonic()
+    thread.join(timeout=10)
+
+    assert result["reason"] == StopReason.COST_BUDGET
+    assert time.monotonic() - charged_at < 2, "the tool's 2.5 s were not waited out"
+    assert test_tools.cancelled.wait(2)
+    assert ToolExecution.objects.get(session=session).state == ExecutionState.CANCELLED
+    session.refresh_from_db()
+    assert session.cost_used == Decimal("0.25")
+    budget = ChatEvent.objects.filter(session=session, type="budget.updated").last()
+    assert budget is not None and budget.data["cost"]["used"] == "0.25000000"
+
+
+def test_a_budget_lowered_within_a_step_counts_at_once(user: Any, test_tools: Calls) -> None:
+    session = make_session(user, cost_used=Decimal("0.05"))
+    post_message(session_id=session.pk, user=user, content="wait", queue=False)
+    thread, result = run_in_thread(
+        session, ScriptedProvider([Reply(calls=[("slow", {"seconds": 2.5})])])
+    )
+    assert test_tools.started.wait(10)
+
+    set_budgets(session_id=session.pk, limits={"max_cost": "0.01"})
+    lowered_at = time.monotonic()
+    thread.join(timeout=10)
+
+    assert result["reason"] == StopReason.COST_BUDGET
+    assert time.monotonic() - lowered_at < 2
+    assert stopped_event(session)["detail"] == "$0.0500 of $0.0100 spent."
 
 
 def test_routing_refusing_a_call_for_its_ceiling_is_a_cost_stop(user: Any) -> None:

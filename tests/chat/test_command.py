@@ -42,3 +42,11 @@ def test_a_run_that_does_not_complete_is_an_error(user: Any) -> None:
 
     with pytest.raises(CommandError, match="Step budget reached"):
         call_command("chat", "hi", "--session", str(session.pk), stdout=StringIO())
+
+
+def test_an_unknown_user_or_session_is_a_command_error(user: Any) -> None:
+    with pytest.raises(CommandError, match="no user 'nobody'"):
+        call_command("chat", "hi", "--user", "nobody", stdout=StringIO())
+    with pytest.raises(CommandError, match="no chat session 999"):
+        call_command("chat", "hi", "--session", "999", stdout=StringIO())
+    assert not ChatSession.objects.exists()

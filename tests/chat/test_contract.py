@@ -13,27 +13,55 @@ from chat.events import (
     EVENT_TYPES,
     NOTICE_KINDS,
     InvalidEvent,
+    ops_types,
     schema_document,
     validate_event,
     validate_notice,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE_JS = ROOT / "chat" / "static" / "chat" / "chat_page.js"
+CHAT_STATIC = ROOT / "chat" / "static" / "chat"
+PAGE_ENTRY = CHAT_STATIC / "chat_page.js"
+SESSION_LIST_JS = CHAT_STATIC / "session_list.js"
 EVENTS_DOC = ROOT / "docs" / "events.md"
-CONNECTION_JS = ROOT / "chat" / "static" / "chat" / "connection.js"
+CONNECTION_JS = CHAT_STATIC / "connection.js"
+ENGINE_PAGE = ROOT / "templates" / "engine" / "page.html"
+IMPORT = re.compile(r'^import\s[^;]*?from\s+"(\./[\w.]+)";', re.MULTILINE)
+
+
+def page_modules() -> list[Path]:
+    """The page's entry module and every module it imports, however deep."""
+    found, todo = [], [PAGE_ENTRY]
+    while todo:
+        module = todo.pop()
+        if module in found:
+            continue
+        assert module.exists(), f"{module.name} is imported but missing"
+        found.append(module)
+        todo += [module.parent / name for name in IMPORT.findall(module.read_text())]
+    return found
 
 
 def handled_by_the_page() -> set[str]:
-    """The keys of the HANDLERS object literal in the page's script."""
-    return object_keys(PAGE_JS, "HANDLERS")
+    """The keys of the HANDLERS object literal, in whichever of the page's modules holds it."""
+    holders = [m for m in page_modules() if declares(m, "HANDLERS")]
+    assert len(holders) == 1, f"HANDLERS is declared in {[m.name for m in holders]}"
+    return object_keys(holders[0], "HANDLERS")
+
+
+DECLARATION = r"(?:export\s+)?(?:var|let|const)\s+{}\s*=\s*\{{"
+
+
+def declares(script: Path, variable: str) -> bool:
+    return re.search(DECLARATION.format(variable), script.read_text()) is not None
 
 
 def object_keys(script: Path, variable: str) -> set[str]:
     source = script.read_text()
-    start = source.index(f"var {variable} = {{")
+    declared = re.search(DECLARATION.format(variable), source)
+    assert declared is not None, f"{script.name} declares no {variable}"
     body, depth = [], 0
-    for char in source[start + len(f"var {variable} = ") :]:
+    for char in source[declared.end() - 1 :]:
         depth += char == "{"
         depth -= char == "}"
         body.append(char)
@@ -54,6 +82,27 @@ def object_keys(script: Path, variable: str) -> set[str]:
 
 def test_the_page_handles_exactly_the_server_types() -> None:
     assert handled_by_the_page() == set(EVENT_TYPES)
+
+
+def test_the_page_is_split_into_modules_the_entry_imports() -> None:
+    names = {module.name for module in page_modules()}
+    assert {"chat_page.js", "chat_events.js", "chat_stream.js"} <= names
+    for module in page_modules():
+        assert len(module.read_text().splitlines()) < 200, f"{module.name} grew: split it"
+
+
+def test_the_session_list_listens_only_for_operator_stream_types() -> None:
+    handled = object_keys(SESSION_LIST_JS, "LIST_HANDLERS")
+    assert handled == {"session.created", "session.status"}
+    assert handled <= ops_types(), "the operator stream never sends the others"
+
+
+def test_the_engine_page_refreshes_on_operator_stream_types() -> None:
+    found = re.search(r'data-refresh-on="([^"]*)"', ENGINE_PAGE.read_text())
+    assert found is not None
+    named = set(found.group(1).split())
+    assert {"approval.requested", "approval.decided"} <= named
+    assert named <= ops_types(), f"not on the operator stream: {named - ops_types()}"
 
 
 def test_docs_describe_every_type_and_its_fields() -> None:

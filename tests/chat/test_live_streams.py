@@ -3,6 +3,7 @@ real websocket client: live streaming, resume without gap or duplicate, who may 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,7 @@ from django.db import connections
 from django.test import Client
 
 from chat.models import ChatEvent
-from chat.services import post_message, publish
+from chat.services import create_session, post_message, publish
 from chat.services.loop import AgentLoop
 from engine.models import ApiToken
 from engine.services import create_api_token
@@ -104,18 +105,18 @@ def test_a_run_streams_live_in_order(daphne: Daphne, user: Any) -> None:
 
 
 def test_reconnecting_resumes_without_gap_or_duplicate(daphne: Daphne, user: Any) -> None:
-    session = make_session(user)
+    session = make_session(user)  # seq 1: session.created
     headers = cookie_headers(daphne, user)
     with stream(f"{daphne.ws}/ws/chat/{session.pk}/?after=0", headers) as first:
-        publish_n(session.pk, 10)
+        publish_n(session.pk, 9)
         seen = first.collect(lambda e: e["seq"] == 10)
     assert seqs(seen) == list(range(1, 11))
 
-    publish_n(session.pk, 10, start=10)  # while nobody listens
+    publish_n(session.pk, 10, start=9)  # while nobody listens
 
     def keep_publishing() -> None:
         try:
-            publish_n(session.pk, 60, start=20)
+            publish_n(session.pk, 60, start=19)
         finally:
             connections.close_all()
 
@@ -130,11 +131,11 @@ def test_reconnecting_resumes_without_gap_or_duplicate(daphne: Daphne, user: Any
 
 def test_without_after_only_new_events_come(daphne: Daphne, user: Any) -> None:
     session = make_session(user)
-    publish_n(session.pk, 3)
+    publish_n(session.pk, 3)  # seqs 2 to 4, after session.created
     with stream(f"{daphne.ws}/ws/chat/{session.pk}/", cookie_headers(daphne, user)) as client:
         client.next_ping()
         publish_n(session.pk, 1, start=3)
-        assert seqs(client.collect(lambda e: True)) == [4]
+        assert seqs(client.collect(lambda e: True)) == [5]
 
 
 def test_a_lost_event_is_read_back_from_the_database(
@@ -142,21 +143,21 @@ def test_a_lost_event_is_read_back_from_the_database(
 ) -> None:
     session = make_session(user)
     with stream(
-        f"{daphne.ws}/ws/chat/{session.pk}/?after=0", cookie_headers(daphne, user)
+        f"{daphne.ws}/ws/chat/{session.pk}/?after=1", cookie_headers(daphne, user)
     ) as client:
-        publish_n(session.pk, 1)
+        publish_n(session.pk, 1)  # seq 2; seq 1 is session.created
         with monkeypatch.context() as patch:
             patch.setattr("chat.services.publisher.send_to_group", lambda group, message: None)
             publish_n(session.pk, 2, start=1)  # stored, never sent: as if the layer dropped them
         publish_n(session.pk, 1, start=3)
-        assert seqs(client.collect(lambda e: e["seq"] == 4)) == [1, 2, 3, 4]
+        assert seqs(client.collect(lambda e: e["seq"] == 5)) == [2, 3, 4, 5]
 
         with monkeypatch.context() as patch:
             patch.setattr("chat.services.publisher.send_to_group", lambda group, message: None)
             publish_n(session.pk, 1, start=4)  # a lost tail: nothing comes after it
-        tail = client.collect(lambda e: e["seq"] == 5)
-        assert seqs(tail) == [5], "the heartbeat noticed and filled it"
-        assert client.next_ping()["data"]["last_seq"] == 5
+        tail = client.collect(lambda e: e["seq"] == 6)
+        assert seqs(tail) == [6], "the heartbeat noticed and filled it"
+        assert client.next_ping()["data"]["last_seq"] == 6
 
 
 def test_another_user_and_strangers_are_refused(daphne: Daphne, user: Any, other: Any) -> None:
@@ -181,7 +182,7 @@ def test_staff_may_watch_any_session(daphne: Daphne, user: Any, staff: Any) -> N
         f"{daphne.ws}/ws/chat/{session.pk}/?after=0", cookie_headers(daphne, staff)
     ) as client:
         publish_n(session.pk, 1)
-        assert seqs(client.collect(lambda e: True)) == [1]
+        assert seqs(client.collect(lambda e: e["type"] == "error")) == [1, 2]
 
 
 def test_a_token_client_is_let_in_and_loses_the_stream_when_revoked(
@@ -191,7 +192,7 @@ def test_a_token_client_is_let_in_and_loses_the_stream_when_revoked(
     headers = token_headers(daphne, user)
     with stream(f"{daphne.ws}/ws/chat/{session.pk}/?after=0", headers) as client:
         publish_n(session.pk, 1)
-        assert seqs(client.collect(lambda e: True)) == [1]
+        assert seqs(client.collect(lambda e: e["type"] == "error")) == [1, 2]
 
         ApiToken.objects.update(revoked=True)
         client.send({"type": "ping"})  # authorization is checked on every message
@@ -247,6 +248,40 @@ def test_the_operator_stream_shows_each_user_their_sessions(
         (theirs.pk, "session.status"),
         (mine.pk, "session.status"),
     ]
+
+
+def test_new_sessions_and_their_titles_reach_only_who_may_see_them(
+    daphne: Daphne, user: Any, other: Any, staff: Any
+) -> None:
+    with (
+        stream(f"{daphne.ws}/ws/ops/", cookie_headers(daphne, user)) as alice,
+        stream(f"{daphne.ws}/ws/ops/", cookie_headers(daphne, staff)) as olga,
+    ):
+        alice.next_ping()
+        olga.next_ping()
+        theirs = create_session(owner=other, mode="code", title="mallory's secret plan")
+        post_message(session_id=theirs.pk, user=other, content="more secrets", queue=True)
+        mine = create_session(owner=user, mode="ops")
+        post_message(session_id=mine.pk, user=user, content="rotate the logs", queue=True)
+
+        got_alice = alice.collect(lambda e: e["type"] == "session.status")
+        got_olga = olga.collect(lambda e: e["session"] == mine.pk and e["type"] == "session.status")
+
+    assert [(e["session"], e["type"]) for e in got_alice] == [
+        (mine.pk, "session.created"),
+        (mine.pk, "session.status"),
+    ]
+    assert "secret" not in json.dumps(got_alice), "another user's titles never reach alice"
+    created, status = got_alice
+    assert created["data"] == {"title": "", "mode": "ops", "state": "idle", "label": "Idle"}
+    assert (status["data"]["title"], status["data"]["state"]) == ("rotate the logs", "queued")
+    assert [(e["session"], e["type"]) for e in got_olga] == [
+        (theirs.pk, "session.created"),
+        (theirs.pk, "session.status"),
+        (mine.pk, "session.created"),
+        (mine.pk, "session.status"),
+    ], "staff see every session"
+    assert got_olga[1]["data"]["title"] == "mallory's secret plan"
 
 
 def test_anonymous_ops_stream_is_refused(daphne: Daphne) -> None:

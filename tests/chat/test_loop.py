@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -13,7 +12,7 @@ from chat.stop_reasons import StopReason
 from chat.tools import Tool, tools
 from engine.executors import HandBack
 from routing.errors import ProviderAuthError, ProviderError
-from tests.chat.conftest import Calls, make_session, run_turn
+from tests.chat.conftest import Calls, make_session, run_in_thread, run_turn
 from tests.chat.scripted import Reply, ScriptedProvider
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("routing_defaults")]
@@ -39,7 +38,7 @@ def test_the_offline_provider_runs_a_whole_turn(user: Any) -> None:
     answer = ChatMessage.objects.filter(session=session, role="assistant").last()
     assert answer is not None and "offline (rule-based)" in answer.content
     types = event_types(session)
-    assert types[0] == "message.user"
+    assert types[:2] == ["session.created", "message.user"]
     for expected in ("run.started", "message.done", "tool.started", "tool.finished", "run.stopped"):
         assert expected in types
     assert types[-2:] == ["run.stopped", "session.status"]
@@ -121,19 +120,6 @@ def test_secrets_in_tool_output_are_redacted_everywhere(user: Any, test_tools: C
         assert "jgt_0123456789abcdef" not in str(event.data)
     tool_message = ChatMessage.objects.get(session=session, role="tool")
     assert "sk-live" not in tool_message.content
-
-
-def run_in_thread(
-    session: Any, provider: ScriptedProvider
-) -> tuple[threading.Thread, dict[str, Any]]:
-    result: dict[str, Any] = {}
-
-    def target() -> None:
-        result["reason"] = AgentLoop(session.pk, provider=provider).run()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    return thread, result
 
 
 def test_stop_interrupts_a_slow_tool(user: Any, test_tools: Calls) -> None:

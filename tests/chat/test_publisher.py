@@ -17,6 +17,7 @@ from tests.chat.conftest import make_session
 @pytest.mark.django_db
 def test_events_get_consecutive_seqs_and_are_stored(user: Any) -> None:
     session = make_session(user)
+    assert session.last_seq == 1, "a new session's first event says it was created"
 
     first = publish(session.pk, "error", {"message": "one", "code": "x"})
     rest = publish_many(
@@ -24,11 +25,12 @@ def test_events_get_consecutive_seqs_and_are_stored(user: Any) -> None:
         [("error", {"message": "two", "code": "x"}), ("error", {"message": "three", "code": "x"})],
     )
 
-    assert [first["seq"], *(e["seq"] for e in rest)] == [1, 2, 3]
+    assert [first["seq"], *(e["seq"] for e in rest)] == [2, 3, 4]
     assert set(first) == {"v", "seq", "session", "type", "ts", "data"}
     session.refresh_from_db()
-    assert session.last_seq == 3
-    assert [e["data"]["message"] for e in events_after(session.pk, 1, limit=10)] == ["two", "three"]
+    assert session.last_seq == 4
+    assert [e["data"]["message"] for e in events_after(session.pk, 2, limit=10)] == ["two", "three"]
+    assert events_after(session.pk, 0, limit=1)[0]["type"] == "session.created"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -60,8 +62,8 @@ def test_data_is_validated_and_redacted(user: Any) -> None:
     )
 
     assert envelope["data"]["message"] == "password=[redacted] sk-[redacted]"
-    assert ChatEvent.objects.get(session=session).data == envelope["data"]
-    assert ChatEvent.objects.count() == 1, "refused events left nothing behind"
+    assert ChatEvent.objects.get(session=session, type="error").data == envelope["data"]
+    assert ChatEvent.objects.count() == 2, "refused events left nothing behind"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -88,4 +90,4 @@ def test_concurrent_publishers_never_share_a_seq(user: Any) -> None:
     seqs = list(
         ChatEvent.objects.filter(session=session).order_by("seq").values_list("seq", flat=True)
     )
-    assert seqs == list(range(1, 61))
+    assert seqs == list(range(1, 62)), "session.created, then 60 in a row"

@@ -52,6 +52,45 @@ def test_a_session_page_hands_its_snapshot_to_the_script(client: Client, user: A
     assert 'src="/static/chat/connection.js"' in html
 
 
+def script_data(html: str, element_id: str) -> Any:
+    return json.loads(
+        html.split(f'id="{element_id}" type="application/json">', 1)[1].split("</script>")[0]
+    )
+
+
+def test_the_session_list_is_drawn_as_the_live_script_draws_it(
+    client: Client, user: Any, other: Any
+) -> None:
+    stopped = make_session(user, mode="code", state="stopped", stop_reason="step_budget")
+    current = make_session(user, mode="ops", title="night shift")
+    make_session(other, title="not yours")
+    client.force_login(user)
+
+    html = client.get(f"/chat/{current.pk}/").content.decode()
+
+    assert "not yours" not in html
+    assert f'<li data-session="{current.pk}" data-state="idle" class="is-current">' in html
+    assert '<span class="mode">Code</span> · <span class="state">Stopped</span>' in html
+    assert '<span class="reason">: Step budget reached</span>' in html
+    assert html.count('class="reason"') == 1, "an idle session's completed run needs no reason"
+    assert f'href="/chat/{stopped.pk}/"' in html
+    assert '<script type="module" src="/static/chat/session_list.js">' in html
+    listing = script_data(html, "chat-list-data")
+    assert (listing["current"], listing["url"], listing["limit"]) == (current.pk, "/chat/{id}/", 30)
+    assert (
+        listing["modes"]["ops"] == "Ops"
+        and listing["reasons"]["step_budget"] == "Step budget reached"
+    )
+    assert listing["reason_shown"] == ["stopped", "error"]
+
+
+def test_the_empty_page_still_listens_for_new_sessions(client: Client, user: Any) -> None:
+    client.force_login(user)
+    html = client.get("/chat/").content.decode()
+    assert 'src="/static/chat/session_list.js"' in html
+    assert script_data(html, "chat-list-data")["current"] is None
+
+
 def test_another_users_session_is_a_404(client: Client, user: Any, other: Any) -> None:
     theirs = make_session(other)
     client.force_login(user)

@@ -14,12 +14,16 @@ from tests.routing.fake_openrouter import FakeOpenRouter
 API_KEY = "sk-or-v1-test-secret-0123456789"
 
 _seed = importlib.import_module("routing.migrations.0002_default_policies_and_prices").seed
+_run_limits = importlib.import_module(
+    "routing.migrations.0003_policy_run_time_and_retries"
+).set_run_limits
 
 
 @pytest.fixture
 def routing_defaults(db: Any) -> None:
     """The rows the data migration seeds; a transactional test elsewhere may have flushed them."""
     _seed(apps, None)
+    _run_limits(apps, None)
 
 
 @pytest.fixture

@@ -39,6 +39,8 @@ def test_a_policy_is_edited_with_one_fallback_per_line(client: Any, staff: Any) 
             "fallback_models": " openai/gpt-4o-mini \n\nqwen/qwen-2.5-72b-instruct\n",
             "max_price_per_1k": "0.02",
             "max_iterations": "15",
+            "max_seconds": "600",
+            "max_retries": "0",
             "max_output_tokens": "2048",
             "session_ceiling": "2.50",
             "daily_ceiling": "12",
@@ -51,6 +53,34 @@ def test_a_policy_is_edited_with_one_fallback_per_line(client: Any, staff: Any) 
     assert policy.fallback_models == ["openai/gpt-4o-mini", "qwen/qwen-2.5-72b-instruct"]
     assert (policy.max_price_per_1k, policy.daily_ceiling) == (Decimal("0.02"), Decimal("12"))
     assert policy.tool_permissions == ["read", "write"]
+    assert (policy.max_seconds, policy.max_retries) == (600, 0)
+
+
+def test_a_run_gets_at_least_a_second(client: Any, staff: Any) -> None:
+    policy = Policy.objects.get(mode="ops")
+    client.force_login(staff)
+    url = reverse("admin:routing_policy_change", args=[policy.pk])
+    form = {
+        "mode": "ops",
+        "model": policy.model,
+        "fallback_models": "",
+        "max_price_per_1k": "0.001",
+        "max_iterations": "5",
+        "max_seconds": "0",
+        "max_retries": "-1",
+        "max_output_tokens": "1024",
+        "session_ceiling": "0.10",
+        "daily_ceiling": "1.00",
+        "tool_permissions": ["read"],
+    }
+
+    response = client.post(url, form)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {"max_seconds", "max_retries"}
+    policy.refresh_from_db()
+    assert (policy.max_seconds, policy.max_retries) == (120, 2)
 
 
 def test_the_ledger_cannot_be_added_to_or_edited(client: Any, staff: Any) -> None:

@@ -24,7 +24,7 @@ def _reserve_and_settle() -> list[str]:
         )
         settle(
             reservation,
-            record=lambda: CostTracker().record(
+            CostTracker().prepare(
                 mode="ops", session_ref="s1", cost=Decimal("0.002"), outcome=Outcome.OK
             ),
         )

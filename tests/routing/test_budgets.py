@@ -13,6 +13,7 @@ from routing.errors import BudgetExceeded
 from routing.models import BudgetCounter, BudgetReservation, ModelCall, Outcome
 from routing.providers import OpenRouterProvider
 from routing.services import Ceilings, CostTracker, complete, reserve
+from routing.services.budgets import HeldSettlements
 from tests.routing.factories import ModelPriceFactory, PolicyFactory, spend
 from tests.routing.fake_openrouter import FakeOpenRouter, completion
 
@@ -124,6 +125,25 @@ def test_the_reservation_is_settled_to_the_actual_cost(
     assert not BudgetReservation.objects.exists()
     call = ModelCall.objects.get()
     assert (call.estimated_cost, call.cost) == (Decimal("0.01"), Decimal("0.001"))
+
+
+@pytest.mark.usefixtures("priced_policy")
+def test_a_held_settlement_keeps_the_estimate_reserved_until_settled(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    fake_openrouter.script(completion("later", model="test/primary", cost="0.001"))
+    held = HeldSettlements()
+
+    result = complete(mode="normal", messages=ASK, provider=openrouter, held=held)
+
+    assert result.content == "later" and result.call_id is None
+    assert not ModelCall.objects.exists()
+    assert BudgetReservation.objects.get().amount == Decimal("0.01")  # still counted
+    [call] = held.settle_all()
+    assert ModelCall.objects.get().pk == call.pk
+    assert call.cost == Decimal("0.001")
+    assert not BudgetReservation.objects.exists()
+    assert held.settle_all() == []  # once only
 
 
 @pytest.mark.usefixtures("priced_policy")

@@ -224,6 +224,26 @@ def test_a_stream_abandoned_by_its_reader_is_settled(openrouter_settings: FakeOp
     assert not BudgetReservation.objects.exists()
 
 
+def test_a_reader_that_fails_midway_closes_the_stream_and_settles(
+    openrouter_settings: FakeOpenRouter,
+) -> None:
+    openrouter_settings.script(
+        streamed(["one ", "two ", "three ", "four"], model="openai/gpt-4o-mini")
+    )
+
+    def fail_on_second(delta: Delta) -> None:
+        if delta.text == "two ":
+            raise RuntimeError("the reader broke")
+
+    with pytest.raises(RuntimeError, match="the reader broke"):
+        complete(mode="ops", messages=ASK, stream=True, on_delta=fail_on_second)
+
+    call = ModelCall.objects.get()
+    assert (call.outcome, call.error_code) == (Outcome.ERROR, "abandoned")
+    assert call.completion_tokens > 0  # charged for what it was sent
+    assert not BudgetReservation.objects.exists()
+
+
 def test_openai_compatible_server_by_base_url(
     settings: Any, fake_openrouter: FakeOpenRouter
 ) -> None:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from engine.services import create_api_token
+from routing.gateway import asgi as fast_path_module
 from routing.gateway.asgi import GatewayFastPath
+from routing.gateway.views import SettledAfterSending
 from routing.models import BudgetReservation, ModelCall, Outcome
+from routing.services import budgets
 from tests.factories import UserFactory
 from tests.routing.fake_openrouter import FakeOpenRouter, completion, streamed
 
@@ -36,7 +41,11 @@ class Inner:
 
 
 async def _drive(
-    app: Any, scope: dict[str, Any], body: bytes, hang_up_after: int | None
+    app: Any,
+    scope: dict[str, Any],
+    body: bytes,
+    hang_up_after: int | None,
+    log: list[str] | None = None,
 ) -> list[Any]:
     sent: list[Any] = []
     requested = False
@@ -52,6 +61,8 @@ async def _drive(
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
+        if log is not None and message["type"] == "http.response.body":
+            log.append("body sent")
         chunks = [m for m in sent if m["type"] == "http.response.body" and m.get("body")]
         if hang_up_after is not None and len(chunks) >= hang_up_after:
             hung_up.set()
@@ -68,6 +79,7 @@ def call(
     token: str = "",
     host: str = "127.0.0.1",
     hang_up_after: int | None = None,
+    log: list[str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     headers = [(b"host", host.encode()), (b"content-type", b"application/json")]
     if token:
@@ -87,7 +99,7 @@ def call(
         "server": ("127.0.0.1", 8000),
     }
     sent = asyncio.run(
-        _drive(app, scope, json.dumps(body).encode() if body else b"", hang_up_after)
+        _drive(app, scope, json.dumps(body).encode() if body else b"", hang_up_after, log)
     )
     start = sent[0]
     response_headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
@@ -211,3 +223,63 @@ def test_a_lone_surrogate_is_a_400_in_the_openai_shape(app: GatewayFastPath, tok
 
     assert status == 400, content
     assert json.loads(content)["error"]["type"] == "invalid_request_error"
+
+
+def test_a_completion_is_settled_after_its_answer_is_sent(
+    app: GatewayFastPath,
+    token: str,
+    openrouter_settings: FakeOpenRouter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    openrouter_settings.script(completion("Done.", model="openai/gpt-4o-mini", cost="0.0001"))
+    order: list[str] = []
+    settle = budgets.settle
+
+    def noting_settle(*args: Any) -> Any:
+        order.append("settled")
+        return settle(*args)
+
+    monkeypatch.setattr(budgets, "settle", noting_settle)
+
+    status, _, content = call(app, "/v1/chat/completions", body=ASK, token=token, log=order)
+
+    assert status == 200, content
+    assert order == ["body sent", "settled"]
+    row = ModelCall.objects.get()
+    assert json.loads(content)["id"] == row.request_id
+    assert not BudgetReservation.objects.exists()
+
+
+def test_a_settlement_that_fails_after_the_answer_is_logged(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = budgets.HeldSettlements()
+    monkeypatch.setattr(held, "settle_all", lambda: (_ for _ in ()).throw(RuntimeError("db")))
+    response = SettledAfterSending({"ok": True}, held=held)
+
+    response.close()  # as the server does once the body is out
+
+    assert "settling a call after its answer failed" in caplog.text
+
+
+def test_a_connection_used_a_moment_ago_skips_the_health_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(fast_path_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(fast_path_module, "_last_use", threading.local())
+    ModelCall.objects.exists()  # the connection is open
+    database = connections["default"]
+
+    database.health_check_done = False
+    fast_path_module._trust_recent_connections()
+    assert database.health_check_done is False  # first request on this thread: checked
+
+    now[0] += 0.5
+    fast_path_module._trust_recent_connections()
+    assert database.health_check_done is True
+
+    database.health_check_done = False
+    now[0] += fast_path_module.RECENT_USE_SECONDS + 0.1
+    fast_path_module._trust_recent_connections()
+    assert database.health_check_done is False  # idle too long: checked again

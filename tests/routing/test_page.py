@@ -48,6 +48,7 @@ def test_the_page_shows_policies_spend_sessions_and_calls(
     html = response.content.decode()
     assert "Offline provider active" in html
     assert "anthropic/claude-3-opus" in html and "openrouter/auto" in html  # policies
+    assert "Run time" in html and "1800 s" in html and "120 s" in html  # an agent run's limits
     assert "chat:41" in html and "$0.2500" in html  # the costliest session
     assert "812 ms" in html and "1,200 + 300" in html  # a recent call
     assert "routing/page.js" in html

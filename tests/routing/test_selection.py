@@ -52,18 +52,20 @@ def test_seeded_policies_hold_the_defaults() -> None:
 
     assert list(policies) == Mode.values
     expected = {
-        "normal": ("openrouter/auto", "0.01", 10),
-        "deep_research": ("anthropic/claude-3-opus", "0.10", 50),
-        "code": ("anthropic/claude-3.5-sonnet", "0.03", 20),
-        "ops": ("openai/gpt-4o-mini", "0.001", 5),
+        "normal": ("openrouter/auto", "0.01", 10, 300, 3),
+        "deep_research": ("anthropic/claude-3-opus", "0.10", 50, 1800, 5),
+        "code": ("anthropic/claude-3.5-sonnet", "0.03", 20, 900, 3),
+        "ops": ("openai/gpt-4o-mini", "0.001", 5, 120, 2),
     }
-    for mode, (model, cap, iterations) in expected.items():
+    for mode, (model, cap, iterations, seconds, retries) in expected.items():
         policy = policies[mode]
-        assert (policy.model, policy.max_price_per_1k, policy.max_iterations) == (
-            model,
-            Decimal(cap),
-            iterations,
-        )
+        assert (
+            policy.model,
+            policy.max_price_per_1k,
+            policy.max_iterations,
+            policy.max_seconds,
+            policy.max_retries,
+        ) == (model, Decimal(cap), iterations, seconds, retries)
         assert policy.fallback_models and policy.session_ceiling > 0 and policy.daily_ceiling > 0
     assert policies["ops"].allows_tool(ToolPermission.DANGEROUS)
     assert not policies["deep_research"].allows_tool(ToolPermission.WRITE)

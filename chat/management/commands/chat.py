@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from chat.models import ChatSession
-from chat.services import create_session, post_message, run_session
+from chat.errors import ChatError
+from chat.services import post_message, run_session, session_for_turn
 from chat.services.broadcast import flush
 from chat.services.publisher import Envelope, observing
 from chat.stop_reasons import StopReason, explain
@@ -28,10 +27,15 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print raw events, one a line.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        session = self._session(options)
-        post_message(
-            session_id=session.pk, user=session.owner, content=options["message"], queue=False
-        )
+        try:
+            session = session_for_turn(
+                session_id=options["session"], username=options["user"], mode=options["mode"]
+            )
+            post_message(
+                session_id=session.pk, user=session.owner, content=options["message"], queue=False
+            )
+        except ChatError as exc:  # no such session or user, or the session is busy
+            raise CommandError(str(exc)) from exc
         printer = self._print_json if options["json"] else self._print_event
         with observing(printer):
             reason = run_session(session.pk)
@@ -40,20 +44,6 @@ class Command(BaseCommand):
             self.stdout.write(f"\nsession #{session.pk}: {explain(reason)['sentence']}")
         if reason not in (StopReason.COMPLETED, StopReason.AWAITING_APPROVAL):
             raise CommandError(f"the run stopped: {reason.label}")
-
-    def _session(self, options: dict[str, Any]) -> ChatSession:
-        if options["session"]:
-            session = ChatSession.objects.filter(pk=options["session"]).first()
-            if session is None:
-                raise CommandError(f"no chat session {options['session']}")
-            return session
-        if options["user"]:
-            owner = User.objects.filter(username=options["user"]).first()
-            if owner is None:
-                raise CommandError(f"no user {options['user']!r}")
-        else:
-            owner = User.objects.filter(is_superuser=True).order_by("pk").first()
-        return create_session(owner=owner, mode=options["mode"])
 
     def _print_json(self, event: Envelope) -> None:
         self.stdout.write(json.dumps(event))

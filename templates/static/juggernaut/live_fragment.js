@@ -1,6 +1,9 @@
 // Pages with a live part (the Engine page, System health): re-fetch that fragment every few
 // seconds. The page marks the part with data-live-fragment and hands over
-// {"url", "interval_ms"} as {{ live_config|json_script:"live-config" }}.
+// {"url", "interval_ms"} as {{ live_config|json_script:"live-config" }}. A page may also name,
+// in data-refresh-on, operator-stream event types (chat/events.py, those marked ops) that
+// refresh the part at once: connection.js dispatches them as the document event
+// "juggernaut:ops". The clock still runs for what the stream does not carry.
 (function () {
   "use strict";
 
@@ -9,7 +12,10 @@
   var status = document.getElementById("live-status");
   if (!configNode || !target) return;
   var config = JSON.parse(configNode.textContent);
+  var refreshOn = (target.getAttribute("data-refresh-on") || "").split(/\s+/).filter(Boolean);
   var busy = false;
+  var again = false;  // an event arrived during a refresh: its change may have missed it
+  var soon = null;
 
   function setStatus(text, stale) {
     if (!status) return;
@@ -45,7 +51,27 @@
       })
       .finally(function () {
         busy = false;
+        if (again) {
+          again = false;
+          refreshSoon();
+        }
       });
+  }
+
+  // A burst of events (a run stopping sends several) makes one request.
+  function refreshSoon() {
+    if (soon !== null) return;
+    soon = window.setTimeout(function () {
+      soon = null;
+      again = busy;
+      refresh();
+    }, 200);
+  }
+
+  if (refreshOn.length) {
+    document.addEventListener("juggernaut:ops", function (event) {
+      if (refreshOn.indexOf(event.detail.type) >= 0) refreshSoon();
+    });
   }
 
   window.setInterval(refresh, config.interval_ms);
