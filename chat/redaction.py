@@ -7,6 +7,7 @@ side of hiding: a value that merely looks like a secret under a secret-sounding 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -19,11 +20,13 @@ SECRET_KEY_NAMES = re.compile(
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    # Authorization headers: the scheme stays, the credential goes.
+_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    # Authorization headers, bare or quoted as in JSON: the scheme stays, the credential goes.
     (
-        re.compile(r"(?i)\b(authorization\s*[:=]\s*)(token|bearer|basic)?\s*[^\s\"',;]+"),
-        r"\1\2 " + REDACTED,
+        re.compile(
+            r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?)(token|bearer|basic)?\s*[^\s\"',;}]+"
+        ),
+        lambda match: match.group(1) + " ".join(filter(None, (match.group(2), REDACTED))),
     ),
     (re.compile(r"(?i)\b(bearer|token)\s+[A-Za-z0-9._~+/=-]{16,}"), r"\1 " + REDACTED),
     # Known token shapes: ours (jgt_, jgw_), OpenAI/OpenRouter (sk-...), GitHub, AWS, Slack.

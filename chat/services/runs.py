@@ -68,18 +68,23 @@ def announce_state(session: ChatSession, state: SessionState, *, detail: str = "
     publish(session.pk, "session.status", status_data(session, detail))
 
 
+def run_timeout(limits: BudgetLimits) -> int:
+    """The engine timeout of a task that runs the loop: the run's time budget and a margin,
+    so the stuck detector never requeues a live run (a second worker would run it too)."""
+    return limits.seconds + RUN_TIMEOUT_MARGIN_SECONDS
+
+
 def enqueue_run(session: ChatSession, *, user: User | None, resumed: bool) -> Task:
     """Queue the session's run for a worker. The caller holds the session row locked."""
     if session.state in ACTIVE_STATES:
         raise SessionBusy(f"chat session {session.pk} is {session.state}; stop it first")
-    limits = BudgetLimits.for_session(session)
     created = create_task(
         title=f"Chat #{session.pk}: {session.title or 'run'}"[:200],
         kind=AGENT_KIND,
         payload={"session": session.pk, "resumed": resumed},
         priority=60,
         dedupe_key=f"chat:{session.pk}:run",
-        timeout_seconds=limits.seconds + RUN_TIMEOUT_MARGIN_SECONDS,
+        timeout_seconds=run_timeout(BudgetLimits.for_session(session)),
         source=TaskSource.CHAT,
         source_ref=session.ref,
         created_by=user,

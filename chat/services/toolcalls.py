@@ -27,7 +27,7 @@ from chat.services.budgets import BudgetTracker
 from chat.services.guardrails import GuardrailsTracker, Verdict
 from chat.services.interrupt import run_interruptible
 from chat.services.publisher import publish
-from chat.services.runs import AGENT_KIND, announce_state
+from chat.services.runs import AGENT_KIND, announce_state, run_timeout
 from chat.stop_reasons import StopReason
 from chat.tools import Tool, ToolContext, ToolError, ToolFatalError, tools
 from engine.models import ApprovalDecision, Task, TaskSource, TaskState
@@ -53,8 +53,12 @@ class LoopControls(Protocol):
 
 
 def render_output(value: Any, cap: int) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, cls=DjangoJSONEncoder)
-    text = redact_text(text)
+    """A tool's result as the model, the database and the stream see it: redacted, capped.
+    A structured result is redacted by its keys first (`cookie`, `dsn`, `Authorization`...),
+    which the text patterns alone would miss once it is JSON."""
+    if not isinstance(value, str):
+        value = json.dumps(redact(value), cls=DjangoJSONEncoder)
+    text = redact_text(value)
     if len(text) > cap:
         text = f"{text[:cap]}… [truncated {len(text) - cap} characters]"
     return text
@@ -199,11 +203,13 @@ class ToolCalls:
             f"Chat session #{session.pk} asks to run the dangerous tool {tool.name} with "
             f"{shown}: {tool.description}"
         )
+        # Approved, this task goes back to the queue and carries the rest of the run.
         task = create_task(
             title=f"Approve {tool.name} for chat #{session.pk}"[:200],
             kind=AGENT_KIND,
             payload={"session": session.pk, "execution": execution.pk},
             priority=70,
+            timeout_seconds=run_timeout(self.loop.tracker.limits),
             source=TaskSource.CHAT,
             source_ref=session.ref,
             created_by=session.owner,

@@ -109,6 +109,9 @@ def create_engine_task(context: ToolContext, arguments: dict[str, Any]) -> dict[
 
 
 def cancel_engine_task(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    # A task the owner may not see is not there for the agent either, approval or not.
+    if not _visible_tasks(context).filter(pk=arguments["task_id"]).exists():
+        raise ToolError(f"task {arguments['task_id']} does not exist")
     owner = User.objects.filter(pk=context.owner_id).first()
     try:
         task = cancel_task(

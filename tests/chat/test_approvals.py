@@ -40,6 +40,17 @@ def test_a_dangerous_call_waits_on_an_engine_task(user: Any, test_tools: Calls) 
     assert requested.data["task_id"] == task.pk
 
 
+def test_the_approval_task_may_run_as_long_as_the_run_may(user: Any, test_tools: Calls) -> None:
+    """Approved, the task carries the rest of the run: the stuck detector must not requeue it
+    (a second worker would run the same session) before the time budget ends the run."""
+    session = make_session(user, mode="ops", max_seconds=3600)
+    run_turn(session, "zap it", [Reply(calls=[("zap", {"text": "prod"})])])
+
+    task = ToolExecution.objects.get(session=session).approval_task
+    assert task is not None
+    assert task.timeout_seconds >= 3600
+
+
 def test_approving_resumes_the_run_on_a_worker(user: Any, staff: Any, test_tools: Calls) -> None:
     session, execution = ask_for_zap(user)
     task = execution.approval_task

@@ -17,6 +17,8 @@ from tests.chat.scripted import Reply, ScriptedProvider
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("routing_defaults")]
 
+STOP_WITHIN_SECONDS = 1.0  # the promise: Stop takes effect within a second
+
 
 def event_types(session: Any) -> list[str]:
     return list(
@@ -145,10 +147,11 @@ def test_stop_interrupts_a_slow_tool(user: Any, test_tools: Calls) -> None:
     stopped_at = time.monotonic()
     stop_run(session_id=session.pk, user=user)
     thread.join(timeout=10)
+    took = time.monotonic() - stopped_at
     tools.unregister("glacial")
 
     assert not thread.is_alive()
-    assert time.monotonic() - stopped_at < 5, "stop does not wait for the tool's 60 s"
+    assert took < STOP_WITHIN_SECONDS, f"the run ended {took:.2f} s after Stop, not the tool's 60 s"
     assert result["reason"] == StopReason.USER_STOPPED
     assert test_tools.cancelled.wait(2), "the tool was told to give up"
     execution = ToolExecution.objects.get(session=session)
@@ -173,10 +176,13 @@ def test_stop_interrupts_a_streamed_answer(user: Any) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.02)
 
+    stopped_at = time.monotonic()
     stop_run(session_id=session.pk, user=user)
     thread.join(timeout=10)
+    took = time.monotonic() - stopped_at
 
     assert not thread.is_alive() and result["reason"] == StopReason.USER_STOPPED
+    assert took < STOP_WITHIN_SECONDS, f"the run ended {took:.2f} s after Stop"
     assert not ChatMessage.objects.filter(session=session, role="assistant").exists()
     streamed = "".join(
         e.data["text"] for e in ChatEvent.objects.filter(session=session, type="message.delta")

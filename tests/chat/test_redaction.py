@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from chat.redaction import REDACTED, redact, redact_text
+from chat.services.toolcalls import render_output
 
 
 @pytest.mark.parametrize(
@@ -19,6 +20,8 @@ from chat.redaction import REDACTED, redact, redact_text
         ("postgres://app:pa55word@db:5432/x", "pa55word"),
         ("ghp_0123456789abcdefghijklmnopqrstuvwxyz", "0123456789abcdefghijklmnop"),
         ("AKIAABCDEFGHIJKLMNOP", "AKIAABCDEFGHIJKLMNOP"),
+        ('{"Authorization": "Basic dXNlcjpwYXNz"}', "dXNlcjpwYXNz"),
+        ("{'authorization': 'short1'}", "short1"),
     ],
 )
 def test_secrets_in_text_are_replaced(text: str, secret: str) -> None:
@@ -60,3 +63,23 @@ def test_values_under_secret_names_are_replaced_in_structures() -> None:
 def test_redaction_is_idempotent() -> None:
     once = redact_text("password=hunter2 Authorization: Token jgt_abcdefghijk")
     assert redact_text(once) == once
+
+
+def test_a_structured_tool_result_loses_values_under_secret_names() -> None:
+    """Once dumped as JSON, `"cookie": "..."` matches no text pattern: keys decide first."""
+    result = {
+        "cookie": "sessionid=abc123def",
+        "dsn": "https://abc@sentry.example/1",
+        "session_id": "s3cr3tvalue",
+        "headers": {"Authorization": "Basic dXNlcjpwYXNz"},
+        "tasks": 3,
+    }
+
+    shown = render_output(result, cap=8000)
+
+    for secret in ("abc123def", "abc@sentry", "s3cr3tvalue", "dXNlcjpwYXNz"):
+        assert secret not in shown
+    assert '"tasks": 3' in shown
+    assert render_output("Authorization: Token jgt_abcdefghijk", cap=8000) == (
+        f"Authorization: Token {REDACTED}"
+    )

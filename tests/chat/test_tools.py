@@ -136,3 +136,9 @@ def test_the_agent_sees_only_what_its_owner_may_see(django_user_model) -> None:
     assert private.pk not in {row["id"] for row in listed["tasks"]}
     with pytest.raises(Exception, match="does not exist"):
         inspect_tool.function(bobs, {"task_id": private.pk})
+    cancel_tool = tools.get("cancel_task")
+    assert cancel_tool is not None
+    with pytest.raises(Exception, match="does not exist"):
+        cancel_tool.function(bobs, {"task_id": private.pk})
+    private.refresh_from_db()
+    assert private.state == "pending", "an approved call still cannot reach a hidden task"
