@@ -6,7 +6,7 @@ token authenticates a `WorkerPrincipal`, which may only act as its own worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -19,6 +19,7 @@ from rest_framework.request import Request
 
 from engine.models import ApiToken, Worker, hash_token
 from engine.services.workers import WORKER_TOKEN_PREFIX
+from engine.token_cache import TokenOwner, recent_owners
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -64,14 +65,6 @@ def _token_user_sql(vendor: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class TokenOwner:
-    user: Any
-    token_id: int
-    revoked: bool
-    unused_since: bool  # its last use is before the moment asked about, or it has none
-
-
 def token_owner(digest: str, *, used_before: datetime) -> TokenOwner | None:
     """Who a user token's digest belongs to, and the token's state.
 
@@ -110,15 +103,19 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             if worker is None:
                 raise exceptions.AuthenticationFailed("Invalid worker token.")
             return WorkerPrincipal(worker), raw
-        now = timezone.now()
-        owner = token_owner(digest, used_before=now - LAST_USED_RESOLUTION)
-        if owner is None or owner.revoked or not owner.user.is_active:
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        # At most one write a minute per token: a durable commit on every API request
-        # would cost more than the request itself.
-        if owner.unused_since:
-            ApiToken.objects.filter(pk=owner.token_id).update(last_used_at=now)
-        return owner.user, raw
+        owner = recent_owners.get(digest)
+        if owner is None:
+            now = timezone.now()
+            generation = recent_owners.generation
+            owner = token_owner(digest, used_before=now - LAST_USED_RESOLUTION)
+            if owner is None or owner.revoked or not owner.user.is_active:
+                raise exceptions.AuthenticationFailed("Invalid token.")
+            # At most one write a minute per token: a durable commit on every API request
+            # would cost more than the request itself.
+            if owner.unused_since:
+                ApiToken.objects.filter(pk=owner.token_id).update(last_used_at=now)
+            recent_owners.put(digest, owner, generation=generation)
+        return copy.copy(owner.user), raw  # each request its own, should one change it
 
     def authenticate_header(self, request: Request) -> str:
         return "Token"

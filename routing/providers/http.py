@@ -174,9 +174,15 @@ class OpenAICompatibleProvider(Provider):
         with response:
             try:
                 for data in iter_events(iter_lines(self._chunks(response))):
+                    if assembler.done:
+                        continue
                     if data.strip() == DONE:
+                        # Read on to the body's end (with chunked encoding, a last empty
+                        # chunk right behind [DONE]): a body left unread costs the pooled
+                        # connection, and the next call would open a new one (a TLS
+                        # handshake, against OpenRouter).
                         assembler.done = True
-                        break
+                        continue
                     try:
                         payload = parse_json(data)
                     except ValueError:

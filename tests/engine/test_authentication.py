@@ -6,12 +6,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from engine import token_cache
 from engine.api.permissions import IsHumanUser, IsThisWorker
 from engine.authentication import WorkerPrincipal
 from engine.models import ApiToken
-from engine.services import create_api_token, register_worker
+from engine.services import create_api_token, register_worker, revoke_api_tokens
 from tests.factories import UserFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
@@ -121,9 +124,11 @@ def test_is_this_worker() -> None:
     assert not IsThisWorker().has_permission(request_as(UserFactory()), view_for(worker.pk))
 
 
-def test_last_used_is_written_at_most_once_a_minute(user: Any) -> None:
+def test_last_used_is_written_at_most_once_a_minute(user: Any, settings: Any) -> None:
     import time_machine
     from django.utils import timezone
+
+    settings.API_TOKEN_CACHE_SECONDS = 0  # every request reads the token
 
     row, token = create_api_token(user=user)
     client = client_with(f"Token {token}")
@@ -140,3 +145,55 @@ def test_last_used_is_written_at_most_once_a_minute(user: Any) -> None:
         client.get("/api/tasks/")
     row.refresh_from_db()
     assert row.last_used_at == start + timedelta(seconds=61)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Clock:
+    settings.API_TOKEN_CACHE_SECONDS = 1
+    ticking = Clock()
+    monkeypatch.setattr(token_cache.time, "monotonic", ticking)
+    return ticking
+
+
+def test_a_checked_token_is_not_read_again_within_the_moment(user: Any, clock: Clock) -> None:
+    _, token = create_api_token(user=user)
+    client = client_with(f"Token {token}")
+    client.get("/api/tasks/")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/tasks/").status_code == 200
+    assert not [q for q in queries.captured_queries if "apitoken" in q["sql"].lower()]
+
+
+def test_revoking_elsewhere_counts_once_the_moment_passes(user: Any, clock: Clock) -> None:
+    row, token = create_api_token(user=user)
+    client = client_with(f"Token {token}")
+    assert client.get("/api/tasks/").status_code == 200
+
+    ApiToken.objects.filter(pk=row.pk).update(revoked=True)  # as another process would
+
+    assert client.get("/api/tasks/").status_code == 200
+    clock.now += 1.0
+    assert client.get("/api/tasks/").status_code == 401
+
+
+def test_revoking_or_deactivating_here_counts_at_once(user: Any, clock: Clock) -> None:
+    row, token = create_api_token(user=user)
+    other_row, other_token = create_api_token(user=UserFactory())
+    assert client_with(f"Token {token}").get("/api/tasks/").status_code == 200
+    assert client_with(f"Token {other_token}").get("/api/tasks/").status_code == 200
+
+    revoke_api_tokens(token_ids=[row.pk])
+    other_row.user.is_active = False
+    other_row.user.save()
+
+    assert client_with(f"Token {token}").get("/api/tasks/").status_code == 401
+    assert client_with(f"Token {other_token}").get("/api/tasks/").status_code == 401

@@ -26,6 +26,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    client_port: int = 0  # which connection it came on: a kept-alive one keeps its port
 
 
 @dataclass
@@ -201,7 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         fake = self.server.fake
-        fake.record(Recorded("GET", self.path, dict(self.headers.items()), None))
+        fake.record(
+            Recorded("GET", self.path, dict(self.headers.items()), None, self.client_address[1])
+        )
         if self.path.rstrip("/").endswith("/models"):
             self._send(fake.models_reply or Reply(body={"data": fake.models}))
         else:
@@ -215,7 +218,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw.decode(errors="replace")
         fake = self.server.fake
-        fake.record(Recorded("POST", self.path, dict(self.headers.items()), body))
+        fake.record(
+            Recorded("POST", self.path, dict(self.headers.items()), body, self.client_address[1])
+        )
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send(error(404, "Not Found"))
             return

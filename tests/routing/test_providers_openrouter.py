@@ -157,6 +157,18 @@ def test_two_tool_calls_interleaved_by_index(
     assert [c.id for c in result.tool_calls] == ["call_1", "call_2"]
 
 
+def test_a_finished_stream_leaves_its_connection_for_the_next_call(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    fake_openrouter.script(streamed(["first"]), completion("second"))
+
+    run(openrouter, request(stream=True))
+    run(openrouter, request())
+
+    first, second = fake_openrouter.posts
+    assert first.client_port == second.client_port  # kept alive, not opened anew
+
+
 def test_402_says_to_add_credits_and_is_not_retried(
     openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter, sleeps: list[float]
 ) -> None:
