@@ -1,12 +1,13 @@
 """The budget statements that run on every model call, in SQL.
 
-They run inside the lock, and the ORM spent several times longer compiling them than the
-database spent running them (measured with bench/gateway.py), so they are written once here.
-On PostgreSQL each round trip to the server costs more than the statement (0.1-0.3 ms on the
-build machine), so there some statements are folded together: the reservation is inserted
-and the others summed in one statement, counters are charged without reading them first,
-and relaxing a transaction's durability rides on one of its statements instead of a SET.
-SQLite gets the plain statements, in one IMMEDIATE transaction that holds the database.
+The ORM spent several times longer compiling them than the database spent running them
+(measured with bench/gateway.py), so they are written once here. On PostgreSQL each round
+trip to the server costs more than the statement (0.1-0.3 ms on the build machine), so a
+reservation is one call of the `routing_reserve` function (migration 0004: lock the
+counters, sum, check, insert) and a settlement one statement (ledger_sql.py), and relaxing
+a transaction's durability rides on that statement instead of a SET. SQLite gets plain
+statements in one IMMEDIATE transaction, which holds the database: one SELECT for what the
+scopes have spent and hold, one INSERT.
 
 Relaxed durability (synchronous_commit off for one transaction, PostgreSQL): the commit
 returns once its WAL is in memory and the WAL writer flushes it within ~3 x
@@ -135,57 +136,48 @@ def charge_counters(keys: list[str], amount: Decimal) -> None:
                 cursor.execute(sql, [value, name])
 
 
-@dataclass(frozen=True)
-class Held:
-    """Money in flight: live reservations, per scope."""
-
-    day: Decimal
-    session: Decimal
-
-
-def _held_sums(table: str) -> str:
-    # Only a quoted table name is interpolated.
-    return (
-        f"(SELECT SUM(amount) FROM {table} WHERE mode = %s AND day = %s AND expires_at > %s), "  # noqa: S608
-        f"(SELECT SUM(amount) FROM {table} WHERE session_ref = %s AND session_ref <> '' "
-        "AND expires_at > %s)"
-    )
-
-
 def hold(
-    *,
-    mode: str,
-    day: date,
-    session_ref: str,
-    amount: Decimal,
-    now: datetime,
-    expires_at: datetime,
-) -> tuple[int, Held]:
-    """SQLite: insert a reservation and return its id with what the *other* live
-    reservations hold (only calls in flight have one, so the sums stay small). Run it with
-    the counters locked; to refuse the call, roll the transaction back. PostgreSQL does all
-    of this in `reserve_in_one_statement`."""
+    scope: Scope, *, amount: Decimal, now: datetime, expires_at: datetime
+) -> tuple[int, Committed]:
+    """SQLite: insert a reservation and return its id with what each scope has committed
+    before it (counters spent plus the *other* live reservations; only calls in flight have
+    one, so the sums stay small). Run it inside the IMMEDIATE transaction, which holds the
+    database; to refuse the call, roll it back. PostgreSQL does all of this in
+    `reserve_in_one_statement`."""
     ops = connection.ops
-    table = _q(BudgetReservation._meta.db_table)
+    reservations = _q(BudgetReservation._meta.db_table)
+    counters, key, spent = _q(BudgetCounter._meta.db_table), _q("key"), _q("spent")
     columns = ", ".join(_q(name) for name in RESERVATION_COLUMNS)
     moment = ops.adapt_datetimefield_value(now)
+    day = ops.adapt_datefield_value(scope.day)
+    # Only quoted names and placeholders are interpolated; the values go as parameters.
+    totals = (
+        f"SELECT (SELECT {spent} FROM {counters} WHERE {key} = %s), "  # noqa: S608
+        f"(SELECT {spent} FROM {counters} WHERE {key} = %s), "
+        f"(SELECT SUM(amount) FROM {reservations} WHERE mode = %s AND day = %s "
+        "AND expires_at > %s), "
+        f"(SELECT SUM(amount) FROM {reservations} WHERE session_ref = %s AND session_ref <> '' "
+        "AND expires_at > %s)"
+    )
+    insert = f"INSERT INTO {reservations} ({columns}) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"  # noqa: S608
     row = [
-        mode,
-        ops.adapt_datefield_value(day),
-        session_ref,
+        scope.mode,
+        day,
+        scope.session_ref,
         ops.adapt_decimalfield_value(amount, 20, MONEY_PLACES),
         moment,
         ops.adapt_datetimefield_value(expires_at),
     ]
-    sums = [mode, ops.adapt_datefield_value(day), moment, session_ref, moment]
-    # Only quoted names and placeholders are interpolated; the values go as parameters.
-    insert = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_held_sums(table)}", sums)
-        day_total, session_total = cursor.fetchone()
+        cursor.execute(
+            totals,
+            [scope.day_key, scope.session_key, scope.mode, day, moment, scope.session_ref, moment],
+        )
+        day_spent, session_spent, day_held, session_held = cursor.fetchone()
         cursor.execute(insert, row)
         (row_id,) = cursor.fetchone()
-    return int(row_id), Held(day=_money(day_total), session=_money(session_total))
+    session = _money(session_spent) + _money(session_held) if scope.session_key else None
+    return int(row_id), Committed(day=_money(day_spent) + _money(day_held), session=session)
 
 
 def reserve_in_one_statement(

@@ -25,10 +25,8 @@ from routing.services.budget_sql import (
     Committed,
     Scope,
     can_relax,
-    counter_keys,
     delete_reservation,
     hold,
-    lock_counters,
     reserve_in_one_statement,
 )
 from routing.services.ledger_sql import settle_call
@@ -69,19 +67,7 @@ def reserve(
         assert row_id is not None, "the database reserved what the ceilings refuse"
         return Reservation(row_id, mode, day, session_ref, amount)
     with transaction.atomic():
-        spent = lock_counters(counter_keys(mode=mode, day=day, session_ref=session_ref))
-        row_id, flying = hold(
-            mode=mode,
-            day=day,
-            session_ref=session_ref,
-            amount=amount,
-            now=now,
-            expires_at=now + RESERVATION_TTL,
-        )
-        totals = Committed(
-            day=spent[scope.day_key] + flying.day,
-            session=spent[scope.session_key] + flying.session if scope.session_key else None,
-        )
+        row_id, totals = hold(scope, amount=amount, now=now, expires_at=now + RESERVATION_TTL)
         refusal = _refusal(scope, totals, amount, ceilings)
         if refusal is not None:
             raise refusal  # and the reservation is rolled back
