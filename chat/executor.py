@@ -1,8 +1,10 @@
 """The engine executor for kind ``agent``: a worker runs a chat session's loop.
 
 A task made by chat names its session in the payload. Any other agent task (self-heal's fix
-tasks, one made by hand) gets a session of its own, owned by the task's creator, whose first
-message is the task's instructions; a retry of that task finds the same session again.
+tasks, one made by hand) gets a session of its own, owned by the task's creator (no one, a
+system session, when the system made it), whose first message is the task's instructions;
+a retry of that task finds the same session again. A task that is not its session's current
+run task leaves the session alone (chat.services.runs.run_owner_if_not).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from chat.models import ChatMessage, ChatSession, MessageRole, SessionState
-from chat.services.loop import run_session
+from chat.services.loop import AgentLoop
 from chat.services.publisher import publish
 from chat.services.runs import announce_state, created_data
 from engine.executors import ExecutionContext, PermanentFailure
@@ -25,7 +27,11 @@ DEFAULT_TASK_MODE = Mode.OPS
 
 def execute_agent(context: ExecutionContext) -> dict[str, Any]:
     session_id = session_for_task(context)
-    reason = run_session(session_id, should_hand_back=context.should_stop)
+    loop = AgentLoop(session_id, task_id=context.task_id, should_hand_back=context.should_stop)
+    reason = loop.run()
+    if loop.superseded_by is not None:
+        # Not this task's run (any more): another task carries it, perhaps right now.
+        return {"session": session_id, "skipped": f"the run is task #{loop.superseded_by}'s"}
     return {"session": session_id, "stop_reason": reason.value}
 
 

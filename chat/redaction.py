@@ -86,3 +86,75 @@ def names_secret(key: str) -> bool:
 def _is_secret_value(value: Any) -> bool:
     # {"token_count": 12} or {"auth_required": true} are not secrets; strings are.
     return isinstance(value, str) and value != ""
+
+
+STREAM_HOLD_CHARS = 200
+
+
+class StreamRedactor:
+    """Redacts text that arrives in pieces (a model's streamed tokens), so that a secret split
+    across two pieces is hidden as surely as a whole one.
+
+    Each piece is not redacted alone: the text so far is, and what has not been sent yet is
+    sent from that. The unfinished tail is held back until more comes (or the end): the word
+    still arriving, and anything a pattern matched at the very end, which more text could
+    extend ("Authorization: Token" before its credential). At most `hold` characters wait.
+    """
+
+    def __init__(self, *, hold: int = STREAM_HOLD_CHARS) -> None:
+        self.hold = hold
+        self._raw = ""
+        self._cut = 0  # how much of the raw text has been sent (redacted)
+        self._sent = ""  # the redacted text sent so far
+
+    def feed(self, text: str, *, final: bool = False) -> str:
+        """Take the next piece; return what may be sent now (redacted), maybe ''."""
+        self._raw += text
+        cut = len(self._raw) if final else self._safe_cut()
+        if cut <= self._cut:
+            return ""
+        redacted = redact_text(self._raw[:cut])
+        if redacted.startswith(self._sent):
+            out = redacted[len(self._sent) :]
+        else:
+            # The new text changed how text already sent reads (a pattern reached back past
+            # the cut). Never send a piece redacted without its context: resend from where
+            # the two differ, which the final message replaces anyway.
+            same = _common_prefix(redacted, self._sent)
+            out = redacted[same:]
+        self._cut, self._sent = cut, redacted
+        return out
+
+    def _safe_cut(self) -> int:
+        raw = self._raw
+        cut = _after_last_space(raw, len(raw))
+        while cut > self._cut:
+            head = raw[:cut]
+            end = len(head.rstrip())
+            starts = [
+                match.start()
+                for pattern, _ in _PATTERNS
+                for match in pattern.finditer(head)
+                if match.end() >= end
+            ]
+            if not starts:
+                break
+            cut = _after_last_space(raw, min(starts))
+        return max(cut, self._cut, len(raw) - self.hold)
+
+
+def _after_last_space(text: str, before: int) -> int:
+    """The index just after the last whitespace in text[:before]; 0 when there is none."""
+    for index in range(before - 1, -1, -1):
+        if text[index].isspace():
+            return index + 1
+    return 0
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -38,7 +38,9 @@ def read_execution(context: ToolContext, arguments: dict[str, Any]) -> dict[str,
 def repair(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     try:
         # The tool acts for the session's owner, whoever approved the call.
-        require_repair_permission(user_by_id(context.owner_id))
+        # A session the system started has no owner: no one whose permission covers it.
+        owner = user_by_id(context.owner_id) if context.owner_id is not None else None
+        require_repair_permission(owner)
         execution = run_repair(
             triggered_by=_actor(context), dry_run=bool(arguments.get("dry_run", True))
         )

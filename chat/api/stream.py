@@ -4,7 +4,7 @@
 the stored events after that seq, then new ones as they are stored, until the run stops
 (``?follow=1``: until the client leaves). Each message's ``id`` is the event's seq, so a
 reconnecting EventSource resumes without a gap. It reads the database, so it works the same
-on every channel layer.
+on every channel layer. Who may watch is decided again as often as the websocket does it.
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from chat.auth import may_watch, token_from_headers, user_for_token
+from chat.auth import current_user, may_watch, token_from_headers, user_for_token
 from chat.services.publisher import events_after, latest_seq
 
 POLL_SECONDS = 0.1
@@ -28,14 +29,34 @@ KEEPALIVE_SECONDS = 15.0
 PAGE = 500
 
 
-async def _user(request: HttpRequest) -> User | None:
+Authorize = Callable[[], Awaitable[bool]]
+
+
+async def _caller(request: HttpRequest) -> tuple[User | None, dict[str, Any]]:
+    """The user, and what the websocket's check reads to decide again later (chat.auth's
+    `current_user`): the token's digest, or the browser login."""
     headers = [(k.lower().encode(), v.encode("latin1")) for k, v in request.headers.items()]
     raw = token_from_headers(headers)
     if raw is not None:
-        user, _ = await database_sync_to_async(user_for_token)(raw)
-        return user
+        user, digest = await database_sync_to_async(user_for_token)(raw)
+        return user, {"auth_token_hash": digest}
     user = await request.auser()
-    return user if isinstance(user, User) and user.is_active else None
+    if not isinstance(user, User) or not user.is_active:
+        return None, {}
+    return user, {"user": user, "session": request.session}
+
+
+def _recheck(scope: dict[str, Any], session_id: int) -> Authorize:
+    """The websocket's rule, asked again: a revoked token, a demoted user or a browser login
+    that ended loses the stream."""
+
+    def check() -> bool:
+        return may_watch(current_user(scope), session_id)
+
+    async def authorized() -> bool:
+        return bool(await database_sync_to_async(check)())
+
+    return authorized
 
 
 def _start(request: HttpRequest) -> int | None:
@@ -52,11 +73,21 @@ def sse(envelope: dict[str, Any]) -> str:
     return f"id: {envelope['seq']}\nevent: {envelope['type']}\ndata: {json.dumps(envelope)}\n\n"
 
 
-async def event_stream(session_id: int, after: int, *, follow: bool) -> AsyncIterator[str]:
+async def event_stream(
+    session_id: int, after: int, *, follow: bool, authorized: Authorize | None = None
+) -> AsyncIterator[str]:
+    """Stored events after `after`, then new ones. Who may watch is asked again every
+    CHAT_WS_HEARTBEAT_SECONDS, as the websocket does; once the answer is no, the stream ends."""
     last = after
     quiet_since = time.monotonic()
+    next_check = quiet_since + settings.CHAT_WS_HEARTBEAT_SECONDS
     yield ": stream open\n\n"
     while True:
+        if authorized is not None and time.monotonic() >= next_check:
+            next_check = time.monotonic() + settings.CHAT_WS_HEARTBEAT_SECONDS
+            if not await authorized():
+                yield ": access ended\n\n"
+                return
         page = await database_sync_to_async(events_after)(session_id, last, limit=PAGE)
         for envelope in page:
             yield sse(envelope)
@@ -75,7 +106,7 @@ async def event_stream(session_id: int, after: int, *, follow: bool) -> AsyncIte
 
 @require_GET
 async def brain_stream(request: HttpRequest, session_id: int) -> HttpResponseBase:
-    user = await _user(request)
+    user, scope = await _caller(request)
     if user is None:
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
     if not await database_sync_to_async(may_watch)(user, session_id):
@@ -87,7 +118,8 @@ async def brain_stream(request: HttpRequest, session_id: int) -> HttpResponseBas
         after = await database_sync_to_async(latest_seq)(session_id) or 0
     follow = request.GET.get("follow") in {"1", "true", "yes"}
     response = StreamingHttpResponse(
-        event_stream(session_id, after, follow=follow), content_type="text/event-stream"
+        event_stream(session_id, after, follow=follow, authorized=_recheck(scope, session_id)),
+        content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from chat.models import ChatMessage, ChatSession, MessageRole, ToolExecution
-from chat.services.guardrails import CallRecord
+from chat.services.guardrails import AnswerRecord, CallRecord, normalise
 from chat.tools import tools
 
 SYSTEM_PROMPT = (
@@ -33,7 +33,34 @@ def model_messages(session: ChatSession) -> list[dict[str, Any]]:
     while rows and rows[0].role == MessageRole.TOOL:
         rows.pop(0)
     system = {"role": "system", "content": SYSTEM_PROMPT.format(mode=session.get_mode_display())}
-    return [system, *(row.as_model_message() for row in rows)]
+    return [system, *(row.as_model_message() for row in _notes_after_results(rows))]
+
+
+def _notes_after_results(rows: list[ChatMessage]) -> list[ChatMessage]:
+    """A note written while a message's tool calls were still being answered (a guardrail's
+    nudge) is shown after their results: a model expects each call's result right after the
+    message that made it, and a provider refuses anything in between."""
+    ordered: list[ChatMessage] = []
+    held: list[ChatMessage] = []
+    waiting: set[str] = set()
+    for row in rows:
+        if row.role == MessageRole.SYSTEM and waiting:
+            held.append(row)
+            continue
+        if row.role == MessageRole.TOOL:
+            ordered.append(row)
+            waiting.discard(row.tool_call_id)
+        else:
+            ordered.extend(held)
+            held = []
+            ordered.append(row)
+            waiting = (
+                {str(call.get("id", "")) for call in row.tool_calls} if row.tool_calls else set()
+            )
+        if held and not waiting:
+            ordered.extend(held)
+            held = []
+    return [*ordered, *held]
 
 
 def pending_tool_calls(session: ChatSession, *, any_run: bool = False) -> list[dict[str, Any]]:
@@ -72,17 +99,28 @@ def call_history(session: ChatSession) -> list[CallRecord]:
     return records
 
 
-def answer_history(session: ChatSession) -> list[str]:
-    """The run's assistant messages as the guardrails compare them: their text; '' for an
-    empty answer. A message with tool calls, text or not, breaks both chains: its results
-    came in between, and the call rules judge the calls."""
-    keys = []
-    for message in session.messages.filter(run=session.run_number, role=MessageRole.ASSISTANT):
-        if message.tool_calls:
-            keys.append(f"\x00calls:{message.pk}")
-        else:
-            keys.append(message.content.strip())
-    return keys
+def answer_history(session: ChatSession) -> list[AnswerRecord]:
+    """The run's user and assistant messages, oldest first, as the answer rules read them.
+    A run starts afresh: the last run's messages are not shown."""
+    records = []
+    rows = session.messages.filter(
+        run=session.run_number, role__in=[MessageRole.USER, MessageRole.ASSISTANT]
+    ).only("id", "role", "content", "tool_calls")
+    for message in rows.order_by("id"):
+        if message.role == MessageRole.USER:
+            records.append(AnswerRecord(text="", user=True))
+            continue
+        names = [str((call.get("function") or {}).get("name", "")) for call in message.tool_calls]
+        polling = bool(names) and all(_is_polling(name) for name in names)
+        records.append(
+            AnswerRecord(text=normalise(message.content), calls=bool(names), polling=polling)
+        )
+    return records
+
+
+def _is_polling(name: str) -> bool:
+    tool = tools.get(name)
+    return bool(tool and tool.polling)
 
 
 def previous_failures(session: ChatSession, *, tool: str, arguments_digest: str) -> int:

@@ -1,7 +1,7 @@
 """`GuardrailsTracker`: notices an agent going round in circles.
 
-The rules read the run's history (its tool executions and assistant messages, in order), so
-a resumed run judges exactly as an uninterrupted one would. Each rule nudges the model once,
+The rules read the run's history (its tool executions and its messages, in order), so a
+resumed run judges exactly as an uninterrupted one would. Each rule nudges the model once,
 one repetition before its threshold, and stops the run at the threshold.
 """
 
@@ -32,6 +32,34 @@ class CallRecord:
     @property
     def signature(self) -> tuple[str, str]:
         return (self.tool, self.arguments_digest)
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One message of the run as the answer rules read it: an assistant message, or a user
+    message, which breaks every chain."""
+
+    text: str  # whitespace-normalised
+    calls: bool = False  # it called tools
+    polling: bool = False  # it called tools, every one of them a polling tool
+    user: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """An empty answer: no words and no calls."""
+        return not self.user and not self.text and not self.calls
+
+    @property
+    def repeat_key(self) -> str | None:
+        """What the repeated-answer rule compares; None breaks the chain. A message that only
+        polls ("still waiting for #12") is expected to repeat itself, like a polling call."""
+        if self.user or self.polling or not self.text:
+            return None
+        return self.text
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -144,13 +172,18 @@ class GuardrailsTracker:
             "Alternating will not make progress: decide with what you have, or answer.",
         )
 
-    def after_answer(self, answers: Sequence[str]) -> Verdict | None:
-        """Judge the run's assistant messages (their text; '' for an empty answer)."""
+    def after_answer(self, answers: Sequence[AnswerRecord]) -> Verdict | None:
+        """Judge the run's messages after the newest assistant message.
+
+        Empty answers count while nothing else comes between. The same words count whether
+        or not the messages called tools (a model that keeps saying "Let me check" while it
+        calls one tool after another is not moving on); a user message, a message with other
+        words or none, and one that only polls break the chain."""
         if not answers:
             return None
         last = answers[-1]
-        if not last.strip():
-            count = _tail_length([a.strip() for a in answers], "")
+        if last.empty:
+            count = _tail_length([a.empty for a in answers], True)
             return self._judge(
                 Rule.EMPTY_ANSWERS,
                 count,
@@ -158,7 +191,10 @@ class GuardrailsTracker:
                 "your answer was empty",
                 "Answer the user's request in words, or call a tool.",
             )
-        count = _tail_length(answers, last)
+        key = last.repeat_key
+        if key is None:
+            return None
+        count = _tail_length([a.repeat_key for a in answers], key)
         return self._judge(
             Rule.REPEATED_ANSWER,
             count,

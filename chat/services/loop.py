@@ -20,21 +20,24 @@ from django.db import transaction
 
 from chat.errors import SessionNotFound
 from chat.models import ACTIVE_STATES, ChatMessage, ChatSession, MessageRole, SessionState
-from chat.redaction import redact_text
+from chat.redaction import StreamRedactor, redact_text
 from chat.services import context
 from chat.services.budgets import OVERRIDE_FIELDS, BudgetTracker
 from chat.services.guardrails import GuardrailsTracker, Verdict
 from chat.services.interrupt import run_interruptible
 from chat.services.publisher import publish, publish_many
-from chat.services.runs import announce_state, finish_run, lock_session, status_data
+from chat.services.runs import (
+    announce_state,
+    extend_run_timeout,
+    finish_run,
+    lock_session,
+    run_owner_if_not,
+    status_data,
+)
 from chat.services.toolcalls import ToolCalls, describe
 from chat.stop_reasons import StopReason
 from engine.executors import HandBack
-from routing.errors import (
-    BudgetExceeded,
-    ProviderError,
-    RoutingError,
-)
+from routing.errors import BudgetExceeded, ProviderError, RoutingError
 from routing.providers import Provider
 from routing.services import stream_completion
 from routing.types import Completion, Delta
@@ -76,14 +79,23 @@ class AgentLoop:
         self,
         session_id: int,
         *,
+        task_id: int | None = None,
         provider: Provider | None = None,
         should_hand_back: Callable[[], bool] = lambda: False,
     ) -> None:
         self.session_id = session_id
+        # The engine task running this loop (None in the terminal); superseded_by is set when
+        # the session's run belongs to another task, and this one left the session alone.
+        self.task_id = task_id
+        self.superseded_by: int | None = None
+        self._timeout_covers = 0  # the time budget the task's engine timeout was fitted to
         self.provider = provider
         self.should_hand_back = should_hand_back
         self.detail = ""
         self.deltas = DeltaBuffer()
+        # A secret split across two flushes is still one secret: the stream is redacted
+        # as a whole, its unfinished tail held back (chat.redaction.StreamRedactor).
+        self.redactor = StreamRedactor()
         self._step = 0
         self._next_flush = 0.0
         self._next_stop_check = 0.0
@@ -125,6 +137,10 @@ class AgentLoop:
             except SessionNotFound:
                 return None
             if session.state not in RUNNABLE_STATES:
+                return None
+            self.superseded_by = run_owner_if_not(session, self.task_id)
+            if self.superseded_by is not None:
+                log.info("chat session %s: its run is task %s's", session.pk, self.superseded_by)
                 return None
             self.session = session
             self.tracker = BudgetTracker(session)
@@ -174,6 +190,9 @@ class AgentLoop:
         if self.should_hand_back():
             raise HandBack(f"chat session {self.session_id}: worker stopping")
         self.tracker.reload_limits()
+        if self.tracker.limits.seconds > self._timeout_covers:  # a policy edit raised it
+            self._timeout_covers = self.tracker.limits.seconds
+            extend_run_timeout(self.task_id, self.tracker.limits)
         self.tracker.sync_cost()
         exceeded = self.tracker.exceeded()
         if exceeded is not None:
@@ -222,7 +241,7 @@ class AgentLoop:
         if not force and now < self._next_flush:
             return
         self._next_flush = now + settings.CHAT_DELTA_FLUSH_MS / 1000
-        text = self.deltas.take()
+        text = self.redactor.feed(self.deltas.take(), final=force)
         if text:
             publish(self.session_id, "message.delta", {"step": self._step, "text": text})
 
@@ -251,6 +270,7 @@ class AgentLoop:
         messages = context.model_messages(session)
         specs = [tool.spec() for tool in self.calls.available()] or None
         self.deltas = buffer = DeltaBuffer()
+        self.redactor = StreamRedactor()
         outcome = run_interruptible(
             lambda: self._stream(messages, specs, buffer),
             should_abort=self.abort_reason,
@@ -369,7 +389,11 @@ class AgentLoop:
 def run_session(
     session_id: int,
     *,
+    task_id: int | None = None,
     provider: Provider | None = None,
     should_hand_back: Callable[[], bool] = lambda: False,
 ) -> StopReason:
-    return AgentLoop(session_id, provider=provider, should_hand_back=should_hand_back).run()
+    loop = AgentLoop(
+        session_id, task_id=task_id, provider=provider, should_hand_back=should_hand_back
+    )
+    return loop.run()

@@ -6,6 +6,7 @@ transaction, so the stream and the row never disagree.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -18,7 +19,7 @@ from chat.services.budgets import BudgetLimits, BudgetTracker
 from chat.services.publisher import publish, publish_many
 from chat.stop_reasons import StopReason, explain
 from engine.models import Task, TaskSource
-from engine.services import create_task
+from engine.services import EngineError, create_task, extend_task_timeout
 
 AGENT_KIND = "agent"
 RUN_TIMEOUT_MARGIN_SECONDS = 300
@@ -72,6 +73,25 @@ def run_timeout(limits: BudgetLimits) -> int:
     """The engine timeout of a task that runs the loop: the run's time budget and a margin,
     so the stuck detector never requeues a live run (a second worker would run it too)."""
     return limits.seconds + RUN_TIMEOUT_MARGIN_SECONDS
+
+
+def extend_run_timeout(task_id: int | None, limits: BudgetLimits) -> None:
+    """The run task's engine timeout follows the time budget up (a budget raised while the
+    run runs): past it the stuck detector would give a live run to a second worker."""
+    if task_id is None:
+        return
+    with contextlib.suppress(EngineError):  # it finished meanwhile: nothing runs on it
+        extend_task_timeout(task_id=task_id, seconds=run_timeout(limits))
+
+
+def run_owner_if_not(session: ChatSession, task_id: int | None) -> int | None:
+    """The session's current task when a loop started by another task must leave the
+    session alone (an old attempt the engine handed out again, a run task an approval
+    replaced): the current one may be running it right now on another worker."""
+    current = session.current_task_id
+    if task_id is None or current is None or current == task_id:
+        return None
+    return current
 
 
 def enqueue_run(session: ChatSession, *, user: User | None, resumed: bool) -> Task:

@@ -28,6 +28,7 @@ from chat.services.runs import (
     announce_state,
     created_data,
     enqueue_run,
+    extend_run_timeout,
     finish_run,
     lock_session,
     status_data,
@@ -206,7 +207,8 @@ BUDGET_FIELDS = ("max_steps", "max_seconds", "max_retries", "max_cost")
 @transaction.atomic
 def set_budgets(*, session_id: int, limits: dict[str, Any]) -> ChatSession:
     """Override (or, with None, reset to the mode's) limits; a running loop sees them at
-    its next check, so raising one and pressing Run continues a paused run."""
+    its next check, so raising one and pressing Run continues a paused run. The run task
+    of a busy session gets the time a raised time budget needs."""
     session = lock_session(session_id)
     for name in BUDGET_FIELDS:
         if name in limits:
@@ -215,5 +217,8 @@ def set_budgets(*, session_id: int, limits: dict[str, Any]) -> ChatSession:
                 value = Decimal(str(value))
             setattr(session, name, value)
     session.save(update_fields=[*BUDGET_FIELDS, "updated_at"])
-    publish(session.pk, "budget.updated", BudgetTracker(session).snapshot())
+    tracker = BudgetTracker(session)
+    if session.state in BUSY_STATES:
+        extend_run_timeout(session.current_task_id, tracker.limits)
+    publish(session.pk, "budget.updated", tracker.snapshot())
     return session

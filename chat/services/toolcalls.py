@@ -271,7 +271,7 @@ class ToolCalls:
             },
         )
         tool_context = ToolContext(
-            session_id=session.pk, owner_id=session.owner_id or 0, mode=session.mode
+            session_id=session.pk, owner_id=session.owner_id, mode=session.mode
         )
         outcome = run_interruptible(
             lambda: tool.function(tool_context, arguments),

@@ -7,9 +7,9 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from chat.tools.registry import Tool, ToolContext, ToolError, register_tool
-from engine.models import Task, TaskSource, TaskState, Worker
+from engine.models import Task, TaskQuerySet, TaskSource, TaskState, Worker
 from engine.services import EngineError, cancel_task, create_task
-from engine.services.history import user_actor
+from engine.services.history import system_actor, user_actor
 from routing.models import ToolPermission
 
 LIST_LIMIT = 20
@@ -29,10 +29,25 @@ def _task_row(task: Task) -> dict[str, Any]:
     }
 
 
-def _visible_tasks(context: ToolContext) -> Any:
-    """The agent sees what its session's owner may see on the Engine page."""
-    owner = User.objects.filter(pk=context.owner_id).first()
+def _owner(context: ToolContext) -> User | None:
+    if context.owner_id is None:
+        return None
+    return User.objects.filter(pk=context.owner_id).first()
+
+
+def _visible_tasks(context: ToolContext) -> TaskQuerySet:
+    """The agent sees what its session's owner may see on the Engine page; in a session
+    the system started (no owner, staff only), what staff see."""
+    if context.by_system:
+        return Task.objects.all()
+    owner = _owner(context)
     return Task.objects.visible_to(owner) if owner else Task.objects.none()
+
+
+def _actor(context: ToolContext) -> str:
+    if context.by_system:
+        return system_actor(f"chat-{context.session_id}")
+    return user_actor(_owner(context))
 
 
 def list_tasks(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +58,9 @@ def list_tasks(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any
         tasks = tasks.filter(kind=arguments["kind"])
     limit = int(arguments.get("limit") or LIST_LIMIT)
     rows = [_task_row(task) for task in tasks[:limit]]
-    return {"count": len(rows), "counts_by_state": Task.objects.counts_by_state(), "tasks": rows}
+    # Counted over what the owner may see: other people's tasks are not even a number here.
+    counts = _visible_tasks(context).counts_by_state()
+    return {"count": len(rows), "counts_by_state": counts, "tasks": rows}
 
 
 def inspect_task(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +112,6 @@ def list_workers(context: ToolContext, arguments: dict[str, Any]) -> dict[str, A
 
 
 def create_engine_task(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    owner = User.objects.filter(pk=context.owner_id).first()
     created = create_task(
         title=arguments["title"],
         kind=arguments["kind"],
@@ -103,7 +119,8 @@ def create_engine_task(context: ToolContext, arguments: dict[str, Any]) -> dict[
         priority=int(arguments.get("priority", 50)),
         source=TaskSource.CHAT,
         source_ref=f"chat:{context.session_id}",
-        created_by=owner,
+        created_by=_owner(context),
+        actor=_actor(context),
     )
     return {"created": created.created, **_task_row(created.task)}
 
@@ -112,11 +129,10 @@ def cancel_engine_task(context: ToolContext, arguments: dict[str, Any]) -> dict[
     # A task the owner may not see is not there for the agent either, approval or not.
     if not _visible_tasks(context).filter(pk=arguments["task_id"]).exists():
         raise ToolError(f"task {arguments['task_id']} does not exist")
-    owner = User.objects.filter(pk=context.owner_id).first()
     try:
         task = cancel_task(
             task_id=arguments["task_id"],
-            actor=user_actor(owner),
+            actor=_actor(context),
             note=arguments.get("note") or f"cancelled from chat session {context.session_id}",
         )
     except EngineError as exc:

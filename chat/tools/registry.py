@@ -28,13 +28,19 @@ class ToolFatalError(ToolError):
 
 @dataclass(frozen=True)
 class ToolContext:
-    """Who is calling: tools that act (create a task) act for the session's owner."""
+    """Who is calling: tools that act (create a task) act for the session's owner. A session
+    with no owner was started by the system (a schedule, an alert, an agent task nobody
+    created): only staff may open it, and its tools see what staff see."""
 
     session_id: int
-    owner_id: int
+    owner_id: int | None
     mode: str
     # Set when the run is stopped or its tool timed out; a long tool may poll it and return.
     cancelled: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def by_system(self) -> bool:
+        return self.owner_id is None
 
 
 ToolFunction = Callable[[ToolContext, dict[str, Any]], Any]

@@ -1,4 +1,5 @@
-"""Creating tasks and the human decisions on them: approve, reject, cancel, retry."""
+"""Creating tasks and the human decisions on them: approve, reject, cancel, retry; and
+lengthening an unfinished task's timeout."""
 
 from __future__ import annotations
 
@@ -239,4 +240,19 @@ def unblock_task(*, task_id: int, actor: Actor, note: str = "") -> Task:
     set_state(
         task, TaskState.PENDING, actor=actor, note=note or "unblocked", update_fields=["run_after"]
     )
+    return task
+
+
+@transaction.atomic
+def extend_task_timeout(*, task_id: int, seconds: int) -> Task:
+    """Let an unfinished task run for at least `seconds` from its attempt's start: the stuck
+    detector ends an attempt past its timeout, so work whose own limit was raised while it
+    runs (a chat run's time budget) would otherwise be handed to a second worker while the
+    first still runs it. Never shortens the timeout; a finished task is an error."""
+    task = lock_task(task_id)
+    if task.state in FINISHED_STATES:
+        raise InvalidTransition(f"task {task_id} is already {task.state}")
+    if seconds > task.timeout_seconds:
+        task.timeout_seconds = seconds
+        task.save(update_fields=["timeout_seconds", "updated_at"])
     return task

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from chat.models import ChatEvent, ChatMessage
-from chat.services.guardrails import CallRecord, GuardrailsTracker, Rule, Thresholds
+from chat.services.guardrails import (
+    AnswerRecord,
+    CallRecord,
+    GuardrailsTracker,
+    Rule,
+    Thresholds,
+    normalise,
+)
 from chat.stop_reasons import StopReason
 from tests.chat.conftest import Calls, make_session, run_turn
 from tests.chat.scripted import Reply
@@ -38,11 +45,20 @@ def judge_calls(records: list[CallRecord]) -> list[tuple[str, str] | None]:
     return verdicts
 
 
-def judge_answers(answers: list[str]) -> list[tuple[str, str] | None]:
+def said(text: str, *, calls: bool = False, polling: bool = False) -> AnswerRecord:
+    """An assistant message as the answer rules read it."""
+    return AnswerRecord(normalise(text), calls=calls or polling, polling=polling)
+
+
+USER = AnswerRecord("", user=True)
+
+
+def judge_answers(answers: list[str | AnswerRecord]) -> list[tuple[str, str] | None]:
+    records = [said(a) if isinstance(a, str) else a for a in answers]
     tracker = GuardrailsTracker(THRESHOLDS)
     verdicts = []
-    for n in range(1, len(answers) + 1):
-        verdict = tracker.after_answer(answers[:n])
+    for n in range(1, len(records) + 1):
+        verdict = tracker.after_answer(records[:n])
         verdicts.append((verdict.rule, verdict.action) if verdict else None)
     return verdicts
 
@@ -161,37 +177,3 @@ def test_the_loop_stops_after_empty_answers(user: Any) -> None:
 
     assert reason == StopReason.LOOP_DETECTED
     assert len(provider.requests) == 3
-
-
-@pytest.mark.django_db
-def test_the_same_words_with_tool_calls_between_are_not_a_repeated_answer(user: Any) -> None:
-    from chat.models import MessageRole
-    from chat.services.context import answer_history
-
-    session = make_session(user)
-    for n in range(3):
-        ChatMessage.objects.create(
-            session=session,
-            run=session.run_number,
-            role=MessageRole.ASSISTANT,
-            content="Let me check",
-            tool_calls=[
-                {
-                    "id": f"c{n}",
-                    "type": "function",
-                    "function": {"name": "list_tasks", "arguments": "{}"},
-                }
-            ],
-        )
-        ChatMessage.objects.create(
-            session=session,
-            run=session.run_number,
-            role=MessageRole.TOOL,
-            content=f"result {n}",
-            tool_call_id=f"c{n}",
-        )
-
-    keys = answer_history(session)
-
-    assert len(set(keys)) == 3
-    assert GuardrailsTracker().after_answer(keys) is None

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
 from django.db import connections
 from django.test import Client
 
@@ -318,3 +319,36 @@ def test_brain_stream_sends_the_run_as_server_sent_events(daphne: Daphne, user: 
 
     denied = requests.get(f"{daphne.http}/api/chat/sessions/{session.pk}/stream/", timeout=5)
     assert denied.status_code == 401
+
+
+def follow(daphne: Daphne, session: Any, headers: dict[str, str]) -> requests.Response:
+    response = requests.get(
+        f"{daphne.http}/api/chat/sessions/{session.pk}/stream/?after=0&follow=1",
+        headers=headers,
+        stream=True,
+        timeout=(5, 5),  # the keep-alive comes every 15 s: a stream that lives on times out
+    )
+    assert response.status_code == 200
+    return response
+
+
+@pytest.mark.parametrize("credential", ["token", "cookie"])
+def test_a_followed_brain_stream_ends_when_access_does(
+    daphne: Daphne, user: Any, credential: str
+) -> None:
+    """Checked again every heartbeat (1 s here), as the websocket is."""
+    session = make_session(user)
+    if credential == "token":
+        headers = {"Authorization": token_headers(daphne, user)["Authorization"]}
+    else:
+        headers = {"Cookie": cookie_headers(daphne, user)["Cookie"]}
+    lines = follow(daphne, session, headers).iter_lines(decode_unicode=True)
+    assert next(lines) == ": stream open"
+
+    if credential == "token":
+        ApiToken.objects.update(revoked=True)
+    else:
+        Session.objects.all().delete()  # the browser's login ended elsewhere
+    publish_n(session.pk, 1)
+
+    assert ": access ended" in list(lines)

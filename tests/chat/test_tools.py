@@ -134,6 +134,7 @@ def test_the_agent_sees_only_what_its_owner_may_see(django_user_model) -> None:
     listed = list_tool.function(bobs, {})
 
     assert private.pk not in {row["id"] for row in listed["tasks"]}
+    assert listed["counts_by_state"]["pending"] == 0, "not even counted"
     with pytest.raises(Exception, match="does not exist"):
         inspect_tool.function(bobs, {"task_id": private.pk})
     cancel_tool = tools.get("cancel_task")

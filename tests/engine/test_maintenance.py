@@ -6,7 +6,13 @@ import pytest
 from django.utils import timezone
 
 from engine.models import TaskState, Worker, WorkerState
-from engine.services import StuckTaskDetector, TaskRouter, apply_unblock_rules, create_task
+from engine.services import (
+    StuckTaskDetector,
+    TaskRouter,
+    apply_unblock_rules,
+    create_task,
+    extend_task_timeout,
+)
 from tests.factories import TaskFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +91,23 @@ def test_task_past_its_timeout_ends_its_attempt() -> None:
     assert report.timed_out == [task.pk]
     assert task.state == TaskState.PENDING
     assert "timed out after 30s" in task.last_error
+
+
+def test_a_task_whose_timeout_was_extended_while_running_is_left_alone() -> None:
+    worker = WorkerFactory()
+    task = _running(worker, timeout_seconds=30)
+    now = task.started_at + timedelta(seconds=31)
+    worker.last_heartbeat_at = now
+    worker.save()
+    task.lease_expires_at = now + timedelta(minutes=5)
+    task.save()
+
+    extend_task_timeout(task_id=task.pk, seconds=120)
+    report = StuckTaskDetector(now=now).run()
+
+    task.refresh_from_db()
+    assert report.timed_out == []
+    assert task.state == TaskState.RUNNING and task.lease_worker == worker
 
 
 def test_blocked_task_returns_to_pending_when_its_blocker_is_done() -> None:

@@ -9,6 +9,7 @@ from engine.services import (
     approve_task,
     cancel_task,
     create_task,
+    extend_task_timeout,
     reject_task,
     request_approval,
     retry_task,
@@ -146,3 +147,21 @@ def test_a_system_task_is_anyones_to_decide(user) -> None:
     request_approval(task_id=task.pk, reason="no worker", actor="system:test")
 
     assert reject_task(task_id=task.pk, user=user).state == TaskState.CANCELLED
+
+
+def test_a_timeout_is_extended_but_never_shortened() -> None:
+    task = create_task(title="t", kind="echo", timeout_seconds=300).task
+
+    assert extend_task_timeout(task_id=task.pk, seconds=900).timeout_seconds == 900
+    assert extend_task_timeout(task_id=task.pk, seconds=60).timeout_seconds == 900
+    task.refresh_from_db()
+    assert task.timeout_seconds == 900
+    assert task.events.count() == 1, "not a change of state: no history row"
+
+
+def test_a_finished_tasks_timeout_is_not_extended() -> None:
+    task = create_task(title="t", kind="echo").task
+    cancel_task(task_id=task.pk, actor="system:test")
+
+    with pytest.raises(InvalidTransition):
+        extend_task_timeout(task_id=task.pk, seconds=900)
