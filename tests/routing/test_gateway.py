@@ -174,6 +174,21 @@ def test_a_body_that_is_not_json_is_a_400(gateway: str, token: str) -> None:
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
+def test_a_form_body_is_a_400_and_json_is_answered_whatever_accept_says(
+    gateway: str, token: str
+) -> None:
+    form = requests.post(
+        f"{gateway}/chat/completions",
+        data={"model": "mode:ops"},
+        headers={"Authorization": f"Bearer {token}", "Accept": "text/html"},
+        timeout=10,
+    )
+
+    assert form.status_code == 400
+    assert form.headers["Content-Type"] == "application/json"
+    assert form.json()["error"]["type"] == "invalid_request_error"
+
+
 def test_a_spent_budget_is_a_402_before_anything_is_sent(
     gateway: str, token: str, openrouter_settings: FakeOpenRouter
 ) -> None:
