@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import websockets
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -36,6 +37,14 @@ def redis_reachable() -> bool:
         return bool(redis.Redis.from_url(redis_url(), socket_connect_timeout=0.5).ping())
     except Exception:
         return False
+
+
+def channel_layers() -> list[Any]:
+    """The layers a live test runs on: in-memory always, Redis when one answers."""
+    redis = pytest.param(
+        "redis", marks=pytest.mark.skipif(not redis_reachable(), reason="no Redis reachable")
+    )
+    return ["memory", redis]
 
 
 def free_port() -> int:

@@ -21,7 +21,7 @@ from chat.services.loop import AgentLoop
 from engine.models import ApiToken
 from engine.services import create_api_token
 from tests.chat.conftest import make_session
-from tests.chat.live import Daphne, layer_settings, redis_reachable, stream
+from tests.chat.live import Daphne, channel_layers, layer_settings, stream
 
 pytestmark = [
     pytest.mark.live,
@@ -30,14 +30,7 @@ pytestmark = [
 ]
 
 
-def layers() -> list[Any]:
-    redis = pytest.param(
-        "redis", marks=pytest.mark.skipif(not redis_reachable(), reason="no Redis reachable")
-    )
-    return ["memory", redis]
-
-
-@pytest.fixture(scope="module", params=layers())
+@pytest.fixture(scope="module", params=channel_layers())
 def daphne(request: pytest.FixtureRequest, django_db_setup: Any) -> Iterator[Daphne]:
     server = Daphne(layer=request.param)
     yield server

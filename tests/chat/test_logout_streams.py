@@ -16,7 +16,7 @@ from django.test import Client
 
 from chat.services import create_session
 from engine.services import create_api_token
-from tests.chat.live import Daphne, StreamClient, layer_settings, redis_reachable, stream
+from tests.chat.live import Daphne, StreamClient, channel_layers, layer_settings, stream
 
 pytestmark = [
     pytest.mark.live,
@@ -27,14 +27,7 @@ pytestmark = [
 PROMPTLY = 3.0  # seconds; the heartbeat would take 60
 
 
-def layers() -> list[Any]:
-    redis = pytest.param(
-        "redis", marks=pytest.mark.skipif(not redis_reachable(), reason="no Redis reachable")
-    )
-    return ["memory", redis]
-
-
-@pytest.fixture(scope="module", params=layers())
+@pytest.fixture(scope="module", params=channel_layers())
 def daphne(request: pytest.FixtureRequest, django_db_setup: Any) -> Iterator[Daphne]:
     server = Daphne(layer=request.param, extra_env={"CHAT_WS_HEARTBEAT_SECONDS": "60"})
     yield server

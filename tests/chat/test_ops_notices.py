@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from chat.services import publish_ops_notice
-from tests.chat.live import Daphne, layer_settings, redis_reachable, stream
+from tests.chat.live import Daphne, channel_layers, layer_settings, stream
 from tests.chat.notice_asgi import NOTICE_PATH
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -29,14 +29,7 @@ ALERT = {
 SENTINEL = {**ALERT, "alert": 8, "title": "sentinel: sent after the first"}
 
 
-def layers() -> list[Any]:
-    redis = pytest.param(
-        "redis", marks=pytest.mark.skipif(not redis_reachable(), reason="no Redis reachable")
-    )
-    return ["memory", redis]
-
-
-@pytest.fixture(scope="module", params=layers())
+@pytest.fixture(scope="module", params=channel_layers())
 def daphne(request: pytest.FixtureRequest, django_db_setup: Any) -> Iterator[Daphne]:
     server = Daphne(layer=request.param, asgi="tests.chat.notice_asgi:application")
     yield server

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -76,14 +77,20 @@ def test_healthy_worker_and_lease_are_left_alone() -> None:
     assert task.state == TaskState.RUNNING
 
 
-def test_task_past_its_timeout_ends_its_attempt() -> None:
+def _past_its_timeout_with_a_live_worker() -> tuple[Any, Any, Any]:
+    """A 30 s task 31 s in, whose worker's heartbeats kept its lease alive."""
     worker = WorkerFactory()
     task = _running(worker, timeout_seconds=30)
     now = task.started_at + timedelta(seconds=31)
     worker.last_heartbeat_at = now
     worker.save()
-    task.lease_expires_at = now + timedelta(minutes=5)  # heartbeats kept the lease alive
+    task.lease_expires_at = now + timedelta(minutes=5)
     task.save()
+    return worker, task, now
+
+
+def test_task_past_its_timeout_ends_its_attempt() -> None:
+    _, task, now = _past_its_timeout_with_a_live_worker()
 
     report = StuckTaskDetector(now=now).run()
 
@@ -94,13 +101,7 @@ def test_task_past_its_timeout_ends_its_attempt() -> None:
 
 
 def test_a_task_whose_timeout_was_extended_while_running_is_left_alone() -> None:
-    worker = WorkerFactory()
-    task = _running(worker, timeout_seconds=30)
-    now = task.started_at + timedelta(seconds=31)
-    worker.last_heartbeat_at = now
-    worker.save()
-    task.lease_expires_at = now + timedelta(minutes=5)
-    task.save()
+    worker, task, now = _past_its_timeout_with_a_live_worker()
 
     extend_task_timeout(task_id=task.pk, seconds=120)
     report = StuckTaskDetector(now=now).run()
