@@ -31,10 +31,14 @@
   const slot = (width - left - right) / days.length;
   const scale = max > 0 ? plotHeight / max : 0;
 
-  for (const fraction of [0, 0.5, 1]) {
+  // Nothing spent yet: one axis at $0 and a word, not three gridlines all labelled $0.
+  for (const fraction of max > 0 ? [0, 0.5, 1] : [0]) {
     const y = top + plotHeight - fraction * plotHeight;
     svg.appendChild(el("line", { class: fraction === 0 ? "axis" : "grid", x1: left, x2: width - right, y1: y, y2: y }));
     svg.appendChild(el("text", { x: left - 6, y: y + 4, "text-anchor": "end" }, money(max * fraction)));
+  }
+  if (max === 0) {
+    svg.appendChild(el("text", { class: "empty", x: (left + width - right) / 2, y: top + plotHeight / 2, "text-anchor": "middle" }, "Nothing spent in these days"));
   }
 
   days.forEach((day, i) => {
