@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from io import BytesIO
 from typing import Any
@@ -64,6 +64,8 @@ class _Workers:
 
     def __init__(self) -> None:
         self._idle: queue.SimpleQueue[ThreadPoolExecutor] = queue.SimpleQueue()
+        # Workers still busy with a request the server gave up on, with the job that ends them.
+        self._abandoned: list[tuple[ThreadPoolExecutor, Future[None]]] = []
 
     def acquire(self) -> ThreadPoolExecutor:
         try:
@@ -77,7 +79,19 @@ class _Workers:
         else:
             self._idle.put(worker)
 
+    def abandon(self, worker: ThreadPoolExecutor) -> None:
+        """Never reuse a worker whose request was cancelled while it still works on it (its
+        view, or a chunk of its stream, waiting on the upstream): the next request would wait
+        behind it. It finishes what it was given, closes its connections and ends."""
+        ended = worker.submit(connections.close_all)
+        worker.shutdown(wait=False)
+        self._abandoned = [(w, done) for w, done in self._abandoned if not done.done()]
+        self._abandoned.append((worker, ended))
+
     def close(self) -> None:
+        for worker, _ in self._abandoned:
+            worker.shutdown(wait=True)
+        self._abandoned = []
         while True:
             try:
                 _retire(self._idle.get_nowait())
@@ -112,7 +126,7 @@ def _forget_matches(*, setting: str, **kwargs: Any) -> None:
 def _respond(scope: Scope, body: bytes) -> HttpResponseBase:
     """Runs on a worker thread: the request through the gateway's DRF view. The caller
     closes the response (which sends request_finished) on the same thread once it is sent,
-    as a server does."""
+    or could not be, as a server does."""
     signals.request_started.send(sender=GatewayFastPath, scope=scope)
     _trust_recent_connections()
     try:
@@ -161,6 +175,30 @@ def _next_part(parts: Iterator[bytes]) -> bytes | None:
 
 def _close(response: HttpResponseBase) -> None:
     response.close()
+
+
+def _close_result(pending: Future[HttpResponseBase]) -> None:
+    if not pending.cancelled() and pending.exception() is None:
+        _close(pending.result())
+
+
+async def _respond_on(worker: ThreadPoolExecutor, scope: Scope, body: bytes) -> HttpResponseBase:
+    """`_respond` on the worker. Should the server cancel this request meanwhile (Daphne does,
+    10 s after its client left), the view runs on: its response is then closed on the worker
+    once it comes, so a held settlement is still written and request_finished still sent."""
+    pending = worker.submit(_respond, scope, body)
+    try:
+        return await asyncio.wrap_future(pending)
+    except asyncio.CancelledError:
+        worker.submit(_close_result, pending)  # the worker runs its jobs in order
+        raise
+
+
+async def _close_on(worker: ThreadPoolExecutor, response: HttpResponseBase) -> None:
+    """Close a response on its worker (which settles a held call and sends request_finished),
+    whether it was sent whole, cut short or not sent at all. Queued before this waits, so a
+    cancellation of the wait does not stop it."""
+    await asyncio.shield(asyncio.wrap_future(worker.submit(_close, response)))
 
 
 def _headers(response: HttpResponseBase) -> list[tuple[bytes, bytes]]:
@@ -251,31 +289,37 @@ class GatewayFastPath:
         if body is None:
             return
         worker = self.workers.acquire()
-        loop = asyncio.get_running_loop()
+        cancelled = False
         try:
             headers = list(scope.get("headers") or [])
             if not any(name.lower() == b"content-length" for name, _ in headers):
                 # A chunked upload has no length; the body is whole now, so give it one.
                 headers.append((b"content-length", str(len(body)).encode()))
             scope = {**scope, "headers": headers, WORKER_SCOPE_KEY: True}
-            response = await loop.run_in_executor(worker, _respond, scope, body)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": _headers(response),
-                }
-            )
-            if isinstance(response, StreamingHttpResponse):
-                await self._stream(response, worker, receive, send)
-            else:
-                try:
+            response = await _respond_on(worker, scope, body)
+            try:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": response.status_code,
+                        "headers": _headers(response),
+                    }
+                )
+                if isinstance(response, StreamingHttpResponse):
+                    await self._stream(response, worker, receive, send)
+                else:
                     body = response.content if isinstance(response, HttpResponse) else b""
                     await send({"type": "http.response.body", "body": body})
-                finally:
-                    await loop.run_in_executor(worker, _close, response)
+            finally:
+                await _close_on(worker, response)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
         finally:
-            self.workers.release(worker)
+            if cancelled:
+                self.workers.abandon(worker)
+            else:
+                self.workers.release(worker)
 
     async def _stream(
         self,
@@ -300,7 +344,6 @@ class GatewayFastPath:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             gone.cancel()
-            await loop.run_in_executor(worker, _close, response)
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

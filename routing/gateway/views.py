@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, NoReturn
 
 from asgiref.sync import sync_to_async
@@ -135,7 +135,7 @@ class ChatCompletionsView(OpenAIView):
         except BaseException:
             held.settle_all()  # a refusal or failure is on the ledger before the error goes out
             raise
-        events = _sse(stream, chat, response_id=response_id, held=held)
+        events = _Events(_sse(stream, chat, response_id=response_id, held=held), stream, held)
         content: Iterator[bytes] | AsyncIterator[bytes] = events
         django_request = request._request
         # Under Django's own ASGI handler the chunks must come from an async iterator, or
@@ -152,7 +152,7 @@ class ChatCompletionsView(OpenAIView):
 
 def _sse(
     stream: CompletionStream, chat: ChatRequest, *, response_id: str, held: HeldSettlements
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     writer = ChunkWriter(stream_id=response_id, model=chat.model or chat.mode)
     try:
         yield writer.opening()
@@ -170,6 +170,32 @@ def _sse(
     finally:
         stream.close()
         held.settle_all()
+
+
+class _Events:
+    """A stream's SSE body. Closing it ends the call and settles it even when no chunk was
+    asked for yet (the server could not send the headers): a generator closed before it
+    started runs none of its `finally`, so the call would be neither ended nor settled."""
+
+    def __init__(
+        self, parts: Generator[bytes, None, None], stream: CompletionStream, held: HeldSettlements
+    ) -> None:
+        self._parts, self._stream, self._held = parts, stream, held
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._parts)
+
+    def close(self) -> None:
+        try:
+            self._parts.close()
+        finally:
+            try:
+                self._stream.close()  # a no-op once `_sse` closed it
+            finally:
+                self._held.settle_all()  # a no-op once `_sse` settled
 
 
 async def _async(events: Iterator[bytes]) -> AsyncIterator[bytes]:

@@ -211,11 +211,14 @@ class OpenAICompatibleProvider(Provider):
                     if isinstance(payload, dict):
                         yield from assembler.feed(payload)
             except requests.exceptions.RequestException as exc:
-                raise StreamInterrupted(
-                    f"{self.display_name} closed the stream mid-answer ({type(exc).__name__}); "
-                    "the partial answer was dropped.",
-                    attempts=attempts,
-                ) from None
+                # After [DONE] the answer is whole: a body cut short past it costs only the
+                # connection (closed instead of pooled), never the answer.
+                if not assembler.done:
+                    raise StreamInterrupted(
+                        f"{self.display_name} closed the stream mid-answer "
+                        f"({type(exc).__name__}); the partial answer was dropped.",
+                        attempts=attempts,
+                    ) from None
         if not assembler.finished:
             raise StreamInterrupted(
                 f"{self.display_name} ended the stream before it finished the answer.",

@@ -26,8 +26,8 @@ from functools import cache
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Model
+from django.db import connection, transaction
+from django.db.models import JSONField, Model
 
 from routing.models import ModelHealth, ModelPrice, Policy
 
@@ -48,7 +48,9 @@ class RowCache(Generic[Row]):
     """Rows of one table by key, each with the moment it was read.
 
     `clear()` bumps a generation, so a read that was under way while the table changed does
-    not put its stale rows back."""
+    not put its stale rows back. A change saved inside a transaction is cleared again when it
+    commits: until then other connections still read the old row, and a read made in between
+    would keep it."""
 
     def __init__(self, load: Callable[[list[str]], dict[str, Row]]) -> None:
         self._load = load
@@ -79,8 +81,14 @@ class RowCache(Generic[Row]):
                             self._rows[key] = (loaded.get(key), now)
         return found
 
-    def clear(self, *args: Any, **kwargs: Any) -> None:
-        """Forget every row (usable as a signal receiver)."""
+    def clear(self, *args: Any, using: str | None = None, **kwargs: Any) -> None:
+        """Forget every row now, and again when the transaction under way commits (usable as
+        a signal receiver)."""
+        self._forget()
+        if transaction.get_connection(using).in_atomic_block:
+            transaction.on_commit(self._forget, using=using)
+
+    def _forget(self) -> None:
         with self._lock:
             self._generation += 1
             self._rows = {}
@@ -120,7 +128,15 @@ def clear_all() -> None:
 
 def policy_row(mode: str) -> Policy | None:
     row = policies.get_many([mode]).get(mode)
-    return copy.copy(row) if row is not None else None
+    if row is None:
+        return None
+    mine = copy.copy(row)
+    for name in _POLICY_LISTS:  # a shallow copy would share these lists with the cache
+        setattr(mine, name, copy.deepcopy(getattr(row, name)))
+    return mine
+
+
+_POLICY_LISTS = [f.attname for f in Policy._meta.concrete_fields if isinstance(f, JSONField)]
 
 
 def price_rows(model_ids: list[str]) -> dict[str, ModelPrice]:

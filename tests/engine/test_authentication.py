@@ -1,19 +1,21 @@
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from engine import token_cache
 from engine.api.permissions import IsHumanUser, IsThisWorker
-from engine.authentication import WorkerPrincipal
-from engine.models import ApiToken
+from engine.authentication import WorkerPrincipal, token_owner
+from engine.models import ApiToken, hash_token
 from engine.services import create_api_token, register_worker, revoke_api_tokens
 from tests.factories import UserFactory, WorkerFactory
 
@@ -197,3 +199,47 @@ def test_revoking_or_deactivating_here_counts_at_once(user: Any, clock: Clock) -
 
     assert client_with(f"Token {token}").get("/api/tasks/").status_code == 401
     assert client_with(f"Token {other_token}").get("/api/tasks/").status_code == 401
+
+
+def test_a_clear_landing_while_an_owner_is_put_is_not_undone(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A revocation's clear() on one thread and a lookup's put() on another: the put saw
+    the generation unchanged, the clear lands before it stores. Nothing stale may remain."""
+    settings.API_TOKEN_CACHE_SECONDS = 60
+    owners = token_cache.RecentOwners()
+    owner = token_cache.TokenOwner(user=object(), token_id=1, revoked=False, unused_since=False)
+    clearing = threading.Thread(target=owners.clear)
+
+    class ClearMeanwhile(int):
+        # put() compares the cache's size with this after its generation check, before it
+        # stores: the moment another thread's clear() can land in.
+        def __le__(self, size: object) -> bool:
+            clearing.start()
+            clearing.join(timeout=0.2)  # a put that holds a lock makes the clear wait
+            return False
+
+    monkeypatch.setattr(token_cache, "MAX_RECENT_OWNERS", ClearMeanwhile(10))
+    owners.put("digest", owner, generation=owners.generation)
+    clearing.join()
+
+    assert owners.get("digest") is None
+
+
+def test_a_lookup_made_while_a_deactivation_commits_is_forgotten_at_commit(
+    user: Any, clock: Clock, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The admin saves inside a transaction: post_save clears the cache before the change is
+    committed, so a request on another thread can read the old row and keep it again."""
+    _, token = create_api_token(user=user)
+    digest = hash_token(token)
+    before = token_owner(digest, used_before=timezone.now())  # what other connections still see
+    assert before is not None
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        user.is_active = False
+        user.save()  # clears the cache; not committed yet
+        owners = token_cache.recent_owners
+        owners.put(digest, before, generation=owners.generation)  # another thread's lookup
+
+    assert client_with(f"Token {token}").get("/api/tasks/").status_code == 401

@@ -7,14 +7,19 @@ while the fake upstream takes its time, so the calls overlap for real.
 from __future__ import annotations
 
 import threading
+import time
+from datetime import date, timedelta
 from decimal import Decimal
 
+import psycopg
+import psycopg.conninfo
 import pytest
 import requests
 from django.db import connection
+from django.utils import timezone
 
 from routing.errors import BudgetExceeded
-from routing.models import BudgetReservation, ModelCall, Outcome
+from routing.models import BudgetCounter, BudgetReservation, ModelCall, Outcome
 from routing.providers import OpenRouterProvider
 from routing.services import complete
 from tests.routing.conftest import API_KEY
@@ -80,3 +85,70 @@ def test_concurrent_calls_cannot_overspend(
     assert spent == Decimal("0.04") <= ceiling
     assert ModelCall.objects.filter(outcome=Outcome.REFUSED).count() == THREADS - 2
     assert not BudgetReservation.objects.exists()
+
+
+def _wait_for_lock_waiters(count: int) -> None:
+    """Until `count` backends wait for a lock (the threads below reached their wait)."""
+    deadline = time.monotonic() + 5
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0] >= count:
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"{count} lock waiters never showed up")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_day_counter_created_meanwhile_deadlocks_nothing() -> None:
+    """The first calls of a UTC day: the session's counter exists, the day's is being created
+    by another transaction. A reservation and a settlement (which charges both counters, day
+    first) wait for it; when it commits, both go on and neither is aborted as a deadlock."""
+    if connection.vendor != "postgresql":
+        pytest.skip("routing_reserve is PostgreSQL's; SQLite holds the whole database instead")
+    settings = connection.settings_dict
+    dsn = psycopg.conninfo.make_conninfo(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+    )
+    upsert = (
+        "INSERT INTO routing_budgetcounter (key, spent) VALUES (%s, 1), (%s, 1) ON CONFLICT (key) "
+        "DO UPDATE SET spent = routing_budgetcounter.spent + EXCLUDED.spent"
+    )
+    failures: list[str] = []
+
+    def run(sql: str, params: list[object]) -> None:
+        try:
+            with psycopg.connect(dsn, autocommit=True) as own:
+                own.execute(sql, params)
+        except psycopg.Error as exc:
+            failures.append(type(exc).__name__)
+
+    for attempt in range(8):  # the interleaving that deadlocked came about in ~2 of 5 tries
+        day = date(2030, 1, 1) + timedelta(days=attempt)
+        day_key, session_key = f"mode:ops:{day.isoformat()}", f"session:s{attempt}"
+        BudgetCounter.objects.create(key=session_key)
+        creating = psycopg.connect(dsn)  # a transaction creating the day's counter
+        creating.execute("INSERT INTO routing_budgetcounter (key, spent) VALUES (%s, 0)", [day_key])
+        now = timezone.now()
+        reserving = threading.Thread(
+            target=run,
+            args=(
+                "SELECT * FROM routing_reserve(%s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL)",
+                ["ops", day, f"s{attempt}", Decimal("0.01"), now, now, day_key, session_key],
+            ),
+        )
+        settling = threading.Thread(target=run, args=(upsert, [day_key, session_key]))
+        reserving.start()
+        _wait_for_lock_waiters(1)
+        settling.start()
+        _wait_for_lock_waiters(2)
+        creating.commit()
+        creating.close()
+        reserving.join()
+        settling.join()
+
+    assert failures == []

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -71,20 +73,13 @@ async def _drive(
     return sent
 
 
-def call(
-    app: Any,
-    path: str,
-    *,
-    body: dict[str, Any] | None = None,
-    token: str = "",
-    host: str = "127.0.0.1",
-    hang_up_after: int | None = None,
-    log: list[str] | None = None,
-) -> tuple[int, dict[str, str], bytes]:
+def http_scope(
+    path: str, *, body: dict[str, Any] | None = None, token: str = "", host: str = "127.0.0.1"
+) -> dict[str, Any]:
     headers = [(b"host", host.encode()), (b"content-type", b"application/json")]
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
-    scope = {
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -98,6 +93,19 @@ def call(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
+
+
+def call(
+    app: Any,
+    path: str,
+    *,
+    body: dict[str, Any] | None = None,
+    token: str = "",
+    host: str = "127.0.0.1",
+    hang_up_after: int | None = None,
+    log: list[str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    scope = http_scope(path, body=body, token=token, host=host)
     sent = asyncio.run(
         _drive(app, scope, json.dumps(body).encode() if body else b"", hang_up_after, log)
     )
@@ -283,3 +291,102 @@ def test_a_connection_used_a_moment_ago_skips_the_health_check(
     now[0] += fast_path_module.RECENT_USE_SECONDS + 0.1
     fast_path_module._trust_recent_connections()
     assert database.health_check_done is False  # idle too long: checked again
+
+
+def _only_the_request(body: dict[str, Any]) -> Any:
+    """A `receive` that hands over the request, then waits as a connected client does."""
+    messages = [{"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    return receive
+
+
+async def _refuse_to_send(message: Any) -> None:
+    raise OSError("the client is gone")  # a server that reports a send it cannot make
+
+
+def test_a_completion_the_server_gives_up_on_is_still_settled(
+    app: GatewayFastPath, token: str, openrouter_settings: FakeOpenRouter
+) -> None:
+    """Daphne cancels a request 10 s after its client left; the view runs on, and the call
+    it made must still reach the ledger and free its reservation."""
+    openrouter_settings.script(
+        completion("Late.", model="openai/gpt-4o-mini", cost="0.0001", delay=0.5)
+    )
+    scope = http_scope("/v1/chat/completions", body=ASK, token=token)
+
+    async def abandon() -> None:
+        request = asyncio.ensure_future(app(scope, _only_the_request(ASK), _refuse_to_send))
+        await asyncio.sleep(0.25)  # the upstream call is under way, its estimate reserved
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+
+    asyncio.run(abandon())
+    app.close()  # waits for the worker's queue: the view, then its response's close
+
+    row = ModelCall.objects.get()
+    assert (row.outcome, row.cost) == (Outcome.OK, Decimal("0.0001"))
+    assert not BudgetReservation.objects.exists()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_that_cannot_be_sent_is_still_settled(
+    app: GatewayFastPath, token: str, openrouter_settings: FakeOpenRouter, stream: bool
+) -> None:
+    if stream:
+        openrouter_settings.script(streamed(["a ", "b"], model="openai/gpt-4o-mini", cost="0.0002"))
+    else:
+        openrouter_settings.script(completion("Done.", model="openai/gpt-4o-mini", cost="0.0001"))
+    body = {**ASK, "stream": stream}
+    scope = http_scope("/v1/chat/completions", body=body, token=token)
+
+    with pytest.raises(OSError, match="the client is gone"):
+        asyncio.run(app(scope, _only_the_request(body), _refuse_to_send))
+    app.close()
+
+    row = ModelCall.objects.get()
+    # A stream never read is ended as abandoned: the upstream may bill what it generated.
+    assert (row.outcome, row.error_code) == (
+        (Outcome.ERROR, "abandoned") if stream else (Outcome.OK, "")
+    )
+    assert not BudgetReservation.objects.exists()
+
+
+def test_a_request_after_one_given_up_on_does_not_wait_behind_it(
+    app: GatewayFastPath, token: str, openrouter_settings: FakeOpenRouter
+) -> None:
+    """The abandoned request's view still runs on its worker thread; the next request must
+    get another thread, not queue behind it."""
+    openrouter_settings.script(
+        completion("Late.", model="openai/gpt-4o-mini", cost="0.0001", delay=1.0),
+        completion("Next.", model="openai/gpt-4o-mini", cost="0.0001"),
+    )
+    scope = http_scope("/v1/chat/completions", body=ASK, token=token)
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def scenario() -> float:
+        first = asyncio.ensure_future(app(scope, _only_the_request(ASK), _refuse_to_send))
+        await asyncio.sleep(0.25)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        started = time.monotonic()
+        await app(scope, _only_the_request(ASK), send)
+        return time.monotonic() - started
+
+    elapsed = asyncio.run(scenario())
+    app.close()
+
+    assert sent[0]["status"] == 200
+    assert json.loads(sent[1]["body"])["choices"][0]["message"]["content"] == "Next."
+    assert elapsed < 0.5  # behind the first, it would wait ~0.75 s more for its upstream
+    assert ModelCall.objects.count() == 2 and not BudgetReservation.objects.exists()

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from routing.models import ModelHealth, ModelPrice, Policy
@@ -79,6 +79,40 @@ def test_a_policy_handed_out_is_a_copy(settings: Any, clock: Clock) -> None:
     policies.policy_for("ops").max_iterations = 1234
 
     assert policies.policy_for("ops").max_iterations != 1234
+
+
+def test_a_policys_lists_handed_out_are_copies_too(settings: Any, clock: Clock) -> None:
+    settings.ROUTING_LOOKUP_SECONDS = 60
+    policies = OpenRouterPolicyManager()
+
+    policies.policy_for("ops").tool_permissions.append("test-leaked")
+    policies.policy_for("ops").fallback_models.append("test/leaked")
+
+    policy = policies.policy_for("ops")
+    assert "test-leaked" not in policy.tool_permissions
+    assert "test/leaked" not in policy.fallback_models
+
+
+def test_a_read_made_while_a_policy_change_commits_is_forgotten_at_commit(
+    settings: Any, clock: Clock, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The admin saves inside a transaction: post_save clears the cache before the change is
+    committed, so a call on another thread can read the old row and keep it again."""
+    settings.ROUTING_LOOKUP_SECONDS = 60
+    old = Policy.objects.get(mode="ops")
+    load = lookups.policies._load
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        policy = Policy.objects.get(mode="ops")
+        policy.max_iterations = 9
+        policy.save()  # clears the cache; not committed yet
+        lookups.policies._load = lambda modes: {"ops": old}  # what other connections read
+        try:
+            lookups.policy_row("ops")
+        finally:
+            lookups.policies._load = load  # type: ignore[method-assign]
+
+    assert OpenRouterPolicyManager().policy_for("ops").max_iterations == 9
 
 
 def test_recorded_failures_count_from_the_next_call(settings: Any, clock: Clock) -> None:

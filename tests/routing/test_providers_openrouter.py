@@ -169,6 +169,21 @@ def test_a_finished_stream_leaves_its_connection_for_the_next_call(
     assert first.client_port == second.client_port  # kept alive, not opened anew
 
 
+def test_a_stream_cut_after_its_done_keeps_the_finished_answer(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    """What follows [DONE] is read only to keep the connection; losing it loses no answer."""
+    reply = streamed(["one ", "two"], cost="0.0003")
+    assert reply.events is not None
+    reply.events.append(": trailing\n\n")
+    reply.drop_after = len(reply.events) - 1  # [DONE] is out, then the socket closes mid-body
+    fake_openrouter.script(reply)
+
+    _, result = run(openrouter, request(stream=True))
+
+    assert (result.content, result.usage.cost) == ("one two", Decimal("0.0003"))
+
+
 def test_402_says_to_add_credits_and_is_not_retried(
     openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter, sleeps: list[float]
 ) -> None:
