@@ -2,10 +2,13 @@
 trip instead of four (BEGIN, lock, hold, COMMIT); see routing/services/budget_sql.py.
 
 Its statements run as the Python path's do, each with a fresh snapshot (a VOLATILE
-function takes one per statement): lock the scopes' counters, creating missing ones; read
-what they have spent and what live reservations hold, now that no other reserver can move
-them; insert the reservation only if no ceiling would be passed. SQLite keeps the Python
-path, so this migration does nothing there.
+function takes one per statement): create the scopes' missing counters first (rows no one
+else can see yet), then lock them all in one sorted statement, the order every other locker
+keeps (locking the existing ones first and creating the rest after would hold a session's
+lock while waiting for a new day's, and deadlock with a settlement at the start of a UTC
+day); read what they have spent and what live reservations hold, now that no other
+reserver can move them; insert the reservation only if no ceiling would be passed. SQLite
+keeps the Python path, so this migration does nothing there.
 """
 
 from django.db import migrations
@@ -20,15 +23,13 @@ CREATE OR REPLACE FUNCTION routing_reserve(
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     keys text[] := array_remove(ARRAY[p_day_key, p_session_key], NULL);
-    locked integer;
 BEGIN
-    PERFORM 1 FROM routing_budgetcounter WHERE key = ANY(keys) ORDER BY key FOR UPDATE;
-    GET DIAGNOSTICS locked = ROW_COUNT;
-    IF locked < cardinality(keys) THEN
+    IF (SELECT count(*) FROM routing_budgetcounter WHERE key = ANY(keys)) < cardinality(keys)
+    THEN
         INSERT INTO routing_budgetcounter (key, spent)
             SELECT k, 0 FROM unnest(keys) AS k ORDER BY k ON CONFLICT (key) DO NOTHING;
-        PERFORM 1 FROM routing_budgetcounter WHERE key = ANY(keys) ORDER BY key FOR UPDATE;
     END IF;
+    PERFORM 1 FROM routing_budgetcounter WHERE key = ANY(keys) ORDER BY key FOR UPDATE;
     SELECT c.spent + COALESCE((
         SELECT SUM(r.amount) FROM routing_budgetreservation r
         WHERE r.mode = p_mode AND r.day = p_day AND r.expires_at > p_now), 0)

@@ -3,7 +3,7 @@
 The ORM spent several times longer compiling them than the database spent running them
 (measured with bench/gateway.py), so they are written once here. On PostgreSQL each round
 trip to the server costs more than the statement (0.1-0.3 ms on the build machine), so a
-reservation is one call of the `routing_reserve` function (migrations 0004 and 0006:
+reservation is one call of the `routing_reserve` function (migration 0004:
 create missing counters, lock them, sum, check, insert) and a settlement one statement
 (ledger_sql.py), and relaxing a transaction's durability rides on that statement instead
 of a SET. SQLite gets plain statements in one IMMEDIATE transaction, which holds the
@@ -190,7 +190,7 @@ def reserve_in_one_statement(
     relax: bool,
 ) -> tuple[int | None, Committed]:
     """PostgreSQL: lock, sum, check and insert in one round trip, through the
-    `routing_reserve` function (migration 0006). Returns the reservation's id, or None when a
+    `routing_reserve` function (migration 0004). Returns the reservation's id, or None when a
     ceiling would be passed (then nothing was reserved), with what each scope has committed.
     `relax`: see the module's docstring; it rides on the same statement."""
     relaxing = f", {RELAX}" if relax else ""
