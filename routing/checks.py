@@ -6,7 +6,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import connections
 
 
 def _is_http_url(url: str) -> bool:
@@ -46,3 +47,42 @@ def check_routing_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
                 )
             )
     return messages
+
+
+READ_COMMITTED = "read committed"
+
+
+@register(Tags.database)
+def check_budget_isolation(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Budgets hold under concurrency only at READ COMMITTED on PostgreSQL: `routing_reserve`
+    reads, after its lock is granted, what other calls committed meanwhile, which a stricter
+    level's single snapshot would hide (two calls could then both see the same money left).
+    Runs with `migrate` and `check --database`."""
+    messages: list[CheckMessage] = []
+    for alias in databases or []:
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        level = _isolation_level(connection)
+        if level != READ_COMMITTED:
+            messages.append(
+                Error(
+                    f"Database {alias!r} runs transactions at {level}; routing's budget "
+                    "ceilings need read committed.",
+                    hint="Drop isolation_level from the database options and leave the "
+                    "server's default_transaction_isolation at 'read committed'.",
+                    id="routing.E003",
+                )
+            )
+    return messages
+
+
+def _isolation_level(connection: Any) -> str:
+    configured = connection.settings_dict.get("OPTIONS", {}).get("isolation_level")
+    if configured is not None:  # psycopg's IsolationLevel, as Django takes it
+        return str(getattr(configured, "name", configured)).replace("_", " ").lower()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW default_transaction_isolation")
+        return str(cursor.fetchone()[0])

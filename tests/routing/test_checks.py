@@ -6,7 +6,10 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from routing.checks import check_routing_settings
+import pytest
+from django.db import connection
+
+from routing.checks import check_budget_isolation, check_routing_settings
 
 OUR_APPS = {"engine", "chat", "selfheal", "logcrawler", "codehealth"}
 ROUTING = Path(__file__).resolve().parents[2] / "routing"
@@ -50,3 +53,20 @@ def test_routing_imports_no_other_app_of_ours() -> None:
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in OUR_APPS]
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_budgets_need_read_committed_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert check_budget_isolation(databases=["default"]) == []
+    if connection.vendor != "postgresql":
+        return  # SQLite's IMMEDIATE transactions hold the whole database: no level to check
+    from psycopg import IsolationLevel
+
+    options = {
+        **connection.settings_dict["OPTIONS"],
+        "isolation_level": IsolationLevel.SERIALIZABLE,
+    }
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+
+    [error] = check_budget_isolation(databases=["default"])
+    assert error.id == "routing.E003" and "serializable" in error.msg
