@@ -96,11 +96,18 @@ class SettledAfterSending(Response):
 
     def close(self) -> None:
         try:
-            self.held.settle_all()
-        except Exception:  # the answer is sent; the reservation lapses on its own
-            logger.exception("gateway: settling a call after its answer failed")
+            _settle_quietly(self.held)
         finally:
             super().close()
+
+
+def _settle_quietly(held: HeldSettlements) -> None:
+    """Settle what the call held back; a failure is logged, never put in place of the
+    answer or of the error the client is owed (the reservation lapses on its own)."""
+    try:
+        held.settle_all()
+    except Exception:
+        logger.exception("gateway: settling a call after its answer failed")
 
 
 class ChatCompletionsView(OpenAIView):
@@ -133,7 +140,7 @@ class ChatCompletionsView(OpenAIView):
                 return SettledAfterSending(body, held=held)
             stream = stream_completion(**call)
         except BaseException:
-            held.settle_all()  # a refusal or failure is on the ledger before the error goes out
+            _settle_quietly(held)  # a refusal or failure is on the ledger before its error
             raise
         events = _Events(_sse(stream, chat, response_id=response_id, held=held), stream, held)
         content: Iterator[bytes] | AsyncIterator[bytes] = events
@@ -169,7 +176,7 @@ def _sse(
         yield writer.error(str(exc), type_=exc.error_type, code=exc.code)
     finally:
         stream.close()
-        held.settle_all()
+        _settle_quietly(held)
 
 
 class _Events:
@@ -195,7 +202,7 @@ class _Events:
             try:
                 self._stream.close()  # a no-op once `_sse` closed it
             finally:
-                self._held.settle_all()  # a no-op once `_sse` settled
+                _settle_quietly(self._held)  # a no-op once `_sse` settled
 
 
 async def _async(events: Iterator[bytes]) -> AsyncIterator[bytes]:

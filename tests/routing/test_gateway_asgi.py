@@ -390,3 +390,25 @@ def test_a_request_after_one_given_up_on_does_not_wait_behind_it(
     assert json.loads(sent[1]["body"])["choices"][0]["message"]["content"] == "Next."
     assert elapsed < 0.5  # behind the first, it would wait ~0.75 s more for its upstream
     assert ModelCall.objects.count() == 2 and not BudgetReservation.objects.exists()
+
+
+def test_a_settlement_that_fails_leaves_the_refusal_the_client_is_owed(
+    app: GatewayFastPath,
+    token: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from routing.models import Policy
+
+    Policy.objects.filter(mode="ops").update(daily_ceiling=0)
+
+    def broken(self: Any) -> Any:
+        raise RuntimeError("the ledger is unreachable")
+
+    monkeypatch.setattr(budgets.HeldSettlements, "settle_all", broken)
+
+    status, _, content = call(app, "/v1/chat/completions", body=ASK, token=token)
+
+    assert status == 402, content  # the budget refusal, not a 500
+    assert json.loads(content)["error"]["code"] == "budget_exceeded"
+    assert "settling a call after its answer failed" in caplog.text
