@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.utils import timezone
 
@@ -35,23 +35,29 @@ from routing.types import (
 MAX_SESSION_REF = 200  # ModelCall.session_ref
 
 
+class CallOptions(TypedDict, total=False):
+    """What `complete` and `stream_completion` take besides the mode and the messages."""
+
+    tools: list[ToolSpec] | None
+    session_ref: str
+    model: str | None
+    max_tokens: int | None
+    session_ceiling: Decimal | None
+    daily_ceiling: Decimal | None
+    source: str
+    extra: dict[str, Any] | None
+    provider: Provider | None
+    request_id: str
+    held: HeldSettlements | None
+
+
 def complete(
     *,
     mode: str,
     messages: list[Message],
-    tools: list[ToolSpec] | None = None,
-    session_ref: str = "",
     stream: bool = False,
     on_delta: Callable[[Delta], None] | None = None,
-    model: str | None = None,
-    max_tokens: int | None = None,
-    session_ceiling: Decimal | None = None,
-    daily_ceiling: Decimal | None = None,
-    source: str = "",
-    extra: dict[str, Any] | None = None,
-    provider: Provider | None = None,
-    request_id: str = "",
-    held: HeldSettlements | None = None,
+    **options: Unpack[CallOptions],
 ) -> Completion:
     """Ask the model the mode's policy picks; `on_delta` sees the answer as it streams.
 
@@ -60,21 +66,7 @@ def complete(
     `BudgetExceeded`, `NoModelAvailable`, `ModelNotAllowed`, `UnknownMode` or a
     `ProviderError` (all `routing.errors.RoutingError`).
     """
-    spec = CallSpec(
-        mode,
-        messages,
-        tools,
-        session_ref,
-        model,
-        max_tokens,
-        session_ceiling,
-        daily_ceiling,
-        source,
-        extra or {},
-        request_id[:64],
-        held,
-    )
-    run = _run(spec, provider or active_provider(), stream=stream)
+    run = _open(mode, messages, options, stream=stream)
     try:
         while True:
             try:
@@ -114,36 +106,29 @@ class CompletionStream:
 
 
 def stream_completion(
-    *,
-    mode: str,
-    messages: list[Message],
-    tools: list[ToolSpec] | None = None,
-    session_ref: str = "",
-    model: str | None = None,
-    max_tokens: int | None = None,
-    session_ceiling: Decimal | None = None,
-    daily_ceiling: Decimal | None = None,
-    source: str = "",
-    extra: dict[str, Any] | None = None,
-    provider: Provider | None = None,
-    request_id: str = "",
-    held: HeldSettlements | None = None,
+    *, mode: str, messages: list[Message], **options: Unpack[CallOptions]
 ) -> CompletionStream:
+    return CompletionStream(_open(mode, messages, options, stream=True))
+
+
+def _open(
+    mode: str, messages: list[Message], options: CallOptions, *, stream: bool
+) -> Generator[Delta, None, Completion]:
     spec = CallSpec(
         mode,
         messages,
-        tools,
-        session_ref,
-        model,
-        max_tokens,
-        session_ceiling,
-        daily_ceiling,
-        source,
-        extra or {},
-        request_id[:64],
-        held,
+        options.get("tools"),
+        options.get("session_ref", ""),
+        options.get("model"),
+        options.get("max_tokens"),
+        options.get("session_ceiling"),
+        options.get("daily_ceiling"),
+        options.get("source", ""),
+        options.get("extra") or {},
+        options.get("request_id", "")[:64],
+        options.get("held"),
     )
-    return CompletionStream(_run(spec, provider or active_provider(), stream=True))
+    return _run(spec, options.get("provider") or active_provider(), stream=stream)
 
 
 def _candidates(spec: CallSpec, policy: Policy, provider: Provider, tokens: int) -> list[Candidate]:
