@@ -247,6 +247,8 @@ class OpenAICompatibleProvider(Provider):
                     stream=stream,
                     proxies=proxies,
                     verify=verify,
+                    # requests would turn a redirected POST into a GET: a redirect is an error.
+                    allow_redirects=False,
                 )
             except requests.exceptions.ConnectTimeout:
                 error: ProviderError = ProviderUnavailable(

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -136,20 +137,15 @@ def charge_counters(keys: list[str], amount: Decimal) -> None:
                 cursor.execute(sql, [value, name])
 
 
-def hold(
-    scope: Scope, *, amount: Decimal, now: datetime, expires_at: datetime
-) -> tuple[int, Committed]:
-    """SQLite: insert a reservation and return its id with what each scope has committed
-    before it (counters spent plus the *other* live reservations; only calls in flight have
-    one, so the sums stay small). Run it inside the IMMEDIATE transaction, which holds the
-    database; to refuse the call, roll it back. PostgreSQL does all of this in
-    `reserve_in_one_statement`."""
-    ops = connection.ops
+@cache
+def _hold_sql(vendor: str) -> tuple[str, str]:
+    """The SELECT of what the scopes have committed, and the reservation's INSERT. Built once:
+    quoting names through the connection on every call was a tenth of the reservation's time
+    on SQLite. `vendor` keys the cache because quoting differs between backends."""
+    del vendor
     reservations = _q(BudgetReservation._meta.db_table)
     counters, key, spent = _q(BudgetCounter._meta.db_table), _q("key"), _q("spent")
     columns = ", ".join(_q(name) for name in RESERVATION_COLUMNS)
-    moment = ops.adapt_datetimefield_value(now)
-    day = ops.adapt_datefield_value(scope.day)
     # Only quoted names and placeholders are interpolated; the values go as parameters.
     totals = (
         f"SELECT (SELECT {spent} FROM {counters} WHERE {key} = %s), "  # noqa: S608
@@ -160,6 +156,21 @@ def hold(
         "AND expires_at > %s)"
     )
     insert = f"INSERT INTO {reservations} ({columns}) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"  # noqa: S608
+    return totals, insert
+
+
+def hold(
+    scope: Scope, *, amount: Decimal, now: datetime, expires_at: datetime
+) -> tuple[int, Committed]:
+    """SQLite: insert a reservation and return its id with what each scope has committed
+    before it (counters spent plus the *other* live reservations; only calls in flight have
+    one, so the sums stay small). Run it inside the IMMEDIATE transaction, which holds the
+    database; to refuse the call, roll it back. PostgreSQL does all of this in
+    `reserve_in_one_statement`."""
+    ops = connection.ops
+    totals, insert = _hold_sql(connection.vendor)
+    moment = ops.adapt_datetimefield_value(now)
+    day = ops.adapt_datefield_value(scope.day)
     row = [
         scope.mode,
         day,

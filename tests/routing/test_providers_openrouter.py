@@ -11,6 +11,7 @@ import pytest
 from routing.errors import (
     NoProviderForConstraints,
     ProviderAuthError,
+    ProviderBadRequest,
     ProviderOutOfCredits,
     ProviderRateLimited,
     ProviderStreamError,
@@ -195,6 +196,22 @@ def test_402_says_to_add_credits_and_is_not_retried(
     assert caught.value.fallback is False
     assert len(fake_openrouter.posts) == 1
     assert sleeps == []
+
+
+def test_a_redirect_is_an_error_and_never_followed_as_a_get(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    # requests would follow a 301 or 302 for a POST by sending a GET, losing the body.
+    moved = error(301, "Moved")
+    moved.headers["Location"] = "/api/v2/chat/completions"
+    fake_openrouter.script(moved)
+
+    with pytest.raises(ProviderBadRequest, match="301"):
+        run(openrouter, request())
+
+    assert [(r.method, r.path) for r in fake_openrouter.requests] == [
+        ("POST", "/api/v1/chat/completions")
+    ]
 
 
 def test_401_names_the_setting_and_never_the_key(
