@@ -18,7 +18,7 @@ from chat.models import ChatMessage, ChatSession, MessageRole, SessionState
 from chat.services.loop import AgentLoop
 from chat.services.publisher import publish
 from chat.services.runs import announce_state, created_data
-from engine.executors import ExecutionContext, PermanentFailure
+from engine.executors import ExecutionContext, LeaseLost, PermanentFailure
 from engine.models import Task
 from routing.models import Mode
 
@@ -27,8 +27,15 @@ DEFAULT_TASK_MODE = Mode.OPS
 
 def execute_agent(context: ExecutionContext) -> dict[str, Any]:
     session_id = session_for_task(context)
-    loop = AgentLoop(session_id, task_id=context.task_id, should_hand_back=context.should_stop)
+    loop = AgentLoop(
+        session_id,
+        task_id=context.task_id,
+        should_hand_back=context.should_stop,
+        holds_lease=context.holds_lease,
+    )
     reason = loop.run()
+    if loop.lease_lost:
+        raise LeaseLost(f"chat session {session_id}: a later attempt of the task runs it")
     if loop.superseded_by is not None:
         # Not this task's run (any more): another task carries it, perhaps right now.
         return {"session": session_id, "skipped": f"the run is task #{loop.superseded_by}'s"}

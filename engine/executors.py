@@ -16,6 +16,12 @@ class HandBack(Exception):
     back to the queue and the attempt does not count."""
 
 
+class LeaseLost(Exception):
+    """Raised by an executor that found, between units of work, that its attempt no longer
+    holds the task (`ExecutionContext.holds_lease`): a later attempt owns it, so this one
+    ends without recording an outcome."""
+
+
 class PermanentFailure(Exception):
     """Raised by an executor when retrying cannot help: the task fails at once."""
 
@@ -27,6 +33,10 @@ class ExecutionContext:
     payload: dict[str, Any]
     attempt: int
     should_stop: Callable[[], bool] = field(default=lambda: False)
+    # Whether this attempt still holds the task: False once the stuck detector gave it to
+    # another worker (this worker's heartbeats stopped while its executor ran on). An
+    # executor that runs long asks between units of work, and ends without a trace if not.
+    holds_lease: Callable[[], bool] = field(default=lambda: True)
 
     def check_stop(self) -> None:
         """Call between units of work; raises `HandBack` once the worker wants to stop."""

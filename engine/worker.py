@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -27,6 +28,7 @@ from engine.executors import (
     ExecutionContext,
     ExecutorRegistry,
     HandBack,
+    LeaseLost,
     PermanentFailure,
     executors,
 )
@@ -39,6 +41,7 @@ from engine.services import (
     complete_task,
     fail_task,
     heartbeat,
+    holds_lease,
     release_task,
     set_worker_state,
 )
@@ -267,11 +270,17 @@ class WorkerLoop:
             payload=task.payload if isinstance(task.payload, dict) else {},
             attempt=task.attempts,
             should_stop=self.should_stop,
+            holds_lease=partial(
+                holds_lease, worker=self.worker, task_id=task.pk, attempt=task.attempts
+            ),
         )
         try:
             result = executor(context)
         except HandBack as exc:
             self._settle(task, "handed back", release_task, reason=str(exc) or "handed back")
+            return
+        except LeaseLost as exc:
+            log.warning("task %s: lease lost (%s); no outcome recorded", task.pk, exc)
             return
         except PermanentFailure as exc:
             self._settle(task, "failed", fail_task, error=describe(exc), retryable=False)

@@ -36,7 +36,7 @@ from chat.services.runs import (
 )
 from chat.services.toolcalls import ToolCalls, describe
 from chat.stop_reasons import StopReason
-from engine.executors import HandBack
+from engine.executors import HandBack, LeaseLost
 from routing.errors import BudgetExceeded, ProviderError, RoutingError
 from routing.providers import Provider
 from routing.services import stream_completion
@@ -82,12 +82,17 @@ class AgentLoop:
         task_id: int | None = None,
         provider: Provider | None = None,
         should_hand_back: Callable[[], bool] = lambda: False,
+        holds_lease: Callable[[], bool] = lambda: True,
     ) -> None:
         self.session_id = session_id
         # The engine task running this loop (None in the terminal); superseded_by is set when
         # the session's run belongs to another task, and this one left the session alone.
         self.task_id = task_id
         self.superseded_by: int | None = None
+        # The engine's word on whether this attempt still holds the task; lease_lost is set
+        # when another attempt took the run over and this one left it mid-way.
+        self.holds_lease = holds_lease
+        self.lease_lost = False
         self._timeout_covers = 0  # the time budget the task's engine timeout was fitted to
         self.provider = provider
         self.should_hand_back = should_hand_back
@@ -108,17 +113,21 @@ class AgentLoop:
     def run(self) -> StopReason:
         session = self._begin()
         if session is None:
-            current = ChatSession.objects.filter(pk=self.session_id).first()
-            return (
-                StopReason(current.stop_reason)
-                if current and current.stop_reason
-                else StopReason.COMPLETED
-            )
+            return self._current_stop_reason()
         try:
             reason = self._loop()
         except HandBack:
             self._hand_back()
             raise
+        except LeaseLost:
+            # The session is the later attempt's now: touch nothing, publish nothing.
+            log.warning(
+                "chat session %s: task %s lost its lease; a later attempt runs the session",
+                self.session_id,
+                self.task_id,
+            )
+            self.lease_lost = True
+            return self._current_stop_reason()
         except Exception as exc:
             # The boundary between the loop and everything it calls: the run ends as an
             # internal error the operator can see, and the worker moves on.
@@ -129,6 +138,14 @@ class AgentLoop:
         self.flush_deltas(force=True)
         finish_run(self.session_id, reason, detail=self.detail)
         return reason
+
+    def _current_stop_reason(self) -> StopReason:
+        current = ChatSession.objects.filter(pk=self.session_id).first()
+        return (
+            StopReason(current.stop_reason)
+            if current and current.stop_reason
+            else StopReason.COMPLETED
+        )
 
     def _begin(self) -> ChatSession | None:
         with transaction.atomic():
@@ -164,6 +181,7 @@ class AgentLoop:
 
     def _loop(self) -> StopReason:
         while True:
+            self._ensure_lease()
             pending = context.pending_tool_calls(self.session)
             if pending:
                 reason = self.calls.run_pending(pending)
@@ -181,6 +199,13 @@ class AgentLoop:
         announce_state(self.session, SessionState.QUEUED, detail="the worker is stopping")
 
     # --- controls ------------------------------------------------------------------------
+
+    def _ensure_lease(self) -> None:
+        """Before every step: a worker whose heartbeats stopped while this loop ran on may
+        have lost the task to the stuck detector, and another worker may be running this
+        session now. A step under way finishes; none starts."""
+        if not self.holds_lease():
+            raise LeaseLost(f"chat session {self.session_id}: task {self.task_id} lost its lease")
 
     def _check_controls(self) -> StopReason | None:
         """Before every step: the Stop control, the worker, every budget."""

@@ -17,6 +17,7 @@ from engine.services.leases import (
     fail_attempt,
     fail_task,
     heartbeat,
+    holds_lease,
     release_task,
     retry_delay,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "fail_attempt",
     "fail_task",
     "heartbeat",
+    "holds_lease",
     "job_lock",
     "register_worker",
     "reject_task",

@@ -53,6 +53,15 @@ def heartbeat(*, worker: Worker, now: datetime | None = None) -> Heartbeat:
     return Heartbeat(worker.state, extended, expires)
 
 
+def holds_lease(*, worker: Worker, task_id: int, attempt: int) -> bool:
+    """Whether `worker` still runs attempt `attempt` of the task. A lease that ran out and
+    was claimed again (by another worker, or by this one after it was declared offline)
+    belongs to a later attempt."""
+    return Task.objects.filter(
+        pk=task_id, state=TaskState.RUNNING, lease_worker=worker, attempts=attempt
+    ).exists()
+
+
 def _held_task(worker: Worker, task_id: int) -> Task:
     task = Task.objects.select_for_update().filter(pk=task_id).first()
     if task is None:

@@ -5,6 +5,7 @@ stuck detector never hands a live run to a second worker."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -16,9 +17,9 @@ from chat.services.budgets import BudgetLimits
 from chat.services.loop import AgentLoop
 from chat.services.runs import AGENT_KIND, RUN_TIMEOUT_MARGIN_SECONDS
 from chat.stop_reasons import StopReason
-from engine.executors import ExecutionContext
+from engine.executors import ExecutionContext, LeaseLost
 from engine.models import Task, TaskState, Worker
-from engine.services import StuckTaskDetector, TaskRouter, create_task
+from engine.services import StuckTaskDetector, TaskRouter, create_task, holds_lease
 from routing.models import Policy
 from tests.chat.conftest import make_session
 from tests.chat.scripted import Reply, ScriptedProvider
@@ -135,3 +136,69 @@ def test_the_loop_extends_its_task_when_the_modes_policy_raised_the_time(user: A
     assert reason == StopReason.COMPLETED
     task.refresh_from_db()
     assert task.timeout_seconds == policy.max_seconds + RUN_TIMEOUT_MARGIN_SECONDS
+
+
+def test_a_run_that_lost_its_lease_stops_before_its_next_step_and_leaves_the_session(
+    user: Any,
+) -> None:
+    """The worker's heartbeats stopped while its loop ran on; the stuck detector gave the
+    run task to another worker. The first loop notices before its next step and ends
+    without touching the session, which is the later attempt's now."""
+    session, task = queued_run(user)
+    first = running_on_a_worker(task)
+    assert first.lease_worker is not None
+    second_worker = WorkerFactory(capabilities=[AGENT_KIND])
+
+    def answer_then_lose_the_lease(request: Any) -> Reply:
+        # While the first step's model call is under way, the task changes hands.
+        Task.objects.filter(pk=task.pk).update(
+            lease_worker=second_worker, attempts=first.attempts + 1
+        )
+        return Reply(text="checking", calls=[("list_workers", {})])
+
+    provider = ScriptedProvider([answer_then_lose_the_lease])
+    context = ExecutionContext(
+        task_id=task.pk,
+        kind=AGENT_KIND,
+        payload=task.payload,
+        attempt=first.attempts,
+        holds_lease=partial(
+            holds_lease, worker=first.lease_worker, task_id=task.pk, attempt=first.attempts
+        ),
+    )
+    loop = AgentLoop(
+        session.pk, task_id=task.pk, provider=provider, holds_lease=context.holds_lease
+    )
+
+    loop.run()
+
+    assert loop.lease_lost is True
+    assert len(provider.requests) == 1  # no second step
+    session.refresh_from_db()
+    assert session.steps_used == 1
+    assert session.state not in (SessionState.IDLE, SessionState.STOPPED)
+    kinds = list(ChatEvent.objects.filter(session=session).values_list("type", flat=True))
+    assert "run.stopped" not in kinds
+    assert "tool.started" not in kinds  # the answer's tool call is left to the later attempt
+
+
+def test_the_executor_reports_a_lost_lease_to_the_worker(user: Any) -> None:
+    session, task = queued_run(user)
+    first = running_on_a_worker(task)
+    Task.objects.filter(pk=task.pk).update(attempts=first.attempts + 1)  # handed out again
+
+    with pytest.raises(LeaseLost):
+        execute_agent(
+            ExecutionContext(
+                task_id=task.pk,
+                kind=AGENT_KIND,
+                payload=task.payload,
+                attempt=first.attempts,
+                holds_lease=partial(
+                    holds_lease, worker=first.lease_worker, task_id=task.pk, attempt=first.attempts
+                ),
+            )
+        )
+
+    session.refresh_from_db()
+    assert session.steps_used == 0

@@ -7,15 +7,17 @@ import time_machine
 from django.test import override_settings
 from django.utils import timezone
 
-from engine.models import TaskState, WorkerState
+from engine.models import Task, TaskState, WorkerState
 from engine.services import (
     LeaseConflict,
+    StuckTaskDetector,
     TaskRouter,
     cancel_task,
     complete_task,
     create_task,
     fail_task,
     heartbeat,
+    holds_lease,
     release_task,
     retry_delay,
 )
@@ -145,3 +147,34 @@ def test_a_cancelled_dependent_is_not_unblocked() -> None:
 
     cancelled.refresh_from_db()
     assert cancelled.state == TaskState.CANCELLED
+
+
+def test_an_attempt_holds_its_lease_until_the_stuck_detector_gives_the_task_away() -> None:
+    first, task = _claimed(max_attempts=3)
+    attempt = task.attempts
+    assert holds_lease(worker=first, task_id=task.pk, attempt=attempt) is True
+
+    # The first worker's heartbeats stop; its lease runs out and the task is requeued.
+    later = task.lease_expires_at + timedelta(seconds=1)
+    StuckTaskDetector(now=later).run()
+    assert holds_lease(worker=first, task_id=task.pk, attempt=attempt) is False
+
+    Task.objects.filter(pk=task.pk).update(run_after=timezone.now() - timedelta(seconds=1))
+    second = WorkerFactory()
+    again = TaskRouter().claim(second)
+    assert again is not None and again.pk == task.pk
+    assert holds_lease(worker=second, task_id=task.pk, attempt=again.attempts) is True
+    assert holds_lease(worker=first, task_id=task.pk, attempt=attempt) is False
+
+
+def test_the_same_worker_claiming_its_task_again_is_a_later_attempt() -> None:
+    worker, task = _claimed(max_attempts=3)
+    later = task.lease_expires_at + timedelta(seconds=1)
+    StuckTaskDetector(now=later).run()
+    Task.objects.filter(pk=task.pk).update(run_after=timezone.now() - timedelta(seconds=1))
+
+    again = TaskRouter().claim(worker)
+
+    assert again is not None and again.attempts == task.attempts + 1
+    assert holds_lease(worker=worker, task_id=task.pk, attempt=task.attempts) is False
+    assert holds_lease(worker=worker, task_id=task.pk, attempt=again.attempts) is True

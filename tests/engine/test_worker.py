@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -14,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from engine.executors import ExecutionContext, ExecutorRegistry, executors
+from engine.executors import ExecutionContext, ExecutorRegistry, LeaseLost, executors
 from engine.models import Task, TaskState, Worker, WorkerState
 from engine.services import (
     TaskRouter,
@@ -201,6 +202,37 @@ def test_a_task_cancelled_while_running_stays_cancelled() -> None:
     task.refresh_from_db()
     assert task.state == TaskState.CANCELLED
     assert task.result is None
+
+
+def test_an_executor_that_lost_its_lease_leaves_the_task_to_the_later_attempt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The stuck detector gave the task to another worker while this executor ran on: the
+    executor sees it through holds_lease and ends; nothing it did is recorded."""
+    seen: list[bool] = []
+
+    def outlived_its_lease(context: ExecutionContext) -> Any:
+        assert context.holds_lease() is True
+        Task.objects.filter(pk=context.task_id).update(
+            lease_worker=WorkerFactory(), attempts=context.attempt + 1
+        )
+        seen.append(context.holds_lease())
+        raise LeaseLost("a later attempt runs it")
+
+    worker = WorkerFactory(capabilities=["long"])
+    task = make_task(kind="long")
+
+    with caplog.at_level(logging.INFO, logger="engine.worker"):
+        WorkerLoop(worker=worker, registry=registry_with("long", outlived_its_lease)).run_once()
+
+    task.refresh_from_db()
+    assert seen == [False]
+    # Not taken for a failure of the attempt: no settlement was even tried.
+    assert [r.getMessage() for r in caplog.records] == [
+        f"task {task.pk}: lease lost (a later attempt runs it); no outcome recorded"
+    ]
+    assert (task.state, task.result, task.last_error) == (TaskState.RUNNING, None, "")
+    assert task.lease_worker_id != worker.pk
 
 
 def test_sigterm_during_a_sleep_task_hands_it_back_uncounted() -> None:
