@@ -35,12 +35,26 @@ def read_execution(context: ToolContext, arguments: dict[str, Any]) -> dict[str,
         raise ToolError(str(exc)) from exc
 
 
+def _owner(context: ToolContext) -> Any:
+    # The tool acts for the session's owner, whoever approved the call. A session the
+    # system started has no owner: no one whose permission covers it.
+    return user_by_id(context.owner_id) if context.owner_id is not None else None
+
+
+def repair_refusal(context: ToolContext) -> str | None:
+    """Refused before anyone is asked to approve it: approval cannot give the owner a
+    permission they lack."""
+    try:
+        require_repair_permission(_owner(context))
+    except SelfhealError as exc:
+        return str(exc)
+    return None
+
+
 def repair(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     try:
-        # The tool acts for the session's owner, whoever approved the call.
-        # A session the system started has no owner: no one whose permission covers it.
-        owner = user_by_id(context.owner_id) if context.owner_id is not None else None
-        require_repair_permission(owner)
+        # Checked again: the permission may have been taken away while the call waited.
+        require_repair_permission(_owner(context))
         execution = run_repair(
             triggered_by=_actor(context), dry_run=bool(arguments.get("dry_run", True))
         )
@@ -83,6 +97,7 @@ TOOLS = (
             "additionalProperties": False,
         },
         function=repair,
+        refusal=repair_refusal,
         permission=ToolPermission.DANGEROUS,
         timeout_seconds=120,
     ),

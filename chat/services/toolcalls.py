@@ -117,6 +117,9 @@ class ToolCalls:
         errors = tool.argument_errors(arguments)
         if errors:
             return self._refuse(call_id, name, arguments, "invalid arguments: " + "; ".join(errors))
+        refused = tool.refused(self._tool_context())
+        if refused:
+            return self._refuse(call_id, name, arguments, refused)
         retry = context.previous_failures(
             self.session, tool=name, arguments_digest=context.digest(arguments)
         )
@@ -138,6 +141,10 @@ class ToolCalls:
         if tool.dangerous:
             return self._ask_approval(execution, tool, arguments)
         return self._execute(execution, tool, arguments)
+
+    def _tool_context(self) -> ToolContext:
+        session = self.session
+        return ToolContext(session_id=session.pk, owner_id=session.owner_id, mode=session.mode)
 
     # --- outcomes ---------------------------------------------------------------------
 
@@ -270,9 +277,7 @@ class ToolCalls:
                 "retry_number": execution.retry_number,
             },
         )
-        tool_context = ToolContext(
-            session_id=session.pk, owner_id=session.owner_id, mode=session.mode
-        )
+        tool_context = self._tool_context()
         outcome = run_interruptible(
             lambda: tool.function(tool_context, arguments),
             should_abort=self.loop.abort_reason,

@@ -44,6 +44,9 @@ class ToolContext:
 
 
 ToolFunction = Callable[[ToolContext, dict[str, Any]], Any]
+# Why a call must be refused before it runs, or None: checked before a dangerous tool asks a
+# human for approval, so nobody is asked to approve what would be refused anyway.
+ToolRefusal = Callable[[ToolContext], str | None]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class Tool:
     # A polling tool (e.g. "is that task done yet?") is expected to repeat itself: the
     # repetition guardrail leaves it alone.
     polling: bool = False
+    refusal: ToolRefusal | None = None
+
+    def refused(self, context: ToolContext) -> str | None:
+        return self.refusal(context) if self.refusal is not None else None
 
     def spec(self) -> dict[str, Any]:
         """The tool as the model is told about it (OpenAI function format)."""

@@ -137,6 +137,14 @@ def test_tools() -> Iterator[Calls]:
         ),
         Tool("poll", "Is it done yet?", {"type": "object", "properties": {}}, poll, polling=True),
         Tool("zap", "Dangerous on purpose.", text, echo, permission="dangerous"),
+        Tool(
+            "zap_for_staff",
+            "Dangerous, and only for staff owners.",
+            text,
+            echo,
+            permission="dangerous",
+            refusal=lambda context: "only staff may zap" if context.owner_id is not None else None,
+        ),
     ]
     for tool in registered:
         tools.register(tool, replace=True)

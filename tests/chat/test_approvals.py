@@ -40,6 +40,26 @@ def test_a_dangerous_call_waits_on_an_engine_task(user: Any, test_tools: Calls) 
     assert requested.data["task_id"] == task.pk
 
 
+def test_a_call_its_tool_refuses_for_this_owner_asks_nobody_for_approval(
+    user: Any, test_tools: Calls
+) -> None:
+    session = make_session(user, mode="ops")
+
+    reason, _ = run_turn(
+        session, "zap it", [Reply(calls=[("zap_for_staff", {"text": "prod"})]), Reply("ok")]
+    )
+
+    assert reason == StopReason.COMPLETED
+    execution = ToolExecution.objects.get(session=session)
+    assert (execution.state, execution.error) == (ExecutionState.FAILED, "only staff may zap")
+    assert execution.approval_task is None
+    assert not Task.objects.filter(state=TaskState.WAITING_APPROVAL).exists()
+    assert not ChatEvent.objects.filter(session=session, type="approval.requested").exists()
+    assert test_tools.seen == []
+    told = ChatMessage.objects.get(session=session, role="tool")
+    assert told.content == "error: only staff may zap"
+
+
 def test_the_approval_task_may_run_as_long_as_the_run_may(user: Any, test_tools: Calls) -> None:
     """Approved, the task carries the rest of the run: the stuck detector must not requeue it
     (a second worker would run the same session) before the time budget ends the run."""

@@ -96,3 +96,18 @@ def test_bad_arguments_are_refused_before_the_tool_runs() -> None:
     assert tool is not None
     assert tool.argument_errors({"execution_id": "seven"}) != []
     assert tool.argument_errors({}) != []
+
+
+def test_the_repair_is_refused_before_approval_for_an_owner_without_the_permission(
+    owner: Any,
+) -> None:
+    tool = tools.get("selfheal_repair")
+    assert tool is not None
+
+    def refused(owner_id: int | None) -> str | None:
+        return tool.refused(ToolContext(session_id=7, owner_id=owner_id, mode="ops"))
+
+    assert refused(owner.pk) is None
+    assert refused(UserFactory(username="sam", is_staff=True).pk) is None
+    assert "selfheal.run_repair" in (refused(UserFactory(username="plain").pk) or "")
+    assert refused(None) is not None  # a system session: no one whose permission covers it
