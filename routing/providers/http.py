@@ -46,6 +46,16 @@ from routing.types import ProviderRequest
 
 RETRYABLE_STATUSES = {408, 429, 500, 502, 503, 504}
 BACKOFF_BASE_SECONDS = 0.5
+# After [DONE] the answer is whole; what follows is read only so the connection can be kept.
+# A server that holds the body open past it gets this long, not the whole read timeout.
+DRAIN_SECONDS = 1.0
+
+# The request is prepared from a template, not through the session, so none of the session's
+# default headers go out: these say who is calling and what we read.
+IDENTITY_HEADERS = {
+    "User-Agent": f"juggernaut {requests.utils.default_user_agent()}",
+    "Accept": "application/json, text/event-stream",
+}
 
 _idle_sessions: queue.SimpleQueue[requests.Session] = queue.SimpleQueue()
 
@@ -101,6 +111,15 @@ def _prepared_post(
     prepared = _post_template(url, tuple(sorted(headers.items())), login).copy()
     prepared.prepare_body(data, None)
     return prepared
+
+
+def _shorten_reads(response: requests.Response, seconds: float) -> None:
+    """Give the rest of this response `seconds` per read. urllib3 sets the socket's timeout
+    again for the connection's next request, so the shortening ends with this response."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(seconds)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -159,7 +178,7 @@ class OpenAICompatibleProvider(Provider):
         return nullcontext(self._session) if self._session else _pooled_session()
 
     def headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **IDENTITY_HEADERS}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
@@ -203,6 +222,7 @@ class OpenAICompatibleProvider(Provider):
                         # connection, and the next call would open a new one (a TLS
                         # handshake, against OpenRouter).
                         assembler.done = True
+                        _shorten_reads(response, DRAIN_SECONDS)
                         continue
                     try:
                         payload = parse_json(data)

@@ -38,6 +38,7 @@ class Reply:
     drop_after: int | None = None  # close the socket after this many events
     delay: float = 0.0  # before the status line
     event_delay: float = 0.0  # between events
+    linger: float = 0.0  # after the last event, before the body's end
 
 
 def _chunk(payload: dict[str, Any]) -> str:
@@ -255,6 +256,8 @@ class _Handler(BaseHTTPRequestHandler):
             data = event.encode()
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
+        if reply.linger and self.server.fake.stopping.wait(reply.linger):
+            return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from routing.errors import (
     StreamInterrupted,
 )
 from routing.providers import OpenRouterProvider
+from routing.providers.http import DRAIN_SECONDS
 from routing.types import Delta, ProviderRequest, ProviderResult
 from tests.routing.conftest import API_KEY
 from tests.routing.fake_openrouter import FakeOpenRouter, completion, error, streamed
@@ -79,6 +81,7 @@ def test_plain_completion_sends_what_openrouter_expects(
     assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
     assert sent.headers["HTTP-Referer"] == "https://juggernaut.example"
     assert sent.headers["X-Title"] == "Juggernaut tests"
+    assert sent.headers["User-Agent"].startswith("juggernaut python-requests/")
     body = sent.body
     assert body["model"] == "anthropic/claude-3.5-sonnet"
     assert body["models"] == [
@@ -183,6 +186,21 @@ def test_a_stream_cut_after_its_done_keeps_the_finished_answer(
     _, result = run(openrouter, request(stream=True))
 
     assert (result.content, result.usage.cost) == ("one two", Decimal("0.0003"))
+
+
+def test_a_server_holding_the_body_open_after_done_is_not_waited_out(
+    fake_openrouter: FakeOpenRouter,
+) -> None:
+    reply = streamed(["one ", "two"])
+    reply.linger = 30  # [DONE] is out; the body's end would come 30 s later
+    fake_openrouter.script(reply)
+    patient = OpenRouterProvider(base_url=fake_openrouter.base_url, read_timeout=60)
+    started = time.monotonic()
+
+    _, result = run(patient, request(stream=True))
+
+    assert result.content == "one two"
+    assert time.monotonic() - started < DRAIN_SECONDS + 5  # not the read timeout, nor 30 s
 
 
 def test_402_says_to_add_credits_and_is_not_retried(
