@@ -4,6 +4,7 @@ of sessions follows sessions made elsewhere without a reload."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import requests
 from django.conf import settings
 
 from chat.services import create_session, post_message, stop_run
+from chat.services.publisher import publish
 from engine.services import create_api_token, create_task
 from tests.browser.conftest import sign_in
 from tests.chat.live import ROOT, Daphne, database_url_for_children
@@ -134,3 +136,41 @@ def test_a_new_user_sees_sessions_appear_and_change_without_a_reload(
     current = page.locator(f"#chat-session-list li.is-current[data-session='{second.pk}']")
     assert current.locator(".title").inner_text() == "rotate the logs"
     assert page.locator("#chat-why-reason").inner_text() == "Stopped by the user"
+
+
+def test_events_lost_on_the_way_are_read_back_and_shown_in_order(
+    page: Any, daphne: Daphne, django_user_model: Any
+) -> None:
+    """The socket loses an event (a full channel, a reconnect): the next one's seq shows the
+    gap, the page reads the missing range from the API and shows everything in order."""
+    user = django_user_model.objects.create_user(username="nina", password="pw-nina-123")
+    session = create_session(owner=user, mode="ops")
+    dropped: list[str] = []
+
+    def lose_the_second_message(socket: Any) -> None:
+        server = socket.connect_to_server()
+
+        def forward(message: str | bytes) -> None:
+            text = message.decode() if isinstance(message, bytes) else message
+            event = json.loads(text)
+            if event.get("type") == "message.user" and event["data"]["content"] == "second":
+                dropped.append(text)
+                return
+            socket.send(text)
+
+        server.on_message(forward)
+
+    page.route_web_socket(f"**/ws/chat/{session.pk}/**", lose_the_second_message)
+    sign_in(page, daphne, user)
+    page.goto(f"{daphne.http}/chat/{session.pk}/")
+    page.locator("#connection-indicator[data-status=live]").wait_for()
+
+    for content in ("first", "second", "third"):
+        publish(session.pk, "message.user", {"message_id": 0, "content": content})
+
+    shown = page.locator(".chat-user .chat-msg-text")
+    shown.nth(2).wait_for()
+    assert dropped, "the socket really lost the second message"
+    assert shown.all_inner_texts() == ["first", "second", "third"]
+    seq = int(page.locator("#chat-status").get_attribute("data-last-seq"))
+    assert seq == session.events.count()
