@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
@@ -60,24 +60,28 @@ logger = logging.getLogger(__name__)
 class _Workers:
     """Single-thread executors, one per request in flight, kept for the next request: a
     request's view, its stream and its settlement all run on one thread, the one that holds
-    its database connection."""
+    its database connection. The most recently used idle worker goes first: its connection
+    was used within the second, so it skips the health check (_trust_recent_connections),
+    and its memory is still in the CPU's caches; after a burst, the rest stay idle."""
 
     def __init__(self) -> None:
-        self._idle: queue.SimpleQueue[ThreadPoolExecutor] = queue.SimpleQueue()
+        # deque.append and deque.pop are atomic: no lock needed between the event loop and
+        # the threads that close workers.
+        self._idle: deque[ThreadPoolExecutor] = deque()
         # Workers still busy with a request the server gave up on, with the job that ends them.
         self._abandoned: list[tuple[ThreadPoolExecutor, Future[None]]] = []
 
     def acquire(self) -> ThreadPoolExecutor:
         try:
-            return self._idle.get_nowait()
-        except queue.Empty:
+            return self._idle.pop()
+        except IndexError:
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway")
 
     def release(self, worker: ThreadPoolExecutor) -> None:
-        if self._idle.qsize() >= MAX_IDLE_WORKERS:
+        if len(self._idle) >= MAX_IDLE_WORKERS:
             _retire(worker)
         else:
-            self._idle.put(worker)
+            self._idle.append(worker)
 
     def abandon(self, worker: ThreadPoolExecutor) -> None:
         """Never reuse a worker whose request was cancelled while it still works on it (its
@@ -94,8 +98,8 @@ class _Workers:
         self._abandoned = []
         while True:
             try:
-                _retire(self._idle.get_nowait())
-            except queue.Empty:
+                _retire(self._idle.pop())
+            except IndexError:
                 return
 
 

@@ -412,3 +412,23 @@ def test_a_settlement_that_fails_leaves_the_refusal_the_client_is_owed(
     assert status == 402, content  # the budget refusal, not a 500
     assert json.loads(content)["error"]["code"] == "budget_exceeded"
     assert "settling a call after its answer failed" in caplog.text
+
+
+def test_the_most_recently_released_worker_serves_the_next_request() -> None:
+    """Its connection was used a moment ago (no health check) and its memory is warm."""
+    workers = fast_path_module._Workers()
+    first, second = workers.acquire(), workers.acquire()
+    assert first is not second
+    try:
+        workers.release(first)
+        workers.release(second)
+
+        assert workers.acquire() is second
+        assert workers.acquire() is first
+        third = workers.acquire()
+        assert third not in (first, second)  # none idle: a new one
+        third.shutdown(wait=True)
+    finally:
+        for worker in (first, second):
+            worker.shutdown(wait=True)
+        workers.close()
