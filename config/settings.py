@@ -250,6 +250,9 @@ ROUTING_COOLDOWN_SECONDS = env_int("ROUTING_COOLDOWN_SECONDS", 300, minimum=0)
 ROUTING_DURABLE_LEDGER = env_bool("ROUTING_DURABLE_LEDGER", default=False)
 # How long a process keeps policies, prices and model health between reads; docs/routing.md.
 ROUTING_LOOKUP_SECONDS = env_int("ROUTING_LOOKUP_SECONDS", 1, minimum=0)
+# A call without a session reserves from a block this many times its estimate, held by the
+# process for up to 5 s (routing/services/allowances.py); 0 or 1: every call its own row.
+ROUTING_ALLOWANCE_CALLS = env_int("ROUTING_ALLOWANCE_CALLS", 20, minimum=0)
 
 # --- Chat -------------------------------------------------------------------------------
 # Loop guardrails: the model is nudged one repetition before the threshold, stopped at it.

@@ -24,14 +24,17 @@ def staff(django_user_model: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def _fresh_routing_lookups() -> Any:
-    """Routing keeps policies, prices and health, the token check keeps token owners, in
-    the process for a moment; a test's rows roll back without a signal, so no test may see
-    another's."""
+    """Routing keeps policies, prices, health and blocks of reserved money, the token check
+    keeps token owners, in the process for a moment; a test's rows roll back without a
+    signal, so no test may see another's."""
     from engine.token_cache import recent_owners
     from routing.services import lookups
+    from routing.services.allowances import allowances
 
     lookups.clear_all()
     recent_owners.clear()
+    allowances.forget()
     yield
     lookups.clear_all()
     recent_owners.clear()
+    allowances.forget()

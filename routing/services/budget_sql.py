@@ -238,3 +238,17 @@ def delete_reservation(reservation_id: int, *, relax: bool = False) -> None:
             cursor.execute(f"WITH gone AS ({delete}) SELECT {RELAX}", [reservation_id])
         else:
             cursor.execute(delete, [reservation_id])
+
+
+def reduce_reservation(reservation_id: int, amount: Decimal, *, relax: bool = False) -> None:
+    """Take `amount` off a reservation (a block: a call settled from it, or what it held
+    unused given back); `relax` as for `delete_reservation`."""
+    table = _q(BudgetReservation._meta.db_table)
+    # Only quoted names and placeholders are interpolated; the values go as parameters.
+    update = f"UPDATE {table} SET amount = amount - %s WHERE id = %s"  # noqa: S608
+    value = connection.ops.adapt_decimalfield_value(amount, 20, MONEY_PLACES)
+    with connection.cursor() as cursor:
+        if relax and _postgresql():
+            cursor.execute(f"WITH less AS ({update}) SELECT {RELAX}", [value, reservation_id])
+        else:
+            cursor.execute(update, [value, reservation_id])

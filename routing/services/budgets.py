@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from routing.errors import BudgetExceeded
 from routing.models import Mode, ModelCall
+from routing.services.allowances import Allowance, Retired, allowances
 from routing.services.budget_sql import (
     Ceilings,
     Committed,
@@ -27,6 +28,7 @@ from routing.services.budget_sql import (
     can_relax,
     delete_reservation,
     hold,
+    reduce_reservation,
     reserve_in_one_statement,
 )
 from routing.services.ledger_sql import settle_call
@@ -42,6 +44,8 @@ class Reservation:
     day: date
     session_ref: str
     amount: Decimal
+    # Taken from this process's block (allowances.py) instead of a row of its own.
+    allowance: Allowance | None = None
 
 
 def reserve(
@@ -49,8 +53,49 @@ def reserve(
 ) -> Reservation:
     """Hold `amount` against the ceilings, or raise `BudgetExceeded` naming the one in the way."""
     now = now or timezone.now()
-    day = now.date()
-    scope = Scope(mode=mode, day=day, session_ref=session_ref)
+    scope = Scope(mode=mode, day=now.date(), session_ref=session_ref)
+    calls = settings.ROUTING_ALLOWANCE_CALLS
+    # Not inside a caller's transaction: its rollback would take the block's row with it
+    # while this process went on spending the block.
+    if calls > 1 and not session_ref and amount > 0 and not connection.in_atomic_block:
+        held = _from_allowance(scope, amount, ceilings, block=amount * calls, now=now)
+        if held is not None:
+            return held
+    row_id = _reserve_row(scope, amount, ceilings, now)
+    return Reservation(row_id, mode, scope.day, session_ref, amount)
+
+
+def _from_allowance(
+    scope: Scope, amount: Decimal, ceilings: Ceilings, *, block: Decimal, now: datetime
+) -> Reservation | None:
+    """`amount` from the process's block for the scope, reserving a new block when the open
+    one is spent or old; None when no block fits under the ceiling."""
+    key = (scope.mode, scope.day, ceilings.daily)
+    allowance, retired = allowances.take(key, amount)
+    _give_back(retired)
+    if allowance is None:
+        if not allowances.may_block(key):
+            return None
+        try:
+            row_id = _reserve_row(scope, block, ceilings, now)
+        except BudgetExceeded:
+            allowances.block_refused(key)
+            return None
+        allowance, retired = allowances.install(key, row_id, block, amount)
+        _give_back(retired)
+    return Reservation(allowance.row_id, scope.mode, scope.day, "", amount, allowance)
+
+
+def _give_back(retired: list[Retired]) -> None:
+    for block in retired:
+        if block.drop:
+            delete_reservation(block.row_id, relax=can_relax())
+        elif block.unused > 0:
+            reduce_reservation(block.row_id, block.unused, relax=can_relax())
+
+
+def _reserve_row(scope: Scope, amount: Decimal, ceilings: Ceilings, now: datetime) -> int:
+    """A reservation row of `amount` for the scope, or `BudgetExceeded`."""
     relax = can_relax()  # always safe here: a reservation only matters while its call runs
     if connection.vendor == "postgresql":
         row_id, totals = reserve_in_one_statement(
@@ -65,13 +110,13 @@ def reserve(
         if refusal is not None:
             raise refusal
         assert row_id is not None, "the database reserved what the ceilings refuse"
-        return Reservation(row_id, mode, day, session_ref, amount)
+        return row_id
     with transaction.atomic():
         row_id, totals = hold(scope, amount=amount, now=now, expires_at=now + RESERVATION_TTL)
         refusal = _refusal(scope, totals, amount, ceilings)
         if refusal is not None:
             raise refusal  # and the reservation is rolled back
-    return Reservation(row_id, mode, day, session_ref, amount)
+    return row_id
 
 
 def _refusal(
@@ -100,7 +145,13 @@ def settle(reservation: Reservation, call: ModelCall) -> ModelCall:
     # A flush per call would cost more than the rest of the settlement (up to 4 ms on a busy
     # disk); ROUTING_DURABLE_LEDGER trades it back for operators who need every row durable.
     relax = can_relax() and not settings.ROUTING_DURABLE_LEDGER
-    return settle_call(call, reservation_id=reservation.id, relax=relax)
+    allowance = reservation.allowance
+    if allowance is None or allowances.settled(allowance, reservation.amount):
+        return settle_call(call, reservation_id=reservation.id, relax=relax)
+    # The call's estimate comes off its block; the rest of the block stays held.
+    return settle_call(
+        call, reservation_id=reservation.id, relax=relax, take_off=reservation.amount
+    )
 
 
 class HeldSettlements:
@@ -125,4 +176,10 @@ class HeldSettlements:
 
 
 def release(reservation: Reservation) -> None:
-    delete_reservation(reservation.id)
+    """Free what an unsettled call held: its row, or its share of a block."""
+    if reservation.allowance is None:
+        delete_reservation(reservation.id)
+        return
+    back = allowances.released(reservation.allowance, reservation.amount)
+    if back is not None:
+        _give_back([back])

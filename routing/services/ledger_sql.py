@@ -20,7 +20,13 @@ from typing import Any
 from django.db import connection, transaction
 
 from routing.models import MONEY_PLACES, BudgetCounter, BudgetReservation, ModelCall
-from routing.services.budget_sql import RELAX, charge_counters, counter_keys, delete_reservation
+from routing.services.budget_sql import (
+    RELAX,
+    charge_counters,
+    counter_keys,
+    delete_reservation,
+    reduce_reservation,
+)
 
 
 def _q(name: str) -> str:
@@ -74,15 +80,21 @@ def record_call(call: ModelCall) -> ModelCall:
     return call
 
 
-def settle_call(call: ModelCall, *, reservation_id: int, relax: bool) -> ModelCall:
-    """Record `call` and drop its reservation, atomically. `relax`: see budget_sql."""
+def settle_call(
+    call: ModelCall, *, reservation_id: int, relax: bool, take_off: Decimal | None = None
+) -> ModelCall:
+    """Record `call` and drop its reservation, atomically; with `take_off`, take that much
+    off the reservation instead (a block other calls still hold). `relax`: see budget_sql."""
     if connection.vendor != "postgresql":
         with transaction.atomic():
             record_call(call)
-            delete_reservation(reservation_id)
+            if take_off is None:
+                delete_reservation(reservation_id)
+            else:
+                reduce_reservation(reservation_id, take_off)
         return call
     keys = counter_keys(mode=call.mode, day=call.created_at.date(), session_ref=call.session_ref)
-    sql, params = _settlement(call, keys, reservation_id, relax=relax)
+    sql, params = _settlement(call, keys, reservation_id, relax=relax, take_off=take_off)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         (row_id, *_) = cursor.fetchone()
@@ -90,7 +102,12 @@ def settle_call(call: ModelCall, *, reservation_id: int, relax: bool) -> ModelCa
 
 
 def _settlement(
-    call: ModelCall, keys: list[str], reservation_id: int, *, relax: bool
+    call: ModelCall,
+    keys: list[str],
+    reservation_id: int,
+    *,
+    relax: bool,
+    take_off: Decimal | None,
 ) -> tuple[str, list[Any]]:
     counters, key, spent = _q(BudgetCounter._meta.db_table), _q("key"), _q("spent")
     reservations = _q(BudgetReservation._meta.db_table)
@@ -106,7 +123,14 @@ def _settlement(
         )
         for name in keys:  # sorted by counter_keys
             params += [name, amount]
-    parts.append(f"gone AS (DELETE FROM {reservations} WHERE {_q('id')} = %s)")  # noqa: S608
+    if take_off is None:
+        parts.append(f"gone AS (DELETE FROM {reservations} WHERE {_q('id')} = %s)")  # noqa: S608
+    else:
+        parts.append(
+            f"gone AS (UPDATE {reservations} SET amount = amount - %s "  # noqa: S608
+            f"WHERE {_q('id')} = %s)"
+        )
+        params.append(connection.ops.adapt_decimalfield_value(take_off, 20, MONEY_PLACES))
     params.append(reservation_id)
     relaxing = f", {RELAX}" if relax else ""
     return f"WITH {', '.join(parts)} SELECT id{relaxing} FROM new_call", params  # noqa: S608

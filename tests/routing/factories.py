@@ -8,8 +8,9 @@ from typing import Any
 import factory
 from django.utils import timezone
 
-from routing.models import Mode, ModelCall, ModelPrice, Outcome, Policy
+from routing.models import BudgetReservation, Mode, ModelCall, ModelPrice, Outcome, Policy
 from routing.services import CostTracker
+from routing.services.allowances import allowances
 
 
 class _ReplacingFactory(factory.django.DjangoModelFactory):
@@ -89,3 +90,10 @@ def spend(
     return CostTracker().record(
         mode=mode, session_ref=session_ref, cost=Decimal(cost), **{**defaults, **fields}
     )
+
+
+def held_for_calls_in_flight() -> Decimal:
+    """Money the reservations hold for calls not yet settled: all of it, less what this
+    process's open blocks hold for calls to come (routing.services.allowances)."""
+    rows = sum(BudgetReservation.objects.values_list("amount", flat=True), Decimal(0))
+    return rows - allowances.unused()

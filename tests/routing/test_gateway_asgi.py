@@ -17,9 +17,10 @@ from engine.services import create_api_token
 from routing.gateway import asgi as fast_path_module
 from routing.gateway.asgi import GatewayFastPath
 from routing.gateway.views import SettledAfterSending
-from routing.models import BudgetReservation, ModelCall, Outcome
+from routing.models import ModelCall, Outcome
 from routing.services import budgets
 from tests.factories import UserFactory
+from tests.routing.factories import held_for_calls_in_flight
 from tests.routing.fake_openrouter import FakeOpenRouter, completion, streamed
 
 pytestmark = [
@@ -207,7 +208,7 @@ def test_a_client_that_hangs_up_mid_stream_ends_the_call(
     assert b"[DONE]" not in content
     call_row = ModelCall.objects.get()
     assert (call_row.outcome, call_row.error_code) == (Outcome.ERROR, "abandoned")
-    assert not BudgetReservation.objects.exists()
+    assert held_for_calls_in_flight() == 0
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read_whole(
@@ -255,7 +256,7 @@ def test_a_completion_is_settled_after_its_answer_is_sent(
     assert order == ["body sent", "settled"]
     row = ModelCall.objects.get()
     assert json.loads(content)["id"] == row.request_id
-    assert not BudgetReservation.objects.exists()
+    assert held_for_calls_in_flight() == 0
 
 
 def test_a_settlement_that_fails_after_the_answer_is_logged(
@@ -332,7 +333,7 @@ def test_a_completion_the_server_gives_up_on_is_still_settled(
 
     row = ModelCall.objects.get()
     assert (row.outcome, row.cost) == (Outcome.OK, Decimal("0.0001"))
-    assert not BudgetReservation.objects.exists()
+    assert held_for_calls_in_flight() == 0
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -355,7 +356,7 @@ def test_an_answer_that_cannot_be_sent_is_still_settled(
     assert (row.outcome, row.error_code) == (
         (Outcome.ERROR, "abandoned") if stream else (Outcome.OK, "")
     )
-    assert not BudgetReservation.objects.exists()
+    assert held_for_calls_in_flight() == 0
 
 
 def test_a_request_after_one_given_up_on_does_not_wait_behind_it(
@@ -389,7 +390,7 @@ def test_a_request_after_one_given_up_on_does_not_wait_behind_it(
     assert sent[0]["status"] == 200
     assert json.loads(sent[1]["body"])["choices"][0]["message"]["content"] == "Next."
     assert elapsed < 0.5  # behind the first, it would wait ~0.75 s more for its upstream
-    assert ModelCall.objects.count() == 2 and not BudgetReservation.objects.exists()
+    assert ModelCall.objects.count() == 2 and held_for_calls_in_flight() == 0
 
 
 def test_a_settlement_that_fails_leaves_the_refusal_the_client_is_owed(
