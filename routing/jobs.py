@@ -6,6 +6,7 @@ import logging
 
 from routing.providers import configured_provider_name
 from routing.services import sync_from_openrouter
+from routing.services.budgets import purge_lapsed_reservations
 
 logger = logging.getLogger(__name__)
 
@@ -17,3 +18,8 @@ def sync_models_job() -> str:
     result = sync_from_openrouter()
     logger.info("routing.sync_models: %s", result)
     return str(result)
+
+
+def purge_lapsed_reservations_job() -> str:
+    """Drop reservations that lapsed (their process died before settling)."""
+    return f"{purge_lapsed_reservations()} lapsed reservations deleted"

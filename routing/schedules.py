@@ -2,4 +2,9 @@
 
 SCHEDULES = [
     {"name": "routing.sync_models", "func": "routing.jobs.sync_models_job", "minutes": 1440},
+    {
+        "name": "routing.purge_lapsed_reservations",
+        "func": "routing.jobs.purge_lapsed_reservations_job",
+        "minutes": 60,
+    },
 ]

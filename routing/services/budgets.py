@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from routing.errors import BudgetExceeded
-from routing.models import Mode, ModelCall
+from routing.models import BudgetReservation, Mode, ModelCall
 from routing.services.allowances import Allowance, Retired, allowances
 from routing.services.budget_sql import (
     Ceilings,
@@ -183,3 +183,11 @@ def release(reservation: Reservation) -> None:
     back = allowances.released(reservation.allowance, reservation.amount)
     if back is not None:
         _give_back([back])
+
+
+def purge_lapsed_reservations(*, now: datetime | None = None) -> int:
+    """Delete reservations past their expiry, left by processes that died mid-call (or
+    holding a block): they no longer count, but would otherwise stay for ever."""
+    now = now or timezone.now()
+    deleted, _ = BudgetReservation.objects.filter(expires_at__lte=now).delete()
+    return deleted

@@ -10,8 +10,10 @@ import pytest
 from django.utils import timezone
 
 from routing.errors import BudgetExceeded
+from routing.jobs import purge_lapsed_reservations_job
 from routing.models import BudgetCounter, BudgetReservation, ModelCall, Outcome
 from routing.providers import OpenRouterProvider
+from routing.schedules import SCHEDULES
 from routing.services import Ceilings, CostTracker, complete, reserve
 from routing.services.budgets import HeldSettlements
 from tests.routing.factories import ModelPriceFactory, PolicyFactory, spend
@@ -166,3 +168,23 @@ def test_the_counters_always_equal_the_ledger(
     assert (
         counters["session:chat:2"] == tracker.spend(session_ref="chat:2") == Decimal("0.00012345")
     )
+
+
+def test_lapsed_reservations_are_purged_and_live_ones_kept() -> None:
+    now = timezone.now()
+    lapsed = BudgetReservation.objects.create(
+        mode="normal", day=now.date(), amount=Decimal("0.2"), expires_at=now - timedelta(seconds=1)
+    )
+    live = BudgetReservation.objects.create(
+        mode="normal", day=now.date(), amount=Decimal("0.01"), expires_at=now + timedelta(hours=1)
+    )
+
+    assert purge_lapsed_reservations_job() == "1 lapsed reservations deleted"
+
+    assert list(BudgetReservation.objects.values_list("pk", flat=True)) == [live.pk]
+    assert not BudgetReservation.objects.filter(pk=lapsed.pk).exists()
+    assert {
+        "name": "routing.purge_lapsed_reservations",
+        "func": "routing.jobs.purge_lapsed_reservations_job",
+        "minutes": 60,
+    } in SCHEDULES

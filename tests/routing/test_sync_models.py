@@ -112,6 +112,8 @@ def test_the_daily_job_syncs_when_openrouter_is_in_use(openrouter_settings: Fake
     openrouter_settings.models = [NEW_MODEL]
 
     assert "1 created" in sync_models_job()
-    assert SCHEDULES == [
-        {"name": "routing.sync_models", "func": "routing.jobs.sync_models_job", "minutes": 1440}
-    ]
+    assert SCHEDULES[0] == {
+        "name": "routing.sync_models",
+        "func": "routing.jobs.sync_models_job",
+        "minutes": 1440,
+    }
