@@ -29,12 +29,12 @@ def _fresh_routing_lookups() -> Any:
     signal, so no test may see another's."""
     from engine.token_cache import recent_owners
     from routing.services import lookups
-    from routing.services.allowances import allowances
+    from routing.services.allowances import blocks
 
     lookups.clear_all()
     recent_owners.clear()
-    allowances.forget()
+    blocks.forget()
     yield
     lookups.clear_all()
     recent_owners.clear()
-    allowances.forget()
+    blocks.forget()

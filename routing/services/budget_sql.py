@@ -49,8 +49,9 @@ def _postgresql() -> bool:
 
 def can_relax() -> bool:
     """Whether a transaction started now may commit without its WAL flush: it must be ours
-    (not nested in a caller's) and on PostgreSQL. Ask before entering it."""
-    return _postgresql() and not connection.in_atomic_block
+    (not nested in a caller's, nor in one begun by turning autocommit off) and on
+    PostgreSQL. Ask before entering it."""
+    return _postgresql() and connection.get_autocommit()
 
 
 @dataclass(frozen=True)

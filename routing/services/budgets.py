@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -20,15 +20,15 @@ from django.utils import timezone
 
 from routing.errors import BudgetExceeded
 from routing.models import BudgetReservation, Mode, ModelCall
-from routing.services.allowances import Allowance, Retired, allowances
+from routing.services.allowances import Block, blocks, give_back
 from routing.services.budget_sql import (
+    MONEY,
     Ceilings,
     Committed,
     Scope,
     can_relax,
     delete_reservation,
     hold,
-    reduce_reservation,
     reserve_in_one_statement,
 )
 from routing.services.ledger_sql import settle_call
@@ -45,7 +45,7 @@ class Reservation:
     session_ref: str
     amount: Decimal
     # Taken from this process's block (allowances.py) instead of a row of its own.
-    allowance: Allowance | None = None
+    block: Block | None = None
 
 
 def reserve(
@@ -55,43 +55,39 @@ def reserve(
     now = now or timezone.now()
     scope = Scope(mode=mode, day=now.date(), session_ref=session_ref)
     calls = settings.ROUTING_ALLOWANCE_CALLS
-    # Not inside a caller's transaction: its rollback would take the block's row with it
-    # while this process went on spending the block.
-    if calls > 1 and not session_ref and amount > 0 and not connection.in_atomic_block:
-        held = _from_allowance(scope, amount, ceilings, block=amount * calls, now=now)
+    # Only in autocommit: a caller's transaction that rolled back would take the block's
+    # row with it while this process went on spending the block.
+    if calls > 1 and not session_ref and amount > 0 and connection.get_autocommit():
+        held = _from_block(scope, amount.quantize(MONEY, ROUND_CEILING), ceilings, calls, now)
         if held is not None:
             return held
     row_id = _reserve_row(scope, amount, ceilings, now)
     return Reservation(row_id, mode, scope.day, session_ref, amount)
 
 
-def _from_allowance(
-    scope: Scope, amount: Decimal, ceilings: Ceilings, *, block: Decimal, now: datetime
+def _from_block(
+    scope: Scope, amount: Decimal, ceilings: Ceilings, calls: int, now: datetime
 ) -> Reservation | None:
-    """`amount` from the process's block for the scope, reserving a new block when the open
-    one is spent or old; None when no block fits under the ceiling."""
+    """`amount` from the process's block for the scope, reserving a new block of `calls`
+    times it when the open one is spent or old; None when no block fits under the ceiling
+    (or another thread is reserving one): the call reserves its own row."""
     key = (scope.mode, scope.day, ceilings.daily)
-    allowance, retired = allowances.take(key, amount)
-    _give_back(retired)
-    if allowance is None:
-        if not allowances.may_block(key):
+    block, returns = blocks.take(key, amount)
+    give_back(returns)  # before reserving: this process's idle money must not count against it
+    if block is None:
+        if not blocks.claim_reservation(key):
             return None
         try:
-            row_id = _reserve_row(scope, block, ceilings, now)
+            row_id = _reserve_row(scope, amount * calls, ceilings, now)
         except BudgetExceeded:
-            allowances.block_refused(key)
+            blocks.refused(key)
             return None
-        allowance, retired = allowances.install(key, row_id, block, amount)
-        _give_back(retired)
-    return Reservation(allowance.row_id, scope.mode, scope.day, "", amount, allowance)
-
-
-def _give_back(retired: list[Retired]) -> None:
-    for block in retired:
-        if block.drop:
-            delete_reservation(block.row_id, relax=can_relax())
-        elif block.unused > 0:
-            reduce_reservation(block.row_id, block.unused, relax=can_relax())
+        except BaseException:
+            blocks.gave_up(key)
+            raise
+        block, returns = blocks.installed(key, row_id, amount * calls, amount)
+        give_back(returns)
+    return Reservation(block.row_id, scope.mode, scope.day, "", amount, block)
 
 
 def _reserve_row(scope: Scope, amount: Decimal, ceilings: Ceilings, now: datetime) -> int:
@@ -145,13 +141,18 @@ def settle(reservation: Reservation, call: ModelCall) -> ModelCall:
     # A flush per call would cost more than the rest of the settlement (up to 4 ms on a busy
     # disk); ROUTING_DURABLE_LEDGER trades it back for operators who need every row durable.
     relax = can_relax() and not settings.ROUTING_DURABLE_LEDGER
-    allowance = reservation.allowance
-    if allowance is None or allowances.settled(allowance, reservation.amount):
+    block = reservation.block
+    if block is None:
         return settle_call(call, reservation_id=reservation.id, relax=relax)
-    # The call's estimate comes off its block; the rest of the block stays held.
-    return settle_call(
-        call, reservation_id=reservation.id, relax=relax, take_off=reservation.amount
-    )
+    last = blocks.settled(block, reservation.amount)
+    try:
+        # The call's estimate comes off its block, whose rest stays held; the row goes with
+        # the last call of a retired block.
+        take_off = None if last else reservation.amount
+        return settle_call(call, reservation_id=reservation.id, relax=relax, take_off=take_off)
+    except BaseException:
+        blocks.unsettled(block, reservation.amount)  # the row still holds it: let it lapse
+        raise
 
 
 class HeldSettlements:
@@ -177,12 +178,12 @@ class HeldSettlements:
 
 def release(reservation: Reservation) -> None:
     """Free what an unsettled call held: its row, or its share of a block."""
-    if reservation.allowance is None:
+    if reservation.block is None:
         delete_reservation(reservation.id)
         return
-    back = allowances.released(reservation.allowance, reservation.amount)
-    if back is not None:
-        _give_back([back])
+    money = blocks.released(reservation.block, reservation.amount)
+    if money is not None:
+        give_back([money])
 
 
 def purge_lapsed_reservations(*, now: datetime | None = None) -> int:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from routing.models import BudgetReservation, Mode, ModelCall, ModelPrice, Outcome, Policy
 from routing.services import CostTracker
-from routing.services.allowances import allowances
+from routing.services.allowances import blocks
 
 
 class _ReplacingFactory(factory.django.DjangoModelFactory):
@@ -96,4 +96,4 @@ def held_for_calls_in_flight() -> Decimal:
     """Money the reservations hold for calls not yet settled: all of it, less what this
     process's open blocks hold for calls to come (routing.services.allowances)."""
     rows = sum(BudgetReservation.objects.values_list("amount", flat=True), Decimal(0))
-    return rows - allowances.unused()
+    return rows - blocks.unused()
