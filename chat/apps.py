@@ -6,15 +6,21 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self) -> None:
+        from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_out
+        from django.db.models.signals import post_delete, post_save
 
-        from chat.auth import close_streams_on_logout
+        from chat.auth import (
+            close_streams_on_logout,
+            recheck_after_revocation,
+            recheck_after_user_change,
+        )
         from chat.executor import execute_agent
         from chat.services.approvals import on_task_decided
         from chat.services.runs import AGENT_KIND
         from chat.tools import engine_tools
         from engine.executors import register_executor
-        from engine.signals import task_decided
+        from engine.signals import api_tokens_revoked, task_decided
 
         register_executor(AGENT_KIND, execute_agent)
         engine_tools.register()
@@ -22,3 +28,11 @@ class ChatConfig(AppConfig):
         user_logged_out.connect(
             close_streams_on_logout, dispatch_uid="chat.close_streams_on_logout"
         )
+        user_model = get_user_model()
+        post_save.connect(
+            recheck_after_user_change, sender=user_model, dispatch_uid="chat.recheck_user_saved"
+        )
+        post_delete.connect(
+            recheck_after_user_change, sender=user_model, dispatch_uid="chat.recheck_user_gone"
+        )
+        api_tokens_revoked.connect(recheck_after_revocation, dispatch_uid="chat.recheck_tokens")

@@ -7,9 +7,12 @@ demoted user or a browser login that ended loses the stream without reconnecting
 
 A browser's sockets also join a group named after its login (`login_group`); logging out
 sends them a close there at once (`close_streams_on_logout`, connected in ChatConfig.ready).
-The in-memory channel layer reaches only the process that handled the logout; sockets held
-by another process notice at their next check, because a cookie-authenticated user holds
-only while the session row still names them.
+Every socket also joins its user's group (`user_group`): a change to the user (deactivated,
+no longer staff, a new password) or the revocation of their tokens asks those sockets to
+decide again at once (`recheck_user_streams`), instead of at the next heartbeat. The
+in-memory channel layer reaches only the process where the change was made; sockets held by
+another process notice at their next check, because a cookie-authenticated user holds only
+while the session row still names them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from channels.middleware import BaseMiddleware
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -114,6 +118,28 @@ def scope_login_group(scope: dict[str, Any]) -> str | None:
 
 
 LOGGED_OUT = "stream.logged_out"  # the consumer method: stream_logged_out
+RECHECK = "stream.recheck"  # the consumer method: stream_recheck
+
+
+def user_group(user_id: int) -> str:
+    return f"chat.user.{user_id}"
+
+
+def recheck_user_streams(user_ids: Iterable[int]) -> None:
+    """Ask the users' sockets to decide again, now, whether they may stay open."""
+    for user_id in user_ids:
+        send_to_group(user_group(user_id), {"type": RECHECK})
+
+
+def recheck_after_user_change(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """`post_save`/`post_delete` receiver for users: once the change has committed."""
+    user_id = instance.pk
+    transaction.on_commit(lambda: recheck_user_streams([user_id]), robust=True)
+
+
+def recheck_after_revocation(sender: Any, user_ids: Iterable[int], **kwargs: Any) -> None:
+    """`engine.signals.api_tokens_revoked` receiver."""
+    recheck_user_streams(user_ids)
 
 
 def close_streams_on_logout(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:

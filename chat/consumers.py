@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chat.auth import current_user, may_watch, scope_login_group
+from chat.auth import current_user, may_watch, scope_login_group, user_group
 from chat.services.publisher import (
     OPS_GROUP,
     events_after,
@@ -39,6 +39,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     group = ""
     login_group: str | None = None
+    user_group: str | None = None
     _heartbeat: asyncio.Task[None] | None = None
     _relayed = False
 
@@ -53,6 +54,10 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         self.login_group = scope_login_group(self.scope)
         if self.login_group is not None:
             await self.channel_layer.group_add(self.login_group, self.channel_name)
+        user_id = getattr(self.scope.get("user"), "pk", None)
+        if user_id is not None:
+            self.user_group = user_group(user_id)
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         if relay_needed():
             await relay.acquire()
@@ -67,6 +72,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.login_group is not None:
             await self.channel_layer.group_discard(self.login_group, self.channel_name)
+        if self.user_group is not None:
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
         if self._relayed:
             relay.release()
 
@@ -92,6 +99,12 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
     async def stream_logged_out(self, message: dict[str, Any]) -> None:
         """The browser login behind this socket logged out (chat.auth.close_streams_on_logout)."""
         await self.close(code=REFUSED)
+
+    async def stream_recheck(self, message: dict[str, Any]) -> None:
+        """The user behind this socket changed, or their tokens were revoked
+        (chat.auth.recheck_user_streams): decide again now."""
+        if not await self.authorized():
+            await self.close(code=REFUSED)
 
     async def ping(self) -> None:
         raise NotImplementedError

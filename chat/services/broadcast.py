@@ -96,6 +96,7 @@ def _merge(batch: list[Item]) -> list[Item]:
                 last_layer is layer
                 and last_group == group
                 and last_done is None
+                and "events" in message  # control messages (a close, a re-check) stay apart
                 and last.get("type") == message.get("type")
                 and last.keys() == message.keys()
                 and all(last[k] == message[k] for k in last if k != "events")

@@ -14,6 +14,7 @@ from engine.models import ApiToken, Worker, WorkerState, hash_token
 from engine.services.errors import WorkerNameTaken
 from engine.services.history import Actor, worker_actor
 from engine.services.leases import end_attempts_held_by
+from engine.signals import api_tokens_revoked
 from engine.token_cache import recent_owners
 
 USER_TOKEN_PREFIX = "jgt_"  # noqa: S105 - a prefix, not a secret
@@ -116,6 +117,12 @@ def revoke_api_tokens(*, token_ids: Iterable[int]) -> int:
     """Revoke the given user tokens: the next request that presents one gets 401. Returns
     how many were live; revoking a revoked token changes nothing. Revocation is final: a
     user who still needs access is issued a new token."""
-    revoked = ApiToken.objects.filter(pk__in=list(token_ids), revoked=False).update(revoked=True)
+    live = ApiToken.objects.filter(pk__in=list(token_ids), revoked=False)
+    owners = sorted(set(live.values_list("user_id", flat=True)))
+    revoked = live.update(revoked=True)
     recent_owners.clear()
+    if owners:
+        transaction.on_commit(
+            lambda: api_tokens_revoked.send(sender=ApiToken, user_ids=owners), robust=True
+        )
     return revoked

@@ -129,3 +129,68 @@ def test_a_password_change_ends_the_browsers_stream(daphne: Daphne, user: Any) -
 
         assert ops.done.wait(PROMPTLY)
     assert ops.close_code == 4403
+
+
+def revoke_in_the_admin(daphne: Daphne, staff_key: str, token_id: int) -> None:
+    """What the admin's "Revoke selected" action does, in the server's process."""
+    browser = requests.Session()
+    browser.cookies.set(django_settings.SESSION_COOKIE_NAME, staff_key)
+    changelist = f"{daphne.http}/admin/engine/apitoken/"
+    assert browser.get(changelist, timeout=10).status_code == 200
+    response = browser.post(
+        changelist,
+        data={
+            "csrfmiddlewaretoken": browser.cookies[django_settings.CSRF_COOKIE_NAME],
+            "action": "revoke_selected",
+            "_selected_action": [str(token_id)],
+        },
+        headers={"Referer": changelist},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text[:500]
+
+
+def test_revoking_a_token_closes_its_streams_at_once(daphne: Daphne, user: Any, staff: Any) -> None:
+    session = create_session(owner=user, mode="ops")
+    token_row, token = create_api_token(user=user)
+    browser = sign_in(user)
+    with (
+        stream(
+            f"{daphne.ws}/ws/chat/{session.pk}/",
+            {"Authorization": f"Token {token}", "Origin": daphne.http},
+        ) as script,
+        stream(f"{daphne.ws}/ws/ops/", cookie_headers(daphne, browser)) as page,
+    ):
+        assert script.connected and page.connected
+
+        started = time.monotonic()
+        revoke_in_the_admin(daphne, sign_in(staff), token_row.pk)
+
+        assert script.done.wait(PROMPTLY)
+        assert time.monotonic() - started < PROMPTLY
+        assert script.close_code == 4403
+        assert still_open(page), "the user's browser login was not revoked"
+
+
+@pytest.mark.parametrize(
+    "daphne",
+    [p for p in channel_layers() if getattr(p, "values", [p])[0] == "redis"],
+    indirect=True,
+)
+def test_deactivating_a_user_anywhere_closes_their_streams_at_once(
+    daphne: Daphne, user: Any
+) -> None:
+    """Saved in this process (a command, another server): the Redis layer carries the
+    re-check to the server's sockets. On the in-memory layer that takes the next check."""
+    key = sign_in(user)
+    with stream(f"{daphne.ws}/ws/ops/", cookie_headers(daphne, key)) as ops:
+        assert still_open(ops)
+
+        started = time.monotonic()
+        user.is_active = False
+        user.save()
+
+        assert ops.done.wait(PROMPTLY)
+        assert time.monotonic() - started < PROMPTLY
+    assert ops.close_code == 4403

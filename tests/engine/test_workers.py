@@ -15,6 +15,7 @@ from engine.services import (
     revoke_api_tokens,
     set_worker_state,
 )
+from engine.signals import api_tokens_revoked
 from tests.factories import UserFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +114,29 @@ def test_revoking_tokens_stops_them_working_and_counts_only_live_ones(user: Any)
     assert client.get("/api/tasks/").status_code == 401
     client.credentials(HTTP_AUTHORIZATION=f"Token {kept_token}")
     assert client.get("/api/tasks/").status_code == 200
+
+
+def test_a_revocation_tells_listeners_whose_tokens_went_once_it_commits(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    owner, other = UserFactory(), UserFactory()
+    first, _ = create_api_token(user=owner)
+    second, _ = create_api_token(user=owner)
+    already, _ = create_api_token(user=other)
+    ApiToken.objects.filter(pk=already.pk).update(revoked=True)
+    heard: list[list[int]] = []
+
+    def listener(sender: Any, user_ids: list[int], **kwargs: Any) -> None:
+        heard.append(list(user_ids))
+
+    api_tokens_revoked.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as pending:
+            revoke_api_tokens(token_ids=[first.pk, second.pk, already.pk])
+        assert heard == [], "not before the revocation commits"
+        for callback in pending:
+            callback()
+    finally:
+        api_tokens_revoked.disconnect(listener)
+
+    assert heard == [[owner.pk]]
