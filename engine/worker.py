@@ -271,7 +271,11 @@ class WorkerLoop:
             attempt=task.attempts,
             should_stop=self.should_stop,
             holds_lease=partial(
-                holds_lease, worker=self.worker, task_id=task.pk, attempt=task.attempts
+                holds_lease,
+                worker=self.worker,
+                task_id=task.pk,
+                attempt=task.attempts,
+                started_at=task.started_at,
             ),
         )
         try:

@@ -37,6 +37,7 @@ from chat.services.runs import (
 from chat.services.toolcalls import ToolCalls, describe
 from chat.stop_reasons import StopReason
 from engine.executors import HandBack, LeaseLost
+from engine.models import UNFINISHED_STATES, Task, TaskState
 from routing.errors import BudgetExceeded, ProviderError, RoutingError
 from routing.providers import Provider
 from routing.services import stream_completion
@@ -47,6 +48,15 @@ log = logging.getLogger(__name__)
 RUNNABLE_STATES = (*ACTIVE_STATES, SessionState.AWAITING_APPROVAL)
 RETRY_WAIT_SECONDS = 1.0
 BUDGET_EVENT_SECONDS = 1.0
+
+
+class RunTaskEnded(Exception):
+    """The run's engine task ended (cancelled, failed for good) while the loop ran: no later
+    attempt will run the session, so the loop ends the run, for `reason`."""
+
+    def __init__(self, reason: StopReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
 
 
 class StreamCancelled(Exception):
@@ -111,7 +121,11 @@ class AgentLoop:
     # --- the run -------------------------------------------------------------------------
 
     def run(self) -> StopReason:
-        session = self._begin()
+        try:
+            session = self._begin()
+        except RunTaskEnded as ended:  # before the run began: nobody else will end it
+            finish_run(self.session_id, ended.reason, detail=ended.detail)
+            return ended.reason
         if session is None:
             return self._current_stop_reason()
         try:
@@ -120,14 +134,9 @@ class AgentLoop:
             self._hand_back()
             raise
         except LeaseLost:
-            # The session is the later attempt's now: touch nothing, publish nothing.
-            log.warning(
-                "chat session %s: task %s lost its lease; a later attempt runs the session",
-                self.session_id,
-                self.task_id,
-            )
-            self.lease_lost = True
-            return self._current_stop_reason()
+            return self._leave()
+        except RunTaskEnded as ended:
+            reason, self.detail = ended.reason, ended.detail
         except Exception as exc:
             # The boundary between the loop and everything it calls: the run ends as an
             # internal error the operator can see, and the worker moves on.
@@ -135,9 +144,25 @@ class AgentLoop:
             self.detail = redact_text(describe(exc))
             publish(self.session_id, "error", {"message": self.detail, "code": "internal_error"})
             reason = StopReason.INTERNAL_ERROR
+        try:
+            self.ensure_lease()  # only the attempt that holds the task ends its run
+        except LeaseLost:
+            return self._leave()
+        except RunTaskEnded:
+            pass  # the run ends anyway, for the reason it had
         self.flush_deltas(force=True)
         finish_run(self.session_id, reason, detail=self.detail)
         return reason
+
+    def _leave(self) -> StopReason:
+        """The session is a later attempt's now: touch nothing, publish nothing."""
+        log.warning(
+            "chat session %s: task %s lost its lease; a later attempt runs the session",
+            self.session_id,
+            self.task_id,
+        )
+        self.lease_lost = True
+        return self._current_stop_reason()
 
     def _current_stop_reason(self) -> StopReason:
         current = ChatSession.objects.filter(pk=self.session_id).first()
@@ -158,6 +183,11 @@ class AgentLoop:
             self.superseded_by = run_owner_if_not(session, self.task_id)
             if self.superseded_by is not None:
                 log.info("chat session %s: its run is task %s's", session.pk, self.superseded_by)
+                return None
+            try:
+                self.ensure_lease()
+            except LeaseLost:
+                self._leave()
                 return None
             self.session = session
             self.tracker = BudgetTracker(session)
@@ -181,7 +211,7 @@ class AgentLoop:
 
     def _loop(self) -> StopReason:
         while True:
-            self._ensure_lease()
+            self.ensure_lease()
             pending = context.pending_tool_calls(self.session)
             if pending:
                 reason = self.calls.run_pending(pending)
@@ -200,12 +230,23 @@ class AgentLoop:
 
     # --- controls ------------------------------------------------------------------------
 
-    def _ensure_lease(self) -> None:
-        """Before every step: a worker whose heartbeats stopped while this loop ran on may
-        have lost the task to the stuck detector, and another worker may be running this
-        session now. A step under way finishes; none starts."""
-        if not self.holds_lease():
+    def ensure_lease(self) -> None:
+        """Before the run begins, every step and tool call, and before the run ends: a
+        worker whose heartbeats stopped while this loop ran on may have lost the task to the
+        stuck detector, and another worker may be running this session now (`LeaseLost`:
+        leave it alone). A task cancelled or failed for good has no later attempt: the run
+        ends here (`RunTaskEnded`). A step under way finishes."""
+        if self.task_id is None or self.holds_lease():
+            return
+        state = Task.objects.filter(pk=self.task_id).values_list("state", flat=True).first()
+        if state in UNFINISHED_STATES or state == TaskState.DONE:
             raise LeaseLost(f"chat session {self.session_id}: task {self.task_id} lost its lease")
+        if state == TaskState.CANCELLED:
+            raise RunTaskEnded(StopReason.USER_STOPPED, f"its task #{self.task_id} was cancelled")
+        raise RunTaskEnded(
+            StopReason.INTERNAL_ERROR,
+            f"the engine gave up on its task #{self.task_id} ({state or 'deleted'})",
+        )
 
     def _check_controls(self) -> StopReason | None:
         """Before every step: the Stop control, the worker, every budget."""

@@ -47,6 +47,8 @@ class LoopControls(Protocol):
 
     def abort_reason(self) -> str: ...
 
+    def ensure_lease(self) -> None: ...
+
     def tick(self) -> None: ...
 
     def apply_verdict(self, verdict: Verdict | None) -> StopReason | None: ...
@@ -85,6 +87,9 @@ class ToolCalls:
 
     def run_pending(self, calls: list[dict[str, Any]]) -> StopReason | None:
         for call in calls:
+            # The task may have changed hands during the call before (LeaseLost): the calls
+            # left are the later attempt's to run.
+            self.loop.ensure_lease()
             # Stop, or a budget used up since the model answered (its cost landed, the clock
             # ran out): the calls left wait, unanswered, and Run continues with them.
             aborted = self.loop.abort_reason()

@@ -53,12 +53,17 @@ def heartbeat(*, worker: Worker, now: datetime | None = None) -> Heartbeat:
     return Heartbeat(worker.state, extended, expires)
 
 
-def holds_lease(*, worker: Worker, task_id: int, attempt: int) -> bool:
-    """Whether `worker` still runs attempt `attempt` of the task. A lease that ran out and
-    was claimed again (by another worker, or by this one after it was declared offline)
-    belongs to a later attempt."""
+def holds_lease(*, worker: Worker, task_id: int, attempt: int, started_at: datetime | None) -> bool:
+    """Whether `worker` still runs the attempt of the task it claimed at `started_at` as
+    number `attempt`. A lease that ran out and was claimed again (by another worker, or by
+    this one: another of its threads, or itself after it was declared offline) belongs to a
+    later claim, with a later start, even where the number came back (a retry resets it)."""
     return Task.objects.filter(
-        pk=task_id, state=TaskState.RUNNING, lease_worker=worker, attempts=attempt
+        pk=task_id,
+        state=TaskState.RUNNING,
+        lease_worker=worker,
+        attempts=attempt,
+        started_at=started_at,
     ).exists()
 
 

@@ -9,17 +9,26 @@ from functools import partial
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from chat.executor import execute_agent
-from chat.models import ChatEvent, ChatSession, SessionState
+from chat.models import ACTIVE_STATES, ChatEvent, ChatSession, SessionState
 from chat.services import post_message, set_budgets
 from chat.services.budgets import BudgetLimits
 from chat.services.loop import AgentLoop
 from chat.services.runs import AGENT_KIND, RUN_TIMEOUT_MARGIN_SECONDS
 from chat.stop_reasons import StopReason
+from chat.tools import Tool, ToolContext, tools
 from engine.executors import ExecutionContext, LeaseLost
 from engine.models import Task, TaskState, Worker
-from engine.services import StuckTaskDetector, TaskRouter, create_task, holds_lease
+from engine.services import (
+    StuckTaskDetector,
+    TaskRouter,
+    cancel_task,
+    create_task,
+    holds_lease,
+)
+from engine.services.history import system_actor
 from routing.models import Policy
 from tests.chat.conftest import make_session
 from tests.chat.scripted import Reply, ScriptedProvider
@@ -163,7 +172,11 @@ def test_a_run_that_lost_its_lease_stops_before_its_next_step_and_leaves_the_ses
         payload=task.payload,
         attempt=first.attempts,
         holds_lease=partial(
-            holds_lease, worker=first.lease_worker, task_id=task.pk, attempt=first.attempts
+            holds_lease,
+            worker=first.lease_worker,
+            task_id=task.pk,
+            attempt=first.attempts,
+            started_at=first.started_at,
         ),
     )
     loop = AgentLoop(
@@ -195,10 +208,159 @@ def test_the_executor_reports_a_lost_lease_to_the_worker(user: Any) -> None:
                 payload=task.payload,
                 attempt=first.attempts,
                 holds_lease=partial(
-                    holds_lease, worker=first.lease_worker, task_id=task.pk, attempt=first.attempts
+                    holds_lease,
+                    worker=first.lease_worker,
+                    task_id=task.pk,
+                    attempt=first.attempts,
+                    started_at=first.started_at,
                 ),
             )
         )
 
     session.refresh_from_db()
     assert session.steps_used == 0
+
+
+def hand_to_a_second_worker(task_id: int) -> Task:
+    """The first worker's heartbeats stopped: its lease runs out, the stuck detector ends the
+    attempt, and another worker claims the task (its backoff skipped)."""
+    task = Task.objects.get(pk=task_id)
+    assert task.lease_expires_at is not None
+    StuckTaskDetector(now=task.lease_expires_at + timedelta(seconds=1)).run()
+    Task.objects.filter(pk=task_id).update(run_after=timezone.now() - timedelta(seconds=1))
+    again = TaskRouter().claim(WorkerFactory(capabilities=[AGENT_KIND]))
+    assert again is not None and again.pk == task_id
+    return again
+
+
+def loop_for(session: ChatSession, first: Task, provider: ScriptedProvider) -> AgentLoop:
+    assert first.lease_worker is not None
+    return AgentLoop(
+        session.pk,
+        task_id=first.pk,
+        provider=provider,
+        holds_lease=partial(
+            holds_lease,
+            worker=first.lease_worker,
+            task_id=first.pk,
+            attempt=first.attempts,
+            started_at=first.started_at,
+        ),
+    )
+
+
+def event_types(session: ChatSession, after: int = 0) -> list[str]:
+    return list(
+        ChatEvent.objects.filter(session=session, seq__gt=after)
+        .order_by("seq")
+        .values_list("type", flat=True)
+    )
+
+
+def test_a_final_answer_after_the_lease_was_lost_does_not_finish_the_session(
+    user: Any,
+) -> None:
+    """The step under way ends the run (a plain answer): the loop returns COMPLETED and calls
+    finish_run without asking whether it still holds the task, so the session the second
+    worker is running is set idle and `run.stopped` is published under it."""
+    session, task = queued_run(user)
+    first = running_on_a_worker(task)
+    second: list[Task] = []
+
+    def answer_after_losing_the_lease(request: Any) -> Reply:
+        second.append(hand_to_a_second_worker(task.pk))
+        return Reply(text="All done.")
+
+    loop = loop_for(session, first, ScriptedProvider([answer_after_losing_the_lease]))
+    loop.run()
+
+    assert second and second[0].lease_worker_id != first.lease_worker_id
+    session.refresh_from_db()
+    # The later attempt owns the run now: the stale loop must leave it as it found it.
+    assert session.state in (*ACTIVE_STATES,), session.state
+    assert "run.stopped" not in event_types(session)
+
+
+def test_the_rest_of_an_answers_tool_calls_do_not_run_after_the_lease_was_lost(
+    user: Any,
+) -> None:
+    """An answer with two tool calls: during the first, the task changes hands. The loop
+    asks about its lease only at the top of its while loop, not between the calls of one
+    answer, so the second call runs here, and again in the later attempt (it is still
+    pending there when it starts)."""
+    session, task = queued_run(user)
+    first = running_on_a_worker(task)
+    ran: list[str] = []
+
+    def hand_over(context: ToolContext, arguments: dict[str, Any]) -> Any:
+        hand_to_a_second_worker(task.pk)
+        ran.append("hand_over")
+        return "ok"
+
+    def count(context: ToolContext, arguments: dict[str, Any]) -> Any:
+        ran.append("count")
+        return "counted"
+
+    empty = {"type": "object", "properties": {}}
+    registered = [
+        Tool("hand_over_now", "Hands the task over.", empty, hand_over),
+        Tool("count_calls", "Counts.", empty, count),
+    ]
+    for tool in registered:
+        tools.register(tool, replace=True)
+    try:
+        provider = ScriptedProvider(
+            [Reply(text="two calls", calls=[("hand_over_now", {}), ("count_calls", {})])]
+        )
+        loop_for(session, first, provider).run()
+    finally:
+        for tool in registered:
+            tools.unregister(tool.name)
+
+    assert ran[0] == "hand_over"
+    assert ran == ["hand_over"], "the second call ran after the attempt had lost the task"
+
+
+def test_a_run_task_cancelled_while_running_ends_its_run(
+    user: Any,
+) -> None:
+    """An operator cancels the running run task (the engine's page or API; cancel_task
+    withdraws the lease). No later attempt will ever run the session: the loop ends the run
+    itself, rather than leave it busy with nobody on it."""
+    session, task = queued_run(user)
+    first = running_on_a_worker(task)
+
+    def answer_and_get_cancelled(request: Any) -> Reply:
+        cancel_task(task_id=task.pk, actor=system_actor("operator"), note="cancelled by hand")
+        return Reply(text="checking", calls=[("list_workers", {})])
+
+    loop = loop_for(session, first, ScriptedProvider([answer_and_get_cancelled]))
+    loop.run()
+
+    task.refresh_from_db()
+    assert task.state == TaskState.CANCELLED
+    assert loop.lease_lost is False
+    session.refresh_from_db()
+    assert session.state not in ACTIVE_STATES, session.state
+    assert session.stop_reason == StopReason.USER_STOPPED
+    assert f"task #{task.pk} was cancelled" in session.stop_detail
+    assert "run.stopped" in event_types(session)
+
+
+def test_a_loop_whose_attempt_was_already_lost_publishes_nothing(user: Any) -> None:
+    """The attempt lost the task before its loop began (the worker stalled between claim
+    and loop, or a stale attempt starts while the later one runs). `_begin` runs before the
+    first lease check: it saves the state and publishes run.started and session.status."""
+    session, task = queued_run(user)
+    first = running_on_a_worker(task)
+    hand_to_a_second_worker(task.pk)
+    session.refresh_from_db()
+    state, before = session.state, session.last_seq
+
+    loop = loop_for(session, first, ScriptedProvider([]))
+    loop.run()
+
+    assert loop.lease_lost is True
+    session.refresh_from_db()
+    assert event_types(session, after=before) == []
+    assert session.state == state

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -20,7 +21,9 @@ from engine.services import (
     holds_lease,
     release_task,
     retry_delay,
+    retry_task,
 )
+from engine.services.history import system_actor
 from tests.factories import TaskFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
@@ -149,32 +152,55 @@ def test_a_cancelled_dependent_is_not_unblocked() -> None:
     assert cancelled.state == TaskState.CANCELLED
 
 
+def holds(worker: Any, claim: Task) -> bool:
+    """Whether `worker` still holds the attempt `claim` (the task as its claim returned it)."""
+    assert claim.started_at is not None
+    return holds_lease(
+        worker=worker, task_id=claim.pk, attempt=claim.attempts, started_at=claim.started_at
+    )
+
+
 def test_an_attempt_holds_its_lease_until_the_stuck_detector_gives_the_task_away() -> None:
     first, task = _claimed(max_attempts=3)
-    attempt = task.attempts
-    assert holds_lease(worker=first, task_id=task.pk, attempt=attempt) is True
+    assert holds(first, task) is True
 
     # The first worker's heartbeats stop; its lease runs out and the task is requeued.
-    later = task.lease_expires_at + timedelta(seconds=1)
-    StuckTaskDetector(now=later).run()
-    assert holds_lease(worker=first, task_id=task.pk, attempt=attempt) is False
+    StuckTaskDetector(now=task.lease_expires_at + timedelta(seconds=1)).run()
+    assert holds(first, task) is False
 
     Task.objects.filter(pk=task.pk).update(run_after=timezone.now() - timedelta(seconds=1))
     second = WorkerFactory()
     again = TaskRouter().claim(second)
     assert again is not None and again.pk == task.pk
-    assert holds_lease(worker=second, task_id=task.pk, attempt=again.attempts) is True
-    assert holds_lease(worker=first, task_id=task.pk, attempt=attempt) is False
+    assert holds(second, again) is True
+    assert holds(first, task) is False
 
 
 def test_the_same_worker_claiming_its_task_again_is_a_later_attempt() -> None:
     worker, task = _claimed(max_attempts=3)
-    later = task.lease_expires_at + timedelta(seconds=1)
-    StuckTaskDetector(now=later).run()
+    StuckTaskDetector(now=task.lease_expires_at + timedelta(seconds=1)).run()
     Task.objects.filter(pk=task.pk).update(run_after=timezone.now() - timedelta(seconds=1))
 
     again = TaskRouter().claim(worker)
 
     assert again is not None and again.attempts == task.attempts + 1
-    assert holds_lease(worker=worker, task_id=task.pk, attempt=task.attempts) is False
-    assert holds_lease(worker=worker, task_id=task.pk, attempt=again.attempts) is True
+    assert holds(worker, task) is False
+    assert holds(worker, again) is True
+
+
+def test_a_claim_after_cancel_and_retry_is_not_the_old_attempt_though_its_number_is() -> None:
+    """A worker with two threads (one Worker row): thread 1 runs attempt 1; the task is
+    cancelled and retried (the count starts again), and thread 2 claims it as attempt 1."""
+    worker = WorkerFactory(capabilities=["agent"], max_concurrency=2)
+    create_task(title="run", kind="agent")
+    first = TaskRouter().claim(worker)
+    assert first is not None and holds(worker, first)
+
+    cancel_task(task_id=first.pk, actor=system_actor("operator"))
+    assert not holds(worker, first)
+    retry_task(task_id=first.pk, actor=system_actor("operator"))
+    again = TaskRouter().claim(worker)
+
+    assert again is not None and again.pk == first.pk and again.attempts == first.attempts
+    assert holds(worker, again) is True
+    assert holds(worker, first) is False, "the first thread's attempt is not the new one"

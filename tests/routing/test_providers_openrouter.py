@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 
 from routing.errors import (
     NoProviderForConstraints,
@@ -359,3 +360,41 @@ def test_unreachable_server_is_retried_then_unavailable(sleeps: list[float]) -> 
         run(provider, request())
 
     assert sleeps == [0.5, 1.0]
+
+
+def provider_on(fake: FakeOpenRouter, session: requests.Session) -> OpenRouterProvider:
+    return OpenRouterProvider(
+        base_url=fake.base_url, read_timeout=10, max_retries=0, session=session
+    )
+
+
+def test_the_drain_timeout_does_not_reach_the_next_streamed_call_on_the_connection(
+    fake_openrouter: FakeOpenRouter,
+) -> None:
+    first = streamed(["one ", "two"])
+    first.linger = DRAIN_SECONDS / 4  # the drain reads on, under the short timeout, and ends
+    slow = streamed(["three"])
+    slow.delay = DRAIN_SECONDS + 1.5  # slower than the drain's timeout, well within 10 s
+    fake_openrouter.script(first, slow)
+    with requests.Session() as session:
+        provider = provider_on(fake_openrouter, session)
+        _, one = run(provider, request(stream=True))
+        _, two = run(provider, request(stream=True))
+
+    assert (one.content, two.content) == ("one two", "three")
+    ports = [r.client_port for r in fake_openrouter.posts]
+    assert ports[0] == ports[1]  # the same kept-alive connection, so its socket was reused
+
+
+def test_the_drain_timeout_does_not_reach_a_plain_call_on_the_connection(
+    fake_openrouter: FakeOpenRouter,
+) -> None:
+    fake_openrouter.script(streamed(["one"]), completion("late", delay=DRAIN_SECONDS + 1.5))
+    with requests.Session() as session:
+        provider = provider_on(fake_openrouter, session)
+        run(provider, request(stream=True))
+        _, plain = run(provider, request(stream=False))
+
+    assert plain.content == "late"
+    ports = [r.client_port for r in fake_openrouter.posts]
+    assert ports[0] == ports[1]
