@@ -284,7 +284,11 @@ class WorkerLoop:
             self._settle(task, "handed back", release_task, reason=str(exc) or "handed back")
             return
         except LeaseLost as exc:
-            log.warning("task %s: lease lost (%s); no outcome recorded", task.pk, exc)
+            if context.holds_lease():  # it is ours after all: never leave it running
+                error = f"the executor gave up a task it still held: {exc}"
+                self._settle(task, "failed", fail_task, error=error, retryable=True)
+            else:
+                log.warning("task %s: lease lost (%s); no outcome recorded", task.pk, exc)
             return
         except PermanentFailure as exc:
             self._settle(task, "failed", fail_task, error=describe(exc), retryable=False)

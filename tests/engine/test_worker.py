@@ -235,6 +235,20 @@ def test_an_executor_that_lost_its_lease_leaves_the_task_to_the_later_attempt(
     assert task.lease_worker_id != worker.pk
 
 
+def test_an_executor_that_wrongly_says_it_lost_its_lease_does_not_leave_the_task_running() -> None:
+    def mistaken(context: ExecutionContext) -> Any:
+        raise LeaseLost("it thinks another attempt runs it")
+
+    worker = WorkerFactory(capabilities=["confused"])
+    task = make_task(kind="confused")
+
+    WorkerLoop(worker=worker, registry=registry_with("confused", mistaken)).run_once()
+
+    task.refresh_from_db()
+    assert task.state == TaskState.PENDING, "retried, not left running on a live lease"
+    assert "gave up a task it still held" in task.last_error
+
+
 def test_sigterm_during_a_sleep_task_hands_it_back_uncounted() -> None:
     worker = WorkerFactory(capabilities=["sleep"])
     task = make_task(kind="sleep", payload={"seconds": 60})
