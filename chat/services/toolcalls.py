@@ -122,7 +122,7 @@ class ToolCalls:
         errors = tool.argument_errors(arguments)
         if errors:
             return self._refuse(call_id, name, arguments, "invalid arguments: " + "; ".join(errors))
-        refused = tool.refused(self._tool_context())
+        refused = self._refusal(tool)
         if refused:
             return self._refuse(call_id, name, arguments, refused)
         retry = context.previous_failures(
@@ -146,6 +146,15 @@ class ToolCalls:
         if tool.dangerous:
             return self._ask_approval(execution, tool, arguments)
         return self._execute(execution, tool, arguments)
+
+    def _refusal(self, tool: Tool) -> str:
+        """Why the tool refuses this session's call, or "". A refusal check that fails
+        refuses the call, not the whole run."""
+        try:
+            return tool.refused(self._tool_context()) or ""
+        except Exception as exc:
+            log.warning("tool %s: its refusal check failed", tool.name, exc_info=True)
+            return f"the tool could not check whether this call is allowed ({describe(exc)})"
 
     def _tool_context(self) -> ToolContext:
         session = self.session
@@ -252,6 +261,12 @@ class ToolCalls:
             task.refresh_from_db()
         tool = tools.get(execution.tool)
         if task is not None and task.approval_decision == ApprovalDecision.APPROVED and tool:
+            refused = self._refusal(tool)  # what allowed it may have changed while it waited
+            if refused:
+                self._fail(execution, ExecutionState.FAILED, refused)
+                return self.loop.apply_verdict(
+                    self.loop.guard.after_call(context.call_history(self.session))
+                )
             execution.state = ExecutionState.RUNNING
             execution.started_at = timezone.now()
             execution.save(update_fields=["state", "started_at"])

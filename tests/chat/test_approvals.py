@@ -9,6 +9,7 @@ import pytest
 from chat.models import ChatEvent, ChatMessage, ExecutionState, SessionState, ToolExecution
 from chat.services import stop_run
 from chat.stop_reasons import StopReason
+from chat.tools import Tool, ToolContext, tools
 from engine.models import Task, TaskState
 from engine.services import approve_task, reject_task
 from engine.worker import WorkerLoop
@@ -90,6 +91,65 @@ def test_approving_resumes_the_run_on_a_worker(user: Any, staff: Any, test_tools
     assert task.state == TaskState.DONE and task.result["stop_reason"] == "completed"
     decided = ChatEvent.objects.get(session=session, type="approval.decided")
     assert decided.data == {"task_id": task.pk, "decision": "approved", "by": "olga"}
+
+
+def guarded_zap(allowed: list[bool], test_tools: Calls) -> Tool:
+    def zap(context: ToolContext, arguments: dict[str, Any]) -> Any:
+        test_tools.seen.append(arguments)
+        return "zapped"
+
+    def refusal(context: ToolContext) -> str | None:
+        if allowed == ["broken"]:
+            raise RuntimeError("the permission store is down")
+        return None if allowed[0] else "zapping was taken away from this owner"
+
+    text = {"type": "object", "properties": {"text": {"type": "string"}}}
+    return Tool("guarded_zap", "Dangerous.", text, zap, permission="dangerous", refusal=refusal)
+
+
+def test_an_approved_call_whose_owner_lost_the_right_meanwhile_does_not_run(
+    user: Any, staff: Any, test_tools: Calls
+) -> None:
+    allowed = [True]
+    tool = guarded_zap(allowed, test_tools)
+    tools.register(tool, replace=True)
+    try:
+        session = make_session(user, mode="ops")
+        reason, _ = run_turn(session, "zap it", [Reply(calls=[("guarded_zap", {"text": "x"})])])
+        assert reason == StopReason.AWAITING_APPROVAL
+        execution = ToolExecution.objects.get(session=session)
+        assert execution.approval_task is not None
+
+        allowed[0] = False
+        approve_task(task_id=execution.approval_task.pk, user=staff)
+        assert WorkerLoop(worker=WorkerFactory(capabilities=["agent"])).run_once() is True
+    finally:
+        tools.unregister(tool.name)
+
+    execution.refresh_from_db()
+    assert execution.state == ExecutionState.FAILED
+    assert execution.error == "zapping was taken away from this owner"
+    assert test_tools.seen == []
+
+
+def test_a_refusal_check_that_fails_refuses_the_call_not_the_run(
+    user: Any, test_tools: Calls
+) -> None:
+    tool = guarded_zap(["broken"], test_tools)
+    tools.register(tool, replace=True)
+    try:
+        session = make_session(user, mode="ops")
+        reason, _ = run_turn(
+            session, "zap it", [Reply(calls=[("guarded_zap", {"text": "x"})]), Reply("ok")]
+        )
+    finally:
+        tools.unregister(tool.name)
+
+    assert reason == StopReason.COMPLETED
+    execution = ToolExecution.objects.get(session=session)
+    assert execution.state == ExecutionState.FAILED
+    assert "could not check whether this call is allowed" in execution.error
+    assert execution.approval_task is None
 
 
 def test_rejecting_resumes_the_run_with_the_refusal(
