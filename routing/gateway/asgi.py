@@ -35,15 +35,10 @@ from django.core.handlers.asgi import ASGIRequest
 from django.core.signals import setting_changed
 from django.db import connections
 from django.dispatch import receiver
-from django.http import (
-    HttpResponse,
-    HttpResponseBadRequest,
-    HttpResponseBase,
-    HttpResponseNotFound,
-    HttpResponseServerError,
-    StreamingHttpResponse,
-)
+from django.http import HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
+
+from routing.gateway.formats import error_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -139,19 +134,24 @@ def _respond(scope: Scope, body: bytes) -> HttpResponseBase:
         match = _gateway_match(request.path_info)
         response: HttpResponseBase
         if match is None:  # a root_path that moved the view out of the gateway's reach
-            response = HttpResponseNotFound("Not Found", content_type="text/plain")
+            response = _error(404, "No such endpoint.", type_="invalid_request_error")
         else:
             response = match.func(request, *match.args, **match.kwargs)
         render = getattr(response, "render", None)
         if callable(render):
             response = render()
     except DisallowedHost:
-        response = HttpResponseBadRequest("Bad Request: the Host header is not allowed.")
+        response = _error(400, "The Host header is not allowed.", type_="invalid_request_error")
     except Exception:  # the boundary: log it, answer 500, keep serving
         logger.exception("gateway fast path: unhandled error")
-        response = HttpResponseServerError("Internal Server Error", content_type="text/plain")
+        response = _error(500, "The gateway failed on this request.", type_="server_error")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
+
+
+def _error(status: int, message: str, *, type_: str) -> JsonResponse:
+    """OpenAI's error shape, which client libraries read whatever the status."""
+    return JsonResponse(error_body(message, type_=type_, code=None), status=status)
 
 
 # A connection this thread used this recently is taken as alive without CONN_HEALTH_CHECKS'
@@ -250,14 +250,11 @@ def _declared_length(scope: Scope) -> int | None:
 
 async def _send_too_large(send: Send) -> None:
     body = json.dumps(
-        {
-            "error": {
-                "message": f"The request body is larger than {MAX_BODY_BYTES} bytes.",
-                "type": "invalid_request_error",
-                "param": None,
-                "code": "request_too_large",
-            }
-        }
+        error_body(
+            f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+            type_="invalid_request_error",
+            code="request_too_large",
+        )
     ).encode()
     await send(
         {

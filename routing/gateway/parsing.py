@@ -59,7 +59,71 @@ def _messages(body: dict[str, Any]) -> list[Message]:
                 f"messages[{index}] needs a 'role' among {', '.join(sorted(ROLES))}.",
                 param=f"messages[{index}].role",
             )
+        content = message.get("content")
+        if not (content is None or isinstance(content, str) or _all_objects(content)):
+            raise InvalidRequest(
+                f"messages[{index}].content must be a string, null or a list of content parts.",
+                param=f"messages[{index}].content",
+            )
+        if "tool_calls" in message:
+            _check_tool_calls(message["tool_calls"], param=f"messages[{index}].tool_calls")
     return messages
+
+
+def _all_objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
+def _check_tool_calls(calls: Any, *, param: str) -> None:
+    if calls is None:
+        return
+    if not _all_objects(calls):
+        raise InvalidRequest(f"'{param}' must be a list of tool calls.", param=param)
+    for index, call in enumerate(calls):
+        function = call.get("function")
+        if (
+            not isinstance(function, dict)
+            or not isinstance(function.get("name"), str)
+            or not isinstance(function.get("arguments"), str)
+        ):
+            raise InvalidRequest(
+                f"{param}[{index}] needs a 'function' with a string 'name' and string "
+                "'arguments' (JSON text).",
+                param=f"{param}[{index}].function",
+            )
+
+
+def _tools(body: dict[str, Any]) -> list[ToolSpec] | None:
+    tools = body.get("tools")
+    if tools is None:
+        return None
+    if not isinstance(tools, list):
+        raise InvalidRequest("'tools' must be a list.", param="tools")
+    for index, tool in enumerate(tools):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if (
+            not isinstance(function, dict)
+            or not isinstance(function.get("name"), str)
+            or not function["name"].strip()
+        ):
+            raise InvalidRequest(
+                f'tools[{index}] must be {{"type": "function", "function": {{"name": ..., '
+                '"parameters": {...}}}.',
+                param=f"tools[{index}].function",
+            )
+        if not isinstance(function.get("parameters", {}), dict):
+            raise InvalidRequest(
+                f"tools[{index}].function.parameters must be a JSON Schema object.",
+                param=f"tools[{index}].function.parameters",
+            )
+    return tools or None
+
+
+def _check_n(body: dict[str, Any]) -> None:
+    # One choice per call: the ledger, the budgets and the stream all count one answer.
+    n = body.get("n")
+    if n is not None and (n != 1 or isinstance(n, bool)):
+        raise InvalidRequest("'n' must be 1: the gateway returns one choice per call.", param="n")
 
 
 def _max_tokens(body: dict[str, Any]) -> int | None:
@@ -117,9 +181,8 @@ def parse_chat_request(
         raise InvalidRequest(
             "The body holds text that is not valid Unicode (a lone surrogate).", param="messages"
         ) from None
-    tools = body.get("tools")
-    if tools is not None and not isinstance(tools, list):
-        raise InvalidRequest("'tools' must be a list.", param="tools")
+    tools = _tools(body)
+    _check_n(body)
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise InvalidRequest("'stream' must be true or false.", param="stream")
@@ -131,7 +194,7 @@ def parse_chat_request(
         mode=mode,
         model=wanted,
         messages=messages,
-        tools=tools or None,
+        tools=tools,
         stream=stream,
         include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
         max_tokens=_max_tokens(body),

@@ -25,12 +25,18 @@ from rest_framework.views import APIView
 from routing.errors import RoutingError
 from routing.gateway.asgi import WORKER_SCOPE_KEY
 from routing.gateway.formats import ChunkWriter, completion_body, error_body, models_body
-from routing.gateway.parsing import ChatRequest, InvalidRequest, parse_chat_request
+from routing.gateway.parsing import MODE_PREFIX, ChatRequest, InvalidRequest, parse_chat_request
 from routing.services import CompletionStream, complete, stream_completion
 from routing.services.budgets import HeldSettlements
 from routing.services.policies import OpenRouterPolicyManager
 
 SOURCE = "gateway"
+INTERNAL_ERROR = error_body(
+    "The gateway failed on this request; it is logged. Retry, and if it keeps failing tell "
+    "the operator.",
+    type_="server_error",
+    code="internal_error",
+)
 logger = logging.getLogger(__name__)
 
 
@@ -64,17 +70,30 @@ class JSONOnly(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class BoundedJSONParser(JSONParser):
+    """JSON nested past Python's recursion limit is a bad request, not a crash (the json
+    module raises RecursionError, which DRF's parser does not turn into a ParseError)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+
+
 class OpenAIView(APIView):
     schema = None  # OpenAI's own API reference documents these; keep them out of ours
     content_negotiation_class = JSONOnly
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes: list[Any] = []
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, RoutingError | exceptions.APIException):
             return _error_response(exc)
-        raise exc
+        # A client library reads the error body whatever the status: keep OpenAI's shape.
+        logger.exception("gateway: unhandled error")
+        return Response(INTERNAL_ERROR, status=500)
 
     def permission_denied(
         self, request: Request, message: str | None = None, code: str | None = None
@@ -160,7 +179,8 @@ class ChatCompletionsView(OpenAIView):
 def _sse(
     stream: CompletionStream, chat: ChatRequest, *, response_id: str, held: HeldSettlements
 ) -> Generator[bytes, None, None]:
-    writer = ChunkWriter(stream_id=response_id, model=chat.model or chat.mode)
+    # Until the closing chunk names the model that answered, chunks echo what was asked for.
+    writer = ChunkWriter(stream_id=response_id, model=chat.model or f"{MODE_PREFIX}{chat.mode}")
     try:
         yield writer.opening()
         for delta in stream:

@@ -30,6 +30,7 @@ def configured_provider_name() -> str:
 def build_provider(name: str) -> Provider:
     connect_timeout = float(settings.ROUTING_CONNECT_TIMEOUT)
     read_timeout = float(settings.ROUTING_READ_TIMEOUT)
+    stream_timeout = float(settings.ROUTING_STREAM_TIMEOUT)
     max_retries = int(settings.ROUTING_MAX_RETRIES)
     max_retry_wait = float(settings.ROUTING_MAX_RETRY_WAIT)
     if name == "openrouter":
@@ -40,6 +41,7 @@ def build_provider(name: str) -> Provider:
             title=settings.OPENROUTER_APP_TITLE,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            stream_timeout=stream_timeout,
             max_retries=max_retries,
             max_retry_wait=max_retry_wait,
         )
@@ -49,6 +51,7 @@ def build_provider(name: str) -> Provider:
             api_key=settings.OPENAI_COMPATIBLE_API_KEY,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            stream_timeout=stream_timeout,
             max_retries=max_retries,
             max_retry_wait=max_retry_wait,
         )

@@ -157,6 +157,7 @@ class OpenAICompatibleProvider(Provider):
         api_key: str = "",
         connect_timeout: float = 5.0,
         read_timeout: float = 120.0,
+        stream_timeout: float = 600.0,
         max_retries: int = 2,
         max_retry_wait: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -165,6 +166,9 @@ class OpenAICompatibleProvider(Provider):
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.timeout = (connect_timeout, read_timeout)
+        # The read timeout bounds each wait; this bounds a whole streamed answer, which a
+        # server could otherwise keep open for ever with keep-alive comments.
+        self.stream_timeout = stream_timeout
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self.sleep = sleep
@@ -211,9 +215,10 @@ class OpenAICompatibleProvider(Provider):
         self, response: requests.Response, attempts: int, model: str
     ) -> ProviderStream:
         assembler = StreamAssembler()
+        chunks = self._within_deadline(self._chunks(response), assembler, attempts)
         with response:
             try:
-                for data in iter_events(iter_lines(self._chunks(response))):
+                for data in iter_events(iter_lines(chunks)):
                     if assembler.done:
                         continue
                     if data.strip() == DONE:
@@ -236,15 +241,33 @@ class OpenAICompatibleProvider(Provider):
                 if not assembler.done:
                     raise StreamInterrupted(
                         f"{self.display_name} closed the stream mid-answer "
-                        f"({type(exc).__name__}); the partial answer was dropped.",
+                        f"({type(exc).__name__}); the partial answer was dropped. Retry the "
+                        "call; if it keeps happening, the provider or the network between is "
+                        "failing.",
                         attempts=attempts,
                     ) from None
         if not assembler.finished:
             raise StreamInterrupted(
-                f"{self.display_name} ended the stream before it finished the answer.",
+                f"{self.display_name} ended the stream before it finished the answer. Retry "
+                "the call; if it keeps happening, the provider or the network between is "
+                "failing.",
                 attempts=attempts,
             )
         return assembler.result(attempts=attempts, fallback_model=model)
+
+    def _within_deadline(
+        self, chunks: Iterator[bytes], assembler: StreamAssembler, attempts: int
+    ) -> Iterator[bytes]:
+        deadline = time.monotonic() + self.stream_timeout
+        for chunk in chunks:
+            if time.monotonic() > deadline and not assembler.done:
+                raise ProviderTimeout(
+                    f"{self.display_name} did not finish the answer within "
+                    f"{self.stream_timeout:g}s (ROUTING_STREAM_TIMEOUT); the partial answer "
+                    "was dropped. Ask for a shorter answer (max_tokens), or raise the limit.",
+                    attempts=attempts,
+                )
+            yield chunk
 
     @staticmethod
     def _chunks(response: requests.Response) -> Iterator[bytes]:

@@ -52,9 +52,13 @@ def words(text: str) -> set[str]:
     return found
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _function(tool: ToolSpec) -> dict[str, Any]:
-    function = tool.get("function", tool)
-    return function if isinstance(function, dict) else {}
+    function = tool.get("function", tool) if isinstance(tool, dict) else None
+    return _mapping(function)
 
 
 def choose_tool(message: str, tools: list[ToolSpec]) -> dict[str, Any] | None:
@@ -72,13 +76,28 @@ def choose_tool(message: str, tools: list[ToolSpec]) -> dict[str, Any] | None:
     return best
 
 
-def default_arguments(schema: dict[str, Any], message: str) -> dict[str, Any]:
-    """Values for the schema's required properties that satisfy their types."""
-    properties = schema.get("properties") or {}
+def default_arguments(schema: Any, message: str) -> dict[str, Any]:
+    """Values for the schema's required properties that satisfy their types. The schema
+    comes from the caller (a gateway client may send any JSON): what is not a schema is
+    treated as an empty one, never an error."""
+    if not isinstance(schema, dict):
+        return {}
+    properties = _mapping(schema.get("properties"))
+    required = schema.get("required")
+    names = [n for n in required if isinstance(n, str)] if isinstance(required, list) else []
     return {
-        name: _default_value(properties.get(name) or {}, message, name=name)
-        for name in schema.get("required") or []
+        name: _default_value(_mapping(properties.get(name)), message, name=name) for name in names
     }
+
+
+def _whole(value: Any, default: int) -> int:
+    """A schema keyword's number (minimum, maxLength), or the default if it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    try:
+        return int(value)
+    except (OverflowError, ValueError):  # inf, nan
+        return default
 
 
 # Ids that tasks and alerts quote (fingerprints, digests): long runs of hex digits.
@@ -93,15 +112,17 @@ def _looks_like_id(name: str, prop: dict[str, Any]) -> bool:
 def _default_value(prop: dict[str, Any], message: str, *, name: str = "") -> Any:
     if "default" in prop:
         return prop["default"]
-    if prop.get("enum"):
+    if isinstance(prop.get("enum"), list) and prop["enum"]:
         mentioned = [v for v in prop["enum"] if isinstance(v, str) and v.lower() in message.lower()]
         return (mentioned or prop["enum"])[0]
     kind = prop.get("type", "string")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
+    if not isinstance(kind, str):
+        kind = "string"
     if kind in {"integer", "number"}:
         numbers = re.findall(r"\d+", message)
-        value = int(numbers[0]) if numbers else int(prop.get("minimum", 0))
+        value = int(numbers[0]) if numbers else _whole(prop.get("minimum"), 0)
         return value if kind == "integer" else float(value)
     if kind == "boolean":
         return False
@@ -109,7 +130,7 @@ def _default_value(prop: dict[str, Any], message: str, *, name: str = "") -> Any
         return []
     if kind == "object":
         return default_arguments(prop, message)
-    limit = int(prop.get("maxLength", MAX_STRING))
+    limit = max(_whole(prop.get("maxLength"), MAX_STRING), 0)
     if _looks_like_id(name, prop):
         found = _HEX_ID.search(message)
         if found:
@@ -136,8 +157,11 @@ def _text(message: Message) -> str:
 def _tool_names(messages: list[Message]) -> dict[str, str]:
     names: dict[str, str] = {}
     for message in messages:
-        for call in message.get("tool_calls") or []:
-            names[str(call.get("id"))] = str((call.get("function") or {}).get("name", "tool"))
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else []:
+            if isinstance(call, dict):
+                function = _mapping(call.get("function"))
+                names[str(call.get("id"))] = str(function.get("name", "tool"))
     return names
 
 
@@ -189,7 +213,7 @@ class OfflineProvider(Provider):
             return summarise_results(messages, results), []
         function = choose_tool(request_text, tools) if tools else None
         if function is not None:
-            arguments = default_arguments(function.get("parameters") or {}, request_text)
+            arguments = default_arguments(function.get("parameters"), request_text)
             encoded = json.dumps(arguments, sort_keys=True)
             digest = hashlib.sha1(  # noqa: S324 - an id, not a secret
                 f"{len(messages)}:{function.get('name')}:{encoded}".encode()

@@ -98,7 +98,10 @@ class StreamAssembler:
 
     def feed(self, payload: dict[str, Any]) -> list[Delta]:
         if payload.get("error"):
-            raise ProviderStreamError(f"the provider failed mid-answer: {error_message(payload)}")
+            raise ProviderStreamError(
+                f"the provider failed mid-answer: {error_message(payload)}. Retry the call; "
+                "the next try may go to another provider or model."
+            )
         self.model = str(payload.get("model") or self.model)
         self.generation_id = str(payload.get("id") or self.generation_id)
         self.usage = parse_usage(payload.get("usage")) or self.usage

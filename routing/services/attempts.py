@@ -123,6 +123,11 @@ class Attempts:
             except GeneratorExit:
                 self._abandoned(candidate, started, clock, first_token_ms, "".join(said))
                 raise
+            except Exception as exc:
+                # A fault of ours or the provider's code, not an answer: the call still lands
+                # in the ledger (the caller gets the fault, and the logs its traceback).
+                self._crashed(candidate, exc, started, clock, first_token_ms)
+                raise
             finally:
                 sending.close()
             return self._succeeded(candidate, result, started, clock, first_token_ms)
@@ -201,6 +206,28 @@ class Attempts:
             self.settle(self.tracker.prepare(**fields))
         else:
             self.tracker.record(**fields)
+
+    def _crashed(
+        self,
+        candidate: Candidate,
+        exc: Exception,
+        started: Any,
+        clock: float,
+        first_token_ms: int | None,
+    ) -> None:
+        self.settle(
+            self.tracker.prepare(
+                **self.base,
+                created_at=started,
+                requested_model=candidate.model,
+                model=candidate.model,
+                latency_ms=_ms(clock),
+                first_token_ms=first_token_ms,
+                outcome=Outcome.ERROR,
+                error_code="internal_error",
+                error=f"{type(exc).__name__}: {exc}",
+            ),
+        )
 
     def _abandoned(
         self,

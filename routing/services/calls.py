@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 
 from django.utils import timezone
 
-from routing.errors import BudgetExceeded, NoModelAvailable, RoutingError
+from routing.errors import BudgetExceeded, ModelNotAllowed, NoModelAvailable, RoutingError
 from routing.models import Outcome, Policy
 from routing.providers import OFFLINE_MODEL, Provider, active_provider
 from routing.services import budgets
@@ -133,6 +133,13 @@ def _open(
 
 def _candidates(spec: CallSpec, policy: Policy, provider: Provider, tokens: int) -> list[Candidate]:
     if not provider.serves_models:
+        if spec.model and spec.model not in policy.models_in_order:
+            # The same answer a model-serving provider gives, so a client's mistake does not
+            # hide until a key is set.
+            raise ModelNotAllowed(
+                f"The {policy.mode} policy does not allow {spec.model!r}; it allows "
+                f"{', '.join(policy.models_in_order)}."
+            )
         return [Candidate(model=OFFLINE_MODEL)]
     selection = ModelSelector(provider=provider).select(
         policy, needs_tools=bool(spec.tools), tokens_needed=tokens, requested_model=spec.model
@@ -146,7 +153,8 @@ def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta
     started = timezone.now()
     tracker = CostTracker()
     policy = OpenRouterPolicyManager().policy_for(spec.mode)
-    max_tokens = spec.max_tokens or policy.max_output_tokens
+    # A caller may ask for fewer tokens than the policy allows, never more.
+    max_tokens = min(spec.max_tokens or policy.max_output_tokens, policy.max_output_tokens)
     prompt_tokens = estimate_tokens(spec.messages, spec.tools)
     base = {
         "mode": spec.mode,
@@ -158,7 +166,7 @@ def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta
     }
     try:
         candidates = _candidates(spec, policy, provider, prompt_tokens + max_tokens)
-    except NoModelAvailable as exc:
+    except (NoModelAvailable, ModelNotAllowed) as exc:
         tracker.record(
             **base,
             created_at=started,

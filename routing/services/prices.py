@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from routing.errors import ProviderError, ProviderUnavailable
-from routing.models import ModelPrice
+from routing.models import PRICE_PLACES, ModelPrice
 
 SNAPSHOT_PATH = Path(__file__).resolve().parent.parent / "data" / "models_snapshot.json"
 FIELDS = (
@@ -41,11 +41,28 @@ class SyncResult:
         )
 
 
+# What the price columns hold (max_digits 20, 10 places): dollars per token below this.
+MAX_PRICE = Decimal(10) ** (20 - PRICE_PLACES)
+MAX_CONTEXT = 2**31 - 1  # an integer column on every database
+
+
 def _price(value: Any) -> Decimal | None:
+    """A price per token, or None for what is not one (a NaN, a word, a number too large to
+    store): one bad entry skips its model, never the whole sync."""
     try:
-        return Decimal(str(value))
+        price = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    if not price.is_finite() or abs(price) >= MAX_PRICE:
+        return None
+    return price
+
+
+def _context_length(value: Any) -> int:
+    try:
+        return min(max(int(value or 0), 0), MAX_CONTEXT)
+    except (TypeError, ValueError, OverflowError):
+        return 0  # unknown
 
 
 def parse_model(raw: Any) -> dict[str, Any] | None:
@@ -53,16 +70,20 @@ def parse_model(raw: Any) -> dict[str, Any] | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
         return None
     pricing = raw.get("pricing") or {}
+    if not isinstance(pricing, dict):
+        return None
     prompt, completion = _price(pricing.get("prompt", "0")), _price(pricing.get("completion", "0"))
     if prompt is None or completion is None:
         return None
     # OpenRouter lists routers such as openrouter/auto at -1: the price of whatever it picks.
     variable = prompt < 0 or completion < 0
-    parameters = raw.get("supported_parameters") or []
+    parameters = raw.get("supported_parameters")
+    if not isinstance(parameters, list):
+        parameters = []
     return {
         "model_id": raw["id"][:200],
         "name": str(raw.get("name") or "")[:200],
-        "context_length": max(int(raw.get("context_length") or 0), 0),
+        "context_length": _context_length(raw.get("context_length")),
         "prompt_price": Decimal(0) if variable else prompt,
         "completion_price": Decimal(0) if variable else completion,
         "variable_pricing": variable,

@@ -161,10 +161,12 @@ def test_errors_keep_the_openai_shape(app: GatewayFastPath) -> None:
     assert json.loads(content)["error"]["code"] == "invalid_api_key"
 
 
-def test_a_host_not_allowed_is_a_400(app: GatewayFastPath, token: str) -> None:
-    status, _, _ = call(app, "/v1/models", token=token, host="evil.example")
+def test_a_host_not_allowed_is_a_400_in_openai_shape(app: GatewayFastPath, token: str) -> None:
+    status, headers, content = call(app, "/v1/models", token=token, host="evil.example")
 
     assert status == 400
+    assert headers["content-type"] == "application/json"
+    assert json.loads(content)["error"]["type"] == "invalid_request_error"
 
 
 def test_a_stream_arrives_chunk_by_chunk(

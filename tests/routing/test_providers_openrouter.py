@@ -351,6 +351,30 @@ def test_slow_answer_times_out_and_is_not_retried(
     assert sleeps == []
 
 
+def test_a_stream_kept_open_with_comments_ends_at_the_stream_deadline(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter, sleeps: list[float]
+) -> None:
+    # Each wait is short (well inside the read timeout), but the answer never finishes.
+    openrouter.stream_timeout = 0.3
+    fake_openrouter.script(streamed(["never"], comments=40, event_delay=0.02))
+
+    with pytest.raises(ProviderTimeout, match=r"did not finish the answer within 0\.3s"):
+        run(openrouter, request(stream=True))
+
+    assert sleeps == []
+
+
+def test_a_stream_that_finishes_inside_the_deadline_is_whole(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    openrouter.stream_timeout = 5
+    fake_openrouter.script(streamed(["all ", "there"], comments=3, event_delay=0.01))
+
+    _, result = run(openrouter, request(stream=True))
+
+    assert result.content == "all there"
+
+
 def test_unreachable_server_is_retried_then_unavailable(sleeps: list[float]) -> None:
     provider = OpenRouterProvider(
         base_url="http://127.0.0.1:9/api/v1", api_key=API_KEY, sleep=sleeps.append

@@ -85,6 +85,26 @@ def test_sync_reads_openrouters_model_list(settings: Any, fake_openrouter: FakeO
     assert ModelPrice.objects.filter(model_id="anthropic/claude-3-opus").exists()  # kept
 
 
+def test_entries_that_cannot_be_stored_are_skipped_not_fatal(
+    settings: Any, fake_openrouter: FakeOpenRouter
+) -> None:
+    settings.OPENROUTER_BASE_URL = fake_openrouter.base_url
+    settings.OPENROUTER_API_KEY = API_KEY
+    fake_openrouter.models = [
+        {"id": "nan/price", "pricing": {"prompt": "NaN", "completion": "0"}},
+        {"id": "inf/price", "pricing": {"prompt": "Infinity", "completion": "0"}},
+        {"id": "huge/price", "pricing": {"prompt": "1e12", "completion": "0"}},
+        {"id": "odd/pricing", "pricing": "free"},
+        {**NEW_MODEL, "context_length": "lots", "supported_parameters": "tools"},
+    ]
+
+    output = sync()
+
+    assert "1 created, 0 updated, 0 unchanged, 4 skipped" in output
+    grok = ModelPrice.objects.get(model_id="x-ai/grok-2")
+    assert (grok.context_length, grok.supported_parameters) == (0, [])
+
+
 def test_an_upstream_failure_is_a_command_error(
     settings: Any, fake_openrouter: FakeOpenRouter
 ) -> None:
