@@ -190,18 +190,10 @@ class Attempts:
     ) -> None:
         if exc.counts_against_model:
             health.record_failure(model=candidate.model, error=str(exc))
-        fields = dict(
-            **self.base,
-            created_at=started,
-            requested_model=candidate.model,
-            model=candidate.model,
-            latency_ms=_ms(clock),
-            first_token_ms=first_token_ms,
-            attempts=exc.attempts,
-            outcome=Outcome.ERROR,
-            error_code=exc.code,
-            error=str(exc),
+        fields = self._error_fields(
+            candidate, started, clock, first_token_ms, code=exc.code, error=str(exc)
         )
+        fields["attempts"] = exc.attempts
         if final:
             self.settle(self.tracker.prepare(**fields))
         else:
@@ -215,18 +207,32 @@ class Attempts:
         clock: float,
         first_token_ms: int | None,
     ) -> None:
-        self.settle(
-            self.tracker.prepare(
-                **self.base,
-                created_at=started,
-                requested_model=candidate.model,
-                model=candidate.model,
-                latency_ms=_ms(clock),
-                first_token_ms=first_token_ms,
-                outcome=Outcome.ERROR,
-                error_code="internal_error",
-                error=f"{type(exc).__name__}: {exc}",
-            ),
+        error = f"{type(exc).__name__}: {exc}"
+        fields = self._error_fields(
+            candidate, started, clock, first_token_ms, code="internal_error", error=error
+        )
+        self.settle(self.tracker.prepare(**fields))
+
+    def _error_fields(
+        self,
+        candidate: Candidate,
+        started: Any,
+        clock: float,
+        first_token_ms: int | None,
+        *,
+        code: str,
+        error: str,
+    ) -> dict[str, Any]:
+        return dict(
+            **self.base,
+            created_at=started,
+            requested_model=candidate.model,
+            model=candidate.model,
+            latency_ms=_ms(clock),
+            first_token_ms=first_token_ms,
+            outcome=Outcome.ERROR,
+            error_code=code,
+            error=error,
         )
 
     def _abandoned(
