@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from routing.errors import (
     NoProviderForConstraints,
     ProviderAuthError,
     ProviderBadRequest,
+    ProviderError,
     ProviderOutOfCredits,
     ProviderRateLimited,
     ProviderStreamError,
@@ -244,6 +246,28 @@ def test_401_names_the_setting_and_never_the_key(
     assert "rejected the API key" in str(caught.value)
     assert API_KEY not in str(caught.value)
     assert API_KEY not in repr(openrouter)
+
+
+def test_the_key_never_reaches_the_logs(
+    openrouter: OpenRouterProvider,
+    fake_openrouter: FakeOpenRouter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)  # urllib3 and requests log every request at DEBUG
+    fake_openrouter.script(
+        error(401, "No auth credentials found"),
+        error(402, "Insufficient credits"),
+        streamed(["cut"], drop_after=3),
+        completion("fine"),
+    )
+
+    for stream in (False, False, True):
+        with pytest.raises(ProviderError):
+            run(openrouter, request(stream=stream))
+    run(openrouter, request())
+
+    assert caplog.records  # the loggers did speak
+    assert all(API_KEY not in record.getMessage() for record in caplog.records)
 
 
 def test_429_waits_as_long_as_retry_after_says_then_succeeds(
