@@ -13,6 +13,7 @@ class ChatConfig(AppConfig):
         from chat.auth import (
             close_streams_on_logout,
             recheck_after_revocation,
+            recheck_after_token_deleted,
             recheck_after_user_change,
         )
         from chat.executor import execute_agent
@@ -20,6 +21,7 @@ class ChatConfig(AppConfig):
         from chat.services.runs import AGENT_KIND
         from chat.tools import engine_tools
         from engine.executors import register_executor
+        from engine.models import ApiToken
         from engine.signals import api_tokens_revoked, task_decided
 
         register_executor(AGENT_KIND, execute_agent)
@@ -34,5 +36,8 @@ class ChatConfig(AppConfig):
         )
         post_delete.connect(
             recheck_after_user_change, sender=user_model, dispatch_uid="chat.recheck_user_gone"
+        )
+        post_delete.connect(
+            recheck_after_token_deleted, sender=ApiToken, dispatch_uid="chat.recheck_token_gone"
         )
         api_tokens_revoked.connect(recheck_after_revocation, dispatch_uid="chat.recheck_tokens")

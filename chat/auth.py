@@ -8,11 +8,11 @@ demoted user or a browser login that ended loses the stream without reconnecting
 A browser's sockets also join a group named after its login (`login_group`); logging out
 sends them a close there at once (`close_streams_on_logout`, connected in ChatConfig.ready).
 Every socket also joins its user's group (`user_group`): a change to the user (deactivated,
-no longer staff, a new password) or the revocation of their tokens asks those sockets to
-decide again at once (`recheck_user_streams`), instead of at the next heartbeat. The
-in-memory channel layer reaches only the process where the change was made; sockets held by
-another process notice at their next check, because a cookie-authenticated user holds only
-while the session row still names them.
+no longer staff, a new password) or the revocation or deletion of their tokens asks those
+sockets to decide again at once (`recheck_user_streams`), instead of at the next heartbeat.
+The in-memory channel layer reaches only the process where the change was made; sockets
+held by another process notice at their next check, because a cookie-authenticated user
+holds only while the session row still names them.
 """
 
 from __future__ import annotations
@@ -134,6 +134,13 @@ def recheck_user_streams(user_ids: Iterable[int]) -> None:
 def recheck_after_user_change(sender: Any, instance: Any, **kwargs: Any) -> None:
     """`post_save`/`post_delete` receiver for users: once the change has committed."""
     user_id = instance.pk
+    transaction.on_commit(lambda: recheck_user_streams([user_id]), robust=True)
+
+
+def recheck_after_token_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """`post_delete` receiver for API tokens: a deleted token, like a revoked one, lets
+    nobody watch any more."""
+    user_id = instance.user_id
     transaction.on_commit(lambda: recheck_user_streams([user_id]), robust=True)
 
 

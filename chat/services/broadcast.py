@@ -10,6 +10,7 @@ sends in order, merging messages queued for the same group into one (batching un
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
 import logging
 import threading
@@ -22,6 +23,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
+EXIT_FLUSH_SECONDS = 2.0
 
 
 Item = tuple[Any, str, dict[str, Any], "Future[None] | None"]
@@ -145,3 +147,13 @@ def flush(timeout: float = 5.0) -> None:
     """Block until queued messages are sent (a short-lived process calls it before exit)."""
     if _sender is not None and _sender.thread.is_alive():
         _sender.flush(timeout)
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """The sender's thread is a daemon: a process that exits (a management command that
+    deactivated a user, say) would otherwise drop what it queued last, unsent."""
+    try:
+        flush(EXIT_FLUSH_SECONDS)
+    except Exception:
+        log.warning("chat: messages queued at exit were not all sent", exc_info=True)

@@ -128,6 +128,7 @@ class AgentLoop:
             return ended.reason
         if session is None:
             return self._current_stop_reason()
+        crashed = False
         try:
             reason = self._loop()
         except HandBack:
@@ -142,14 +143,15 @@ class AgentLoop:
             # internal error the operator can see, and the worker moves on.
             log.exception("chat session %s: the loop failed", self.session_id)
             self.detail = redact_text(describe(exc))
-            publish(self.session_id, "error", {"message": self.detail, "code": "internal_error"})
-            reason = StopReason.INTERNAL_ERROR
+            reason, crashed = StopReason.INTERNAL_ERROR, True
         try:
             self.ensure_lease()  # only the attempt that holds the task ends its run
         except LeaseLost:
             return self._leave()
         except RunTaskEnded:
             pass  # the run ends anyway, for the reason it had
+        if crashed:  # published only now: a later attempt's run is not this one's to fail
+            publish(self.session_id, "error", {"message": self.detail, "code": "internal_error"})
         self.flush_deltas(force=True)
         finish_run(self.session_id, reason, detail=self.detail)
         return reason

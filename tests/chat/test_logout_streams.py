@@ -4,6 +4,9 @@ them is the logout itself, not the next periodic check."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +19,16 @@ from django.test import Client
 
 from chat.services import create_session
 from engine.services import create_api_token
-from tests.chat.live import Daphne, StreamClient, channel_layers, layer_settings, stream
+from tests.chat.live import (
+    ROOT,
+    Daphne,
+    StreamClient,
+    channel_layers,
+    database_url_for_children,
+    layer_settings,
+    redis_url,
+    stream,
+)
 
 pytestmark = [
     pytest.mark.live,
@@ -193,4 +205,81 @@ def test_deactivating_a_user_anywhere_closes_their_streams_at_once(
 
         assert ops.done.wait(PROMPTLY)
         assert time.monotonic() - started < PROMPTLY
+    assert ops.close_code == 4403
+
+
+def delete_in_the_admin(daphne: Daphne, staff_key: str, token_id: int) -> None:
+    """What the admin's Delete button on a token's page does, in the server's process."""
+    browser = requests.Session()
+    browser.cookies.set(django_settings.SESSION_COOKIE_NAME, staff_key)
+    page = f"{daphne.http}/admin/engine/apitoken/{token_id}/delete/"
+    assert browser.get(page, timeout=10).status_code == 200
+    response = browser.post(
+        page,
+        data={
+            "csrfmiddlewaretoken": browser.cookies[django_settings.CSRF_COOKIE_NAME],
+            "post": "yes",
+        },
+        headers={"Referer": page},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text[:500]
+
+
+def test_deleting_a_token_closes_its_streams_at_once(daphne: Daphne, user: Any, staff: Any) -> None:
+    """A deleted token authenticates nobody, as a revoked one: its streams go at once too."""
+    session = create_session(owner=user, mode="ops")
+    token_row, token = create_api_token(user=user)
+    with stream(
+        f"{daphne.ws}/ws/chat/{session.pk}/",
+        {"Authorization": f"Token {token}", "Origin": daphne.http},
+    ) as script:
+        assert script.connected
+
+        started = time.monotonic()
+        delete_in_the_admin(daphne, sign_in(staff), token_row.pk)
+
+        assert script.done.wait(PROMPTLY)
+        assert time.monotonic() - started < PROMPTLY
+    assert script.close_code == 4403
+
+
+def manage(daphne: Daphne, *args: str) -> None:
+    """A management command in a process of its own, on the server's database and layer."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_children(),
+        "SECRET_KEY": django_settings.SECRET_KEY,
+        "CHANNELS_REDIS_PREFIX": daphne.prefix,
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    if daphne.layer == "redis":
+        env["REDIS_URL"] = redis_url()
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "daphne",
+    [p for p in channel_layers() if getattr(p, "values", [p])[0] == "redis"],
+    indirect=True,
+)
+def test_deactivating_a_user_in_a_management_command_closes_their_streams_at_once(
+    daphne: Daphne, user: Any
+) -> None:
+    """A short-lived process: the re-check it queued is sent before it exits."""
+    key = sign_in(user)
+    with stream(f"{daphne.ws}/ws/ops/", cookie_headers(daphne, key)) as ops:
+        assert still_open(ops)
+
+        manage(
+            daphne,
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; "
+            f"user = User.objects.get(pk={user.pk}); user.is_active = False; user.save()",
+        )
+
+        assert ops.done.wait(PROMPTLY)
     assert ops.close_code == 4403

@@ -364,3 +364,24 @@ def test_a_loop_whose_attempt_was_already_lost_publishes_nothing(user: Any) -> N
     session.refresh_from_db()
     assert event_types(session, after=before) == []
     assert session.state == state
+
+
+def test_a_step_that_crashes_after_the_lease_was_lost_publishes_no_error(user: Any) -> None:
+    """The model call under way fails in our code once the task has changed hands: the
+    error is the end of a run that is not this attempt's any more. The loop leaves without
+    publishing it (the later attempt's stream would show an internal error of a live run)."""
+    session, task = queued_run(user)
+    first = running_on_a_worker(task)
+    before = session.last_seq
+
+    def crash_after_losing_the_lease(request: Any) -> Reply:
+        hand_to_a_second_worker(task.pk)
+        raise RuntimeError("the provider's code broke")
+
+    loop = loop_for(session, first, ScriptedProvider([crash_after_losing_the_lease]))
+    loop.run()
+
+    assert loop.lease_lost is True
+    published = event_types(session, after=before)
+    assert "error" not in published, published
+    assert "run.stopped" not in published
