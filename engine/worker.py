@@ -311,7 +311,15 @@ class WorkerLoop:
         self, task: Task, outcome: str, service: Callable[..., Task], **kwargs: Any
     ) -> None:
         try:
-            settled = service(worker=self.worker, task_id=task.pk, **kwargs)
+            # Named by its claim: a task claimed again meanwhile (by another of this worker's
+            # threads, say) is the later claim's to settle, not ours.
+            settled = service(
+                worker=self.worker,
+                task_id=task.pk,
+                attempt=task.attempts,
+                started_at=task.started_at,
+                **kwargs,
+            )
         except (LeaseConflict, TaskNotFound) as exc:
             # Cancelled, or requeued by the stuck detector while we worked: theirs stands.
             log.warning("task %s: %s; outcome %r dropped", task.pk, exc, outcome)

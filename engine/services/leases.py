@@ -67,12 +67,24 @@ def holds_lease(*, worker: Worker, task_id: int, attempt: int, started_at: datet
     ).exists()
 
 
-def _held_task(worker: Worker, task_id: int) -> Task:
+def _held_task(
+    worker: Worker, task_id: int, attempt: int | None, started_at: datetime | None
+) -> Task:
+    """The running task, locked, if `worker` holds it. Given the claim's attempt and start,
+    only that claim holds it: not an earlier one of the same worker (another of its
+    threads, or itself before it was declared offline) whose task was claimed again."""
     task = Task.objects.select_for_update().filter(pk=task_id).first()
     if task is None:
         raise TaskNotFound(f"task {task_id} does not exist")
     if task.state != TaskState.RUNNING or task.lease_worker_id != worker.pk:
         raise LeaseConflict(f"worker {worker.name} does not hold the lease on task {task_id}")
+    if (attempt is not None and task.attempts != attempt) or (
+        started_at is not None and task.started_at != started_at
+    ):
+        raise LeaseConflict(
+            f"task {task_id} was claimed again since attempt {attempt}; that attempt's "
+            "outcome is not recorded"
+        )
     return task
 
 
@@ -86,6 +98,8 @@ WITH finished AS (
        SET state = 'done', result = %(result)s, lease_worker_id = NULL,
            lease_expires_at = NULL, updated_at = %(now)s, finished_at = %(now)s
      WHERE id = %(task)s AND state = 'running' AND lease_worker_id = %(worker)s
+       AND (%(attempt)s::integer IS NULL OR attempts = %(attempt)s::integer)
+       AND (%(started)s::timestamptz IS NULL OR started_at = %(started)s::timestamptz)
     RETURNING {columns}
 ), history AS (
     INSERT INTO engine_taskevent (task_id, from_state, to_state, actor, note, data, created_at)
@@ -111,18 +125,34 @@ def complete_sql() -> str:
     return COMPLETE_SQL.format(columns=task_columns("task"))
 
 
-def complete_task(*, worker: Worker, task_id: int, result: Any = None) -> Task:
+# A claim of a task: its attempt number and its start (None: any claim the worker holds).
+Claim = tuple[int | None, datetime | None]
+
+
+def complete_task(
+    *,
+    worker: Worker,
+    task_id: int,
+    result: Any = None,
+    attempt: int | None = None,
+    started_at: datetime | None = None,
+) -> Task:
+    """Mark the task done. `attempt` and `started_at` name the claim (as the worker loop
+    does); without them any claim the worker holds will do (the REST API's workers)."""
+    claim = (attempt, started_at)
     if connection.vendor == "postgresql":
-        return _complete_in_one_statement(worker, task_id, result)
-    return _complete(worker, task_id, result)
+        return _complete_in_one_statement(worker, task_id, result, claim)
+    return _complete(worker, task_id, result, claim)
 
 
-def _complete_in_one_statement(worker: Worker, task_id: int, result: Any) -> Task:
+def _complete_in_one_statement(worker: Worker, task_id: int, result: Any, claim: Claim) -> Task:
     params = {
         "result": None if result is None else Jsonb(result),
         "now": timezone.now(),
         "task": task_id,
         "worker": worker.pk,
+        "attempt": claim[0],
+        "started": claim[1],
         "actor": worker_actor(worker),
         "unblock_note": f"blocker #{task_id} is done",
     }
@@ -130,14 +160,14 @@ def _complete_in_one_statement(worker: Worker, task_id: int, result: Any) -> Tas
     if task is None:
         # Not ours to complete: let the portable path name the reason, changing nothing.
         with transaction.atomic():
-            _held_task(worker, task_id)
+            _held_task(worker, task_id, *claim)
         raise LeaseConflict(f"worker {worker.name} does not hold the lease on task {task_id}")
     return task
 
 
 @transaction.atomic
-def _complete(worker: Worker, task_id: int, result: Any) -> Task:
-    task = _held_task(worker, task_id)
+def _complete(worker: Worker, task_id: int, result: Any, claim: Claim) -> Task:
+    task = _held_task(worker, task_id, *claim)
     task.result = result
     task.lease_worker = None
     task.lease_expires_at = None
@@ -153,15 +183,30 @@ def _complete(worker: Worker, task_id: int, result: Any) -> Task:
 
 
 @transaction.atomic
-def fail_task(*, worker: Worker, task_id: int, error: str, retryable: bool = True) -> Task:
-    task = _held_task(worker, task_id)
+def fail_task(
+    *,
+    worker: Worker,
+    task_id: int,
+    error: str,
+    retryable: bool = True,
+    attempt: int | None = None,
+    started_at: datetime | None = None,
+) -> Task:
+    task = _held_task(worker, task_id, attempt, started_at)
     return fail_attempt(task, error=error, actor=worker_actor(worker), retryable=retryable)
 
 
 @transaction.atomic
-def release_task(*, worker: Worker, task_id: int, reason: str = "handed back") -> Task:
+def release_task(
+    *,
+    worker: Worker,
+    task_id: int,
+    reason: str = "handed back",
+    attempt: int | None = None,
+    started_at: datetime | None = None,
+) -> Task:
     """Hand a task back unfinished (a worker shutting down): the attempt does not count."""
-    task = _held_task(worker, task_id)
+    task = _held_task(worker, task_id, attempt, started_at)
     task.attempts = max(task.attempts - 1, 0)
     task.run_after = timezone.now()
     task.lease_worker = None

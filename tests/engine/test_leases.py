@@ -204,3 +204,60 @@ def test_a_claim_after_cancel_and_retry_is_not_the_old_attempt_though_its_number
     assert again is not None and again.pk == first.pk and again.attempts == first.attempts
     assert holds(worker, again) is True
     assert holds(worker, first) is False, "the first thread's attempt is not the new one"
+
+
+def _claimed_twice_by_one_worker() -> tuple[Any, Task, Task]:
+    """A worker with two threads: thread 1 claims attempt 1; the task is cancelled and
+    retried, and thread 2 claims it again, as attempt 1 once more but with a later start."""
+    worker = WorkerFactory(capabilities=["agent"], max_concurrency=2)
+    create_task(title="run", kind="agent")
+    first = TaskRouter().claim(worker)
+    assert first is not None
+    cancel_task(task_id=first.pk, actor=system_actor("operator"))
+    retry_task(task_id=first.pk, actor=system_actor("operator"))
+    again = TaskRouter().claim(worker)
+    assert again is not None and again.pk == first.pk
+    return worker, first, again
+
+
+@pytest.mark.parametrize(
+    ("service", "arguments"),
+    [
+        (complete_task, {"result": {"from": "the old attempt"}}),
+        (fail_task, {"error": "the old attempt failed"}),
+        (release_task, {}),
+    ],
+)
+def test_an_earlier_claim_cannot_settle_a_later_one(service: Any, arguments: dict) -> None:
+    worker, first, again = _claimed_twice_by_one_worker()
+
+    with pytest.raises(LeaseConflict, match="claimed again"):
+        service(
+            worker=worker,
+            task_id=first.pk,
+            attempt=first.attempts,
+            started_at=first.started_at,
+            **arguments,
+        )
+
+    task = Task.objects.get(pk=first.pk)
+    assert (task.state, task.started_at, task.result, task.last_error) == (
+        TaskState.RUNNING,
+        again.started_at,
+        None,
+        "",
+    )
+
+
+def test_the_claim_that_holds_the_task_settles_it() -> None:
+    worker, _, again = _claimed_twice_by_one_worker()
+
+    done = complete_task(
+        worker=worker,
+        task_id=again.pk,
+        result={"ok": True},
+        attempt=again.attempts,
+        started_at=again.started_at,
+    )
+
+    assert (done.state, done.result) == (TaskState.DONE, {"ok": True})

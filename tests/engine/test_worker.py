@@ -22,8 +22,10 @@ from engine.services import (
     cancel_task,
     complete_task,
     create_task,
+    retry_task,
     set_worker_state,
 )
+from engine.services.history import system_actor
 from engine.worker import WorkerLoop, worker_config
 from tests.factories import WorkerFactory
 
@@ -233,6 +235,36 @@ def test_an_executor_that_lost_its_lease_leaves_the_task_to_the_later_attempt(
     ]
     assert (task.state, task.result, task.last_error) == (TaskState.RUNNING, None, "")
     assert task.lease_worker_id != worker.pk
+
+
+def test_an_executor_that_never_checks_its_lease_does_not_settle_a_later_claim(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """While it ran, its task was cancelled, retried and claimed by another thread of the
+    same worker: the result it returns belongs to no live claim and is dropped."""
+    later: list[Task] = []
+
+    def unaware(context: ExecutionContext) -> Any:
+        cancel_task(task_id=context.task_id, actor=system_actor("operator"))
+        retry_task(task_id=context.task_id, actor=system_actor("operator"))
+        claimed = TaskRouter().claim(worker)
+        assert claimed is not None
+        later.append(claimed)
+        return {"from": "the first claim"}
+
+    worker = WorkerFactory(capabilities=["unaware"], max_concurrency=2)
+    task = make_task(kind="unaware")
+
+    with caplog.at_level(logging.WARNING, logger="engine.worker"):
+        WorkerLoop(worker=worker, registry=registry_with("unaware", unaware)).run_once()
+
+    task.refresh_from_db()
+    assert (task.state, task.result, task.started_at) == (
+        TaskState.RUNNING,
+        None,
+        later[0].started_at,
+    )
+    assert "outcome 'done' dropped" in caplog.text
 
 
 def test_an_executor_that_wrongly_says_it_lost_its_lease_does_not_leave_the_task_running() -> None:
