@@ -259,10 +259,16 @@ class ToolCalls:
         task: Task | None = execution.approval_task
         if task is not None:
             task.refresh_from_db()
-        tool = tools.get(execution.tool)
-        if task is not None and task.approval_decision == ApprovalDecision.APPROVED and tool:
-            refused = self._refusal(tool)  # what allowed it may have changed while it waited
-            if refused:
+        if task is not None and task.approval_decision == ApprovalDecision.APPROVED:
+            # What allowed the call may have changed while it waited: the tool may be gone,
+            # the mode's policy may no longer grant its permission, or the tool may refuse.
+            tool = next((t for t in self.available() if t.name == execution.tool), None)
+            refused = (
+                self._refusal(tool)
+                if tool
+                else f"the {self.session.mode} mode no longer allows the tool {execution.tool!r}"
+            )
+            if refused or tool is None:
                 self._fail(execution, ExecutionState.FAILED, refused)
                 return self.loop.apply_verdict(
                     self.loop.guard.after_call(context.call_history(self.session))

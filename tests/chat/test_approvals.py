@@ -13,6 +13,7 @@ from chat.tools import Tool, ToolContext, tools
 from engine.models import Task, TaskState
 from engine.services import approve_task, reject_task
 from engine.worker import WorkerLoop
+from routing.models import Policy
 from tests.chat.conftest import Calls, make_session, run_turn
 from tests.chat.scripted import Reply
 from tests.factories import WorkerFactory
@@ -129,6 +130,26 @@ def test_an_approved_call_whose_owner_lost_the_right_meanwhile_does_not_run(
     execution.refresh_from_db()
     assert execution.state == ExecutionState.FAILED
     assert execution.error == "zapping was taken away from this owner"
+    assert test_tools.seen == []
+
+
+def test_an_approved_call_whose_mode_lost_the_permission_meanwhile_does_not_run(
+    user: Any, staff: Any, test_tools: Calls
+) -> None:
+    _, execution = ask_for_zap(user)
+    assert execution.approval_task is not None
+    policy = Policy.objects.get(mode="ops")
+    policy.tool_permissions = [p for p in policy.tool_permissions if p != "dangerous"]
+    policy.save()
+
+    approve_task(task_id=execution.approval_task.pk, user=staff)
+    assert WorkerLoop(worker=WorkerFactory(capabilities=["agent"])).run_once() is True
+
+    execution.refresh_from_db()
+    assert (execution.state, execution.error) == (
+        ExecutionState.FAILED,
+        "the ops mode no longer allows the tool 'zap'",
+    )
     assert test_tools.seen == []
 
 
