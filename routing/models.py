@@ -31,6 +31,10 @@ class Mode(models.TextChoices):
     OPS = "ops", "Ops"
 
 
+# For membership tests on every call: Mode.values builds a new list each time it is read.
+MODE_NAMES = frozenset(Mode.values)
+
+
 class ToolPermission(models.TextChoices):
     """What a mode's sessions may do with tools, from harmless to needs-a-human."""
 

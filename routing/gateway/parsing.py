@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from routing.errors import RoutingError
-from routing.models import Mode
+from routing.models import MODE_NAMES, Mode
 from routing.services.policies import OpenRouterPolicyManager
 from routing.types import Message, ToolSpec
 
@@ -141,7 +141,7 @@ def resolve_mode(model: str, *, mode_header: str) -> tuple[str, str | None]:
     """(mode, model or None) from `mode:code`, or from a model the policy of a mode allows."""
     if model.startswith(MODE_PREFIX):
         mode = model[len(MODE_PREFIX) :]
-        if mode not in Mode.values:
+        if mode not in MODE_NAMES:
             raise InvalidRequest(
                 f"Unknown mode {mode!r}; use one of "
                 f"{', '.join(MODE_PREFIX + m for m in Mode.values)}.",
@@ -150,7 +150,7 @@ def resolve_mode(model: str, *, mode_header: str) -> tuple[str, str | None]:
             )
         return mode, None
     if mode_header:
-        if mode_header not in Mode.values:
+        if mode_header not in MODE_NAMES:
             raise InvalidRequest(f"X-Juggernaut-Mode {mode_header!r} is not a mode.", param="model")
         return mode_header, model
     mode_allowing = OpenRouterPolicyManager().mode_allowing(model)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from routing.errors import UnknownMode
-from routing.models import Mode, Policy
+from routing.models import MODE_NAMES, Mode, Policy
 from routing.services.lookups import policy_row
 
 
@@ -11,7 +11,7 @@ class OpenRouterPolicyManager:
     """Answers which policy governs a mode, and which modes allow a model."""
 
     def policy_for(self, mode: str) -> Policy:
-        if mode not in Mode.values:
+        if mode not in MODE_NAMES:
             raise UnknownMode(f"Unknown mode {mode!r}; the modes are {', '.join(Mode.values)}.")
         policy = policy_row(mode)
         if policy is None:
