@@ -3,6 +3,10 @@
 Approved: the approval task itself goes back to the queue (it is an ``agent`` task for the
 session), a worker claims it and the loop runs the approved call. Rejected: the task is
 cancelled, so a new run task carries the rejection back to the model.
+
+A run task can also reach a human without a tool call (the engine's unblock rules send one
+no online worker can run). Approved, it goes back to the queue like any task; rejected, the
+run ends, stopped by that human, instead of waiting for a task that will never run.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from django.db import transaction
 
 from chat.models import ChatSession, ExecutionState, SessionState, ToolExecution
 from chat.services.publisher import publish
-from chat.services.runs import AGENT_KIND, announce_state, enqueue_run, lock_session
+from chat.services.runs import AGENT_KIND, announce_state, enqueue_run, finish_run, lock_session
+from chat.stop_reasons import StopReason
 from engine.models import ApprovalDecision, Task
 
 log = logging.getLogger(__name__)
@@ -27,9 +32,20 @@ def on_task_decided(sender: Any, *, task: Task, decision: str, user: User, **kwa
     execution = ToolExecution.objects.filter(
         approval_task=task, state=ExecutionState.AWAITING_APPROVAL
     ).first()
-    if execution is None:
-        return
-    resume_after_decision(execution=execution, task=task, decision=decision, user=user)
+    if execution is not None:
+        resume_after_decision(execution=execution, task=task, decision=decision, user=user)
+    elif decision == ApprovalDecision.REJECTED:
+        end_run_of_rejected_task(task=task, user=user)
+
+
+def end_run_of_rejected_task(*, task: Task, user: User | None) -> bool:
+    """End the run whose current task a human rejected; False if no run waits on it."""
+    session = ChatSession.objects.filter(current_task=task).only("pk").first()
+    if session is None:
+        return False
+    who = user.get_username() if user else "the operator"
+    detail = f"{who} rejected the run's task #{task.pk}"
+    return finish_run(session.pk, StopReason.USER_STOPPED, detail=detail)
 
 
 @transaction.atomic

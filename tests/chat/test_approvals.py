@@ -6,12 +6,20 @@ from typing import Any
 
 import pytest
 
-from chat.models import ChatEvent, ChatMessage, ExecutionState, SessionState, ToolExecution
-from chat.services import stop_run
+from chat.models import (
+    ACTIVE_STATES,
+    ChatEvent,
+    ChatMessage,
+    ExecutionState,
+    SessionState,
+    ToolExecution,
+)
+from chat.services import post_message, stop_run
 from chat.stop_reasons import StopReason
 from chat.tools import Tool, ToolContext, tools
 from engine.models import Task, TaskState
-from engine.services import approve_task, reject_task
+from engine.services import approve_task, reject_task, request_approval
+from engine.services.history import system_actor
 from engine.worker import WorkerLoop
 from routing.models import Policy
 from tests.chat.conftest import Calls, make_session, run_turn
@@ -229,3 +237,42 @@ def test_an_agent_task_without_a_session_gets_one(user: Any) -> None:
     first = session.messages.order_by("id").first()
     assert first is not None and first.content.startswith("list tasks that failed")
     assert '"pattern"' in first.content
+
+
+def test_rejecting_a_run_task_a_human_was_asked_about_ends_the_run(user: Any, staff: Any) -> None:
+    """The unblock rules send a run task no worker can run to a human; rejecting it ends the
+    run instead of leaving the session queued behind a task that will never run."""
+    session = make_session(user, mode="ops")
+    post_message(session_id=session.pk, user=user, content="hello")
+    session.refresh_from_db()
+    task = session.current_task
+    assert task is not None and session.state == SessionState.QUEUED
+    request_approval(task_id=task.pk, reason="no online worker can run it", actor=system_actor("x"))
+
+    reject_task(task_id=task.pk, user=staff)
+
+    session.refresh_from_db()
+    assert session.state not in ACTIVE_STATES
+    assert (session.stop_reason, session.stop_detail) == (
+        StopReason.USER_STOPPED,
+        f"olga rejected the run's task #{task.pk}",
+    )
+    assert ChatEvent.objects.filter(session=session, type="run.stopped").exists()
+
+
+def test_approving_a_run_task_a_human_was_asked_about_queues_it_again(
+    user: Any, staff: Any
+) -> None:
+    session = make_session(user, mode="ops")
+    post_message(session_id=session.pk, user=user, content="hello")
+    session.refresh_from_db()
+    task = session.current_task
+    assert task is not None
+    request_approval(task_id=task.pk, reason="no online worker can run it", actor=system_actor("x"))
+
+    approve_task(task_id=task.pk, user=staff)
+
+    session.refresh_from_db()
+    task.refresh_from_db()
+    assert (session.state, session.current_task_id) == (SessionState.QUEUED, task.pk)
+    assert task.state == TaskState.PENDING
