@@ -92,7 +92,10 @@ class Policy(models.Model):
         "with the same arguments.",
     )
     max_output_tokens = models.PositiveIntegerField(
-        default=1024, help_text="Completion tokens asked for per call; bounds the cost estimate."
+        default=1024,
+        # 0 would estimate every call at its prompt alone, and ask the provider for nothing.
+        validators=[MinValueValidator(1)],
+        help_text="Completion tokens asked for per call; bounds the cost estimate.",
     )
     session_ceiling = money_field(help_text="Most one session may spend (USD).")
     daily_ceiling = money_field(help_text="Most this mode may spend per UTC day (USD).")

@@ -5,8 +5,9 @@ session), a worker claims it and the loop runs the approved call. Rejected: the 
 cancelled, so a new run task carries the rejection back to the model.
 
 A run task can also reach a human without a tool call (the engine's unblock rules send one
-no online worker can run). Approved, it goes back to the queue like any task; rejected, the
-run ends, stopped by that human, instead of waiting for a task that will never run.
+no online worker can run, an approved call's task included). Approved, it goes back to the
+queue like any task; rejected, the run ends, stopped by that human, instead of waiting for a
+task that will never run.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def on_task_decided(sender: Any, *, task: Task, decision: str, user: User, **kwa
     ).first()
     if execution is not None:
         resume_after_decision(execution=execution, task=task, decision=decision, user=user)
-    elif decision == ApprovalDecision.REJECTED:
+    if decision == ApprovalDecision.REJECTED:
+        # Still the run's task after that (an approved call's task that no worker could run,
+        # asked about again): nothing else will run, so the run ends.
         end_run_of_rejected_task(task=task, user=user)
 
 

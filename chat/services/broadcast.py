@@ -149,7 +149,6 @@ def flush(timeout: float = 5.0) -> None:
         _sender.flush(timeout)
 
 
-@atexit.register
 def _flush_at_exit() -> None:
     """The sender's thread is a daemon: a process that exits (a management command that
     deactivated a user, say) would otherwise drop what it queued last, unsent."""
@@ -157,3 +156,10 @@ def _flush_at_exit() -> None:
         flush(EXIT_FLUSH_SECONDS)
     except Exception:
         log.warning("chat: messages queued at exit were not all sent", exc_info=True)
+
+
+# Not atexit: Python shuts its thread pools before it runs atexit functions, and the loop
+# resolves a host name on one (a Redis layer opening its connection to redis://redis:6379),
+# so the flush could no longer send. threading's exit hooks run earlier, newest first: this
+# one before the pools' own (registered when asgiref imported concurrent.futures' pools).
+getattr(threading, "_register_atexit", atexit.register)(_flush_at_exit)

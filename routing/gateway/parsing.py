@@ -111,7 +111,8 @@ def _tools(body: dict[str, Any]) -> list[ToolSpec] | None:
                 '"parameters": {...}}}.',
                 param=f"tools[{index}].function",
             )
-        if not isinstance(function.get("parameters", {}), dict):
+        parameters = function.get("parameters")
+        if parameters is not None and not isinstance(parameters, dict):
             raise InvalidRequest(
                 f"tools[{index}].function.parameters must be a JSON Schema object.",
                 param=f"tools[{index}].function.parameters",

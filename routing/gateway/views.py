@@ -194,6 +194,12 @@ def _sse(
     except RoutingError as exc:
         # Headers are gone already: OpenAI reports a mid-stream failure as an error event.
         yield writer.error(str(exc), type_=exc.error_type, code=exc.code)
+    except Exception:
+        # A fault of ours mid-stream: without an error event a client would take the cut
+        # answer for a whole one.
+        logger.exception("gateway: unhandled error mid-stream")
+        error = INTERNAL_ERROR["error"]
+        yield writer.error(error["message"], type_=error["type"], code=error["code"])
     finally:
         stream.close()
         _settle_quietly(held)

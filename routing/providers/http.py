@@ -260,14 +260,17 @@ class OpenAICompatibleProvider(Provider):
     ) -> Iterator[bytes]:
         deadline = time.monotonic() + self.stream_timeout
         for chunk in chunks:
-            if time.monotonic() > deadline and not assembler.done:
-                raise ProviderTimeout(
-                    f"{self.display_name} did not finish the answer within "
-                    f"{self.stream_timeout:g}s (ROUTING_STREAM_TIMEOUT); the partial answer "
-                    "was dropped. Ask for a shorter answer (max_tokens), or raise the limit.",
-                    attempts=attempts,
-                )
-            yield chunk
+            yield chunk  # a chunk that came is used: it may be the one that ends the answer
+            if time.monotonic() <= deadline:
+                continue
+            if assembler.finished:
+                return  # the answer is whole; what would follow is not worth the wait
+            raise ProviderTimeout(
+                f"{self.display_name} did not finish the answer within "
+                f"{self.stream_timeout:g}s (ROUTING_STREAM_TIMEOUT); the partial answer "
+                "was dropped. Ask for a shorter answer (max_tokens), or raise the limit.",
+                attempts=attempts,
+            )
 
     @staticmethod
     def _chunks(response: requests.Response) -> Iterator[bytes]:

@@ -65,10 +65,18 @@ def _context_length(value: Any) -> int:
         return 0  # unknown
 
 
+def _clean(text: str) -> str:
+    """Text a database can store: no NUL (PostgreSQL's text and jsonb refuse it), no lone
+    surrogate (not UTF-8)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def parse_model(raw: Any) -> dict[str, Any] | None:
     """The price-table fields of one entry of GET /models, or None if it is unusable."""
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
         return None
+    if _clean(raw["id"]) != raw["id"]:
+        return None  # an id cannot be cleaned: it would name another model
     pricing = raw.get("pricing") or {}
     if not isinstance(pricing, dict):
         return None
@@ -82,12 +90,12 @@ def parse_model(raw: Any) -> dict[str, Any] | None:
         parameters = []
     return {
         "model_id": raw["id"][:200],
-        "name": str(raw.get("name") or "")[:200],
+        "name": _clean(str(raw.get("name") or ""))[:200],
         "context_length": _context_length(raw.get("context_length")),
         "prompt_price": Decimal(0) if variable else prompt,
         "completion_price": Decimal(0) if variable else completion,
         "variable_pricing": variable,
-        "supported_parameters": [str(p) for p in parameters if isinstance(p, str)],
+        "supported_parameters": [_clean(p) for p in parameters if isinstance(p, str)],
     }
 
 
@@ -104,7 +112,9 @@ def sync_model_prices(*, models: Iterable[Any], source: str) -> SyncResult:
             continue
         row = existing.get(fields["model_id"])
         if row is None:
-            ModelPrice.objects.create(**fields, source=source, updated_at=now)
+            # Kept, so that the same id listed again updates this row instead of clashing.
+            row = ModelPrice.objects.create(**fields, source=source, updated_at=now)
+            existing[row.model_id] = row
             created += 1
             continue
         if all(getattr(row, name) == fields[name] for name in FIELDS):

@@ -276,3 +276,28 @@ def test_approving_a_run_task_a_human_was_asked_about_queues_it_again(
     task.refresh_from_db()
     assert (session.state, session.current_task_id) == (SessionState.QUEUED, task.pk)
     assert task.state == TaskState.PENDING
+
+
+def test_rejecting_an_approved_call_sent_to_a_human_again_ends_the_run(
+    user: Any, staff: Any, test_tools: Calls
+) -> None:
+    """Approved, the call's task carries the run; no worker could run it, so the unblock
+    rules asked a human again, who rejected it. The run ends instead of staying queued
+    behind a cancelled task; the next run tells the model the call was rejected."""
+    session, execution = ask_for_zap(user)
+    task = execution.approval_task
+    assert task is not None
+    approve_task(task_id=task.pk, user=staff)
+    request_approval(
+        task_id=task.pk, reason="no worker with capability agent", actor=system_actor("x")
+    )
+
+    reject_task(task_id=task.pk, user=staff)
+
+    session.refresh_from_db()
+    assert session.state not in ACTIVE_STATES
+    assert (session.stop_reason, session.stop_detail) == (
+        StopReason.USER_STOPPED,
+        f"olga rejected the run's task #{task.pk}",
+    )
+    assert test_tools.seen == []

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
 from chat.auth import LOGGED_OUT, RECHECK
 from chat.services.broadcast import _merge
 from chat.services.publisher import SESSION_EVENTS
@@ -40,3 +47,45 @@ def test_control_messages_for_one_group_stay_apart() -> None:
         {"type": LOGGED_OUT},
         {"type": LOGGED_OUT},
     ]
+
+
+# A process that queues a message and exits at once; the layer's first send resolves a host
+# name, as a Redis layer's does when it opens its connection (REDIS_URL=redis://redis:6379).
+QUEUE_AND_EXIT = """
+import asyncio
+import django
+
+django.setup()
+from chat.services import broadcast
+
+
+class NeedsAName:
+    async def group_send(self, group, message):
+        await asyncio.get_running_loop().getaddrinfo("localhost", 6379)
+        print("sent", group, flush=True)
+
+
+broadcast._loop_sender().submit(NeedsAName(), "chat.user.7", {"type": "recheck"})
+"""
+
+
+def test_a_process_that_exits_right_after_queueing_still_sends() -> None:
+    """The exit flush must run while the loop can still resolve a name: Python shuts its
+    thread pools (which getaddrinfo runs on) before it runs atexit functions."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": settings.SECRET_KEY,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", QUEUE_AND_EXIT],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "sent chat.user.7", done.stderr[-2000:]

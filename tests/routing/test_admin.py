@@ -56,7 +56,7 @@ def test_a_policy_is_edited_with_one_fallback_per_line(client: Any, staff: Any) 
     assert (policy.max_seconds, policy.max_retries) == (600, 0)
 
 
-def test_a_run_gets_at_least_a_second(client: Any, staff: Any) -> None:
+def test_a_run_gets_at_least_a_second_and_a_call_at_least_a_token(client: Any, staff: Any) -> None:
     policy = Policy.objects.get(mode="ops")
     client.force_login(staff)
     url = reverse("admin:routing_policy_change", args=[policy.pk])
@@ -68,7 +68,7 @@ def test_a_run_gets_at_least_a_second(client: Any, staff: Any) -> None:
         "max_iterations": "5",
         "max_seconds": "0",
         "max_retries": "-1",
-        "max_output_tokens": "1024",
+        "max_output_tokens": "0",
         "session_ceiling": "0.10",
         "daily_ceiling": "1.00",
         "tool_permissions": ["read"],
@@ -78,9 +78,9 @@ def test_a_run_gets_at_least_a_second(client: Any, staff: Any) -> None:
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert set(errors) == {"max_seconds", "max_retries"}
+    assert set(errors) == {"max_seconds", "max_retries", "max_output_tokens"}
     policy.refresh_from_db()
-    assert (policy.max_seconds, policy.max_retries) == (120, 2)
+    assert (policy.max_seconds, policy.max_retries, policy.max_output_tokens) == (120, 2, 1024)
 
 
 def test_the_ledger_cannot_be_added_to_or_edited(client: Any, staff: Any) -> None:

@@ -13,6 +13,7 @@ import requests
 
 from engine.services import create_api_token
 from routing.models import ModelCall, Outcome
+from routing.types import Delta
 from tests.factories import UserFactory
 from tests.routing.factories import spend
 from tests.routing.fake_openrouter import FakeOpenRouter, completion, error, streamed
@@ -307,3 +308,29 @@ def test_the_offline_provider_answers_through_the_gateway_too(
     assert response.status_code == 200
     assert response.json()["provider"] == "offline (rule-based)"
     assert response.json()["choices"][0]["message"]["content"].startswith("[offline (rule-based)]")
+
+
+def test_a_stream_that_crashes_midway_ends_with_an_error_event_not_silently(
+    gateway: str, token: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault of ours after the first chunk: the client must learn the answer is cut short
+    (an OpenAI client takes a stream that simply ends for a whole answer)."""
+    settings.OPENROUTER_API_KEY = ""
+
+    def breaks_midway(self: Any, request: Any) -> Any:
+        yield Delta(text="Partial ")
+        raise RuntimeError("a bug in a provider")
+
+    monkeypatch.setattr("routing.providers.offline.OfflineProvider.send", breaks_midway)
+
+    response = post(
+        gateway, token, {"model": "mode:ops", "messages": ASK, "stream": True}, stream=True
+    )
+
+    payloads = sse_payloads(response)
+    assert payloads[-1]["error"]["type"] == "server_error"
+    assert payloads[-1]["error"]["code"] == "internal_error"
+    assert "bug" not in payloads[-1]["error"]["message"]
+    assert "[DONE]" not in payloads
+    call = settled_call()
+    assert (call.outcome, call.error_code) == (Outcome.ERROR, "internal_error")

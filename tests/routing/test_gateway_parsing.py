@@ -77,12 +77,23 @@ def test_malformed_messages_name_the_field(
     assert response.json()["error"]["param"] == param
 
 
-def test_one_choice_is_accepted(gateway: str, token: str, settings: Any) -> None:
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"n": 1},
+        {"n": None},
+        {"tools": [{"type": "function", "function": {"name": "list_tasks", "parameters": None}}]},
+        {"tools": [{"type": "function", "function": {"name": "list_tasks"}}]},
+    ],
+)
+def test_what_openai_accepts_is_accepted(
+    gateway: str, token: str, settings: Any, extra: dict[str, Any]
+) -> None:
     offline(settings)
 
-    response = post(gateway, token, {"model": "mode:ops", "messages": ASK, "n": 1})
+    response = post(gateway, token, {"model": "mode:ops", "messages": ASK, **extra})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
 
 
 def test_json_nested_too_deeply_is_a_400(gateway: str, token: str) -> None:

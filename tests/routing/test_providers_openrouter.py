@@ -27,7 +27,7 @@ from routing.providers import OpenRouterProvider
 from routing.providers.http import DRAIN_SECONDS
 from routing.types import Delta, ProviderRequest, ProviderResult
 from tests.routing.conftest import API_KEY
-from tests.routing.fake_openrouter import FakeOpenRouter, completion, error, streamed
+from tests.routing.fake_openrouter import FakeOpenRouter, Reply, completion, error, streamed
 
 MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
 WEATHER_TOOL = {
@@ -397,6 +397,24 @@ def test_a_stream_that_finishes_inside_the_deadline_is_whole(
     _, result = run(openrouter, request(stream=True))
 
     assert result.content == "all there"
+
+
+def test_the_chunk_that_ends_the_answer_counts_though_it_came_after_the_deadline(
+    openrouter: OpenRouterProvider, fake_openrouter: FakeOpenRouter
+) -> None:
+    openrouter.stream_timeout = 0.1
+    whole = {
+        "id": "gen-late",
+        "model": "openai/gpt-4o-mini",
+        "choices": [{"index": 0, "delta": {"content": "late but whole"}, "finish_reason": "stop"}],
+    }
+    fake_openrouter.script(
+        Reply(events=[f"data: {json.dumps(whole)}\n\n", "data: [DONE]\n\n"], event_delay=0.3)
+    )
+
+    _, result = run(openrouter, request(stream=True))
+
+    assert (result.content, result.finish_reason) == ("late but whole", "stop")
 
 
 def test_unreachable_server_is_retried_then_unavailable(sleeps: list[float]) -> None:

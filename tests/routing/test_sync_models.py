@@ -105,6 +105,39 @@ def test_entries_that_cannot_be_stored_are_skipped_not_fatal(
     assert (grok.context_length, grok.supported_parameters) == (0, [])
 
 
+def test_a_model_listed_twice_is_stored_once_not_a_crash(
+    settings: Any, fake_openrouter: FakeOpenRouter
+) -> None:
+    settings.OPENROUTER_BASE_URL = fake_openrouter.base_url
+    settings.OPENROUTER_API_KEY = API_KEY
+    fake_openrouter.models = [NEW_MODEL, {**NEW_MODEL, "pricing": {"prompt": "0.000003"}}]
+
+    output = sync()
+
+    assert "1 created, 1 updated, 0 unchanged, 0 skipped" in output
+    grok = ModelPrice.objects.get(model_id="x-ai/grok-2")
+    assert grok.prompt_price == Decimal("0.000003")
+
+
+def test_text_a_database_cannot_hold_is_skipped_or_cleaned(
+    settings: Any, fake_openrouter: FakeOpenRouter
+) -> None:
+    """PostgreSQL stores no NUL character in text, and no database a lone surrogate."""
+    settings.OPENROUTER_BASE_URL = fake_openrouter.base_url
+    settings.OPENROUTER_API_KEY = API_KEY
+    fake_openrouter.models = [
+        {**NEW_MODEL, "id": "nul/\x00id"},
+        {**NEW_MODEL, "id": "surrogate/\ud800"},
+        {**NEW_MODEL, "name": "Grok\x00 2", "supported_parameters": ["tools\x00", "tools"]},
+    ]
+
+    output = sync()
+
+    assert "1 created, 0 updated, 0 unchanged, 2 skipped" in output
+    grok = ModelPrice.objects.get(model_id="x-ai/grok-2")
+    assert (grok.name, grok.supported_parameters) == ("Grok 2", ["tools", "tools"])
+
+
 def test_an_upstream_failure_is_a_command_error(
     settings: Any, fake_openrouter: FakeOpenRouter
 ) -> None:
