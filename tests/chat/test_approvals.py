@@ -239,15 +239,21 @@ def test_an_agent_task_without_a_session_gets_one(user: Any) -> None:
     assert '"pattern"' in first.content
 
 
-def test_rejecting_a_run_task_a_human_was_asked_about_ends_the_run(user: Any, staff: Any) -> None:
-    """The unblock rules send a run task no worker can run to a human; rejecting it ends the
-    run instead of leaving the session queued behind a task that will never run."""
+def run_task_sent_to_a_human(user: Any) -> tuple[Any, Task]:
+    """A queued run whose task the unblock rules sent to a human (no worker can run it)."""
     session = make_session(user, mode="ops")
     post_message(session_id=session.pk, user=user, content="hello")
     session.refresh_from_db()
     task = session.current_task
     assert task is not None and session.state == SessionState.QUEUED
     request_approval(task_id=task.pk, reason="no online worker can run it", actor=system_actor("x"))
+    return session, task
+
+
+def test_rejecting_a_run_task_a_human_was_asked_about_ends_the_run(user: Any, staff: Any) -> None:
+    """The unblock rules send a run task no worker can run to a human; rejecting it ends the
+    run instead of leaving the session queued behind a task that will never run."""
+    session, task = run_task_sent_to_a_human(user)
 
     reject_task(task_id=task.pk, user=staff)
 
@@ -263,12 +269,7 @@ def test_rejecting_a_run_task_a_human_was_asked_about_ends_the_run(user: Any, st
 def test_approving_a_run_task_a_human_was_asked_about_queues_it_again(
     user: Any, staff: Any
 ) -> None:
-    session = make_session(user, mode="ops")
-    post_message(session_id=session.pk, user=user, content="hello")
-    session.refresh_from_db()
-    task = session.current_task
-    assert task is not None
-    request_approval(task_id=task.pk, reason="no online worker can run it", actor=system_actor("x"))
+    session, task = run_task_sent_to_a_human(user)
 
     approve_task(task_id=task.pk, user=staff)
 

@@ -143,24 +143,26 @@ def test_a_password_change_ends_the_browsers_stream(daphne: Daphne, user: Any) -
     assert ops.close_code == 4403
 
 
-def revoke_in_the_admin(daphne: Daphne, staff_key: str, token_id: int) -> None:
-    """What the admin's "Revoke selected" action does, in the server's process."""
+def post_in_the_admin(daphne: Daphne, staff_key: str, page: str, data: dict[str, Any]) -> None:
+    """Submit an admin form as a signed-in staff browser does, in the server's process."""
     browser = requests.Session()
     browser.cookies.set(django_settings.SESSION_COOKIE_NAME, staff_key)
-    changelist = f"{daphne.http}/admin/engine/apitoken/"
-    assert browser.get(changelist, timeout=10).status_code == 200
+    url = f"{daphne.http}/admin/{page}"
+    assert browser.get(url, timeout=10).status_code == 200
     response = browser.post(
-        changelist,
-        data={
-            "csrfmiddlewaretoken": browser.cookies[django_settings.CSRF_COOKIE_NAME],
-            "action": "revoke_selected",
-            "_selected_action": [str(token_id)],
-        },
-        headers={"Referer": changelist},
+        url,
+        data={"csrfmiddlewaretoken": browser.cookies[django_settings.CSRF_COOKIE_NAME], **data},
+        headers={"Referer": url},
         allow_redirects=False,
         timeout=10,
     )
     assert response.status_code == 302, response.text[:500]
+
+
+def revoke_in_the_admin(daphne: Daphne, staff_key: str, token_id: int) -> None:
+    """What the admin's "Revoke selected" action does."""
+    selected = {"action": "revoke_selected", "_selected_action": [str(token_id)]}
+    post_in_the_admin(daphne, staff_key, "engine/apitoken/", selected)
 
 
 def test_revoking_a_token_closes_its_streams_at_once(daphne: Daphne, user: Any, staff: Any) -> None:
@@ -209,22 +211,8 @@ def test_deactivating_a_user_anywhere_closes_their_streams_at_once(
 
 
 def delete_in_the_admin(daphne: Daphne, staff_key: str, token_id: int) -> None:
-    """What the admin's Delete button on a token's page does, in the server's process."""
-    browser = requests.Session()
-    browser.cookies.set(django_settings.SESSION_COOKIE_NAME, staff_key)
-    page = f"{daphne.http}/admin/engine/apitoken/{token_id}/delete/"
-    assert browser.get(page, timeout=10).status_code == 200
-    response = browser.post(
-        page,
-        data={
-            "csrfmiddlewaretoken": browser.cookies[django_settings.CSRF_COOKIE_NAME],
-            "post": "yes",
-        },
-        headers={"Referer": page},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert response.status_code == 302, response.text[:500]
+    """What the admin's Delete button on a token's page does."""
+    post_in_the_admin(daphne, staff_key, f"engine/apitoken/{token_id}/delete/", {"post": "yes"})
 
 
 def test_deleting_a_token_closes_its_streams_at_once(daphne: Daphne, user: Any, staff: Any) -> None:

@@ -86,11 +86,9 @@ def test_sync_reads_openrouters_model_list(settings: Any, fake_openrouter: FakeO
 
 
 def test_entries_that_cannot_be_stored_are_skipped_not_fatal(
-    settings: Any, fake_openrouter: FakeOpenRouter
+    openrouter_settings: FakeOpenRouter,
 ) -> None:
-    settings.OPENROUTER_BASE_URL = fake_openrouter.base_url
-    settings.OPENROUTER_API_KEY = API_KEY
-    fake_openrouter.models = [
+    openrouter_settings.models = [
         {"id": "nan/price", "pricing": {"prompt": "NaN", "completion": "0"}},
         {"id": "inf/price", "pricing": {"prompt": "Infinity", "completion": "0"}},
         {"id": "huge/price", "pricing": {"prompt": "1e12", "completion": "0"}},
@@ -106,11 +104,9 @@ def test_entries_that_cannot_be_stored_are_skipped_not_fatal(
 
 
 def test_a_model_listed_twice_is_stored_once_not_a_crash(
-    settings: Any, fake_openrouter: FakeOpenRouter
+    openrouter_settings: FakeOpenRouter,
 ) -> None:
-    settings.OPENROUTER_BASE_URL = fake_openrouter.base_url
-    settings.OPENROUTER_API_KEY = API_KEY
-    fake_openrouter.models = [NEW_MODEL, {**NEW_MODEL, "pricing": {"prompt": "0.000003"}}]
+    openrouter_settings.models = [NEW_MODEL, {**NEW_MODEL, "pricing": {"prompt": "0.000003"}}]
 
     output = sync()
 
@@ -120,12 +116,10 @@ def test_a_model_listed_twice_is_stored_once_not_a_crash(
 
 
 def test_text_a_database_cannot_hold_is_skipped_or_cleaned(
-    settings: Any, fake_openrouter: FakeOpenRouter
+    openrouter_settings: FakeOpenRouter,
 ) -> None:
     """PostgreSQL stores no NUL character in text, and no database a lone surrogate."""
-    settings.OPENROUTER_BASE_URL = fake_openrouter.base_url
-    settings.OPENROUTER_API_KEY = API_KEY
-    fake_openrouter.models = [
+    openrouter_settings.models = [
         {**NEW_MODEL, "id": "nul/\x00id"},
         {**NEW_MODEL, "id": "surrogate/\ud800"},
         {**NEW_MODEL, "name": "Grok\x00 2", "supported_parameters": ["tools\x00", "tools"]},
