@@ -250,6 +250,15 @@ def run_task_sent_to_a_human(user: Any) -> tuple[Any, Task]:
     return session, task
 
 
+def assert_ended_by_rejecting(session: Any, task: Task) -> None:
+    session.refresh_from_db()
+    assert session.state not in ACTIVE_STATES
+    assert (session.stop_reason, session.stop_detail) == (
+        StopReason.USER_STOPPED,
+        f"olga rejected the run's task #{task.pk}",
+    )
+
+
 def test_rejecting_a_run_task_a_human_was_asked_about_ends_the_run(user: Any, staff: Any) -> None:
     """The unblock rules send a run task no worker can run to a human; rejecting it ends the
     run instead of leaving the session queued behind a task that will never run."""
@@ -257,12 +266,7 @@ def test_rejecting_a_run_task_a_human_was_asked_about_ends_the_run(user: Any, st
 
     reject_task(task_id=task.pk, user=staff)
 
-    session.refresh_from_db()
-    assert session.state not in ACTIVE_STATES
-    assert (session.stop_reason, session.stop_detail) == (
-        StopReason.USER_STOPPED,
-        f"olga rejected the run's task #{task.pk}",
-    )
+    assert_ended_by_rejecting(session, task)
     assert ChatEvent.objects.filter(session=session, type="run.stopped").exists()
 
 
@@ -295,10 +299,5 @@ def test_rejecting_an_approved_call_sent_to_a_human_again_ends_the_run(
 
     reject_task(task_id=task.pk, user=staff)
 
-    session.refresh_from_db()
-    assert session.state not in ACTIVE_STATES
-    assert (session.stop_reason, session.stop_detail) == (
-        StopReason.USER_STOPPED,
-        f"olga rejected the run's task #{task.pk}",
-    )
+    assert_ended_by_rejecting(session, task)
     assert test_tools.seen == []

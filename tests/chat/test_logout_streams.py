@@ -187,11 +187,15 @@ def test_revoking_a_token_closes_its_streams_at_once(daphne: Daphne, user: Any, 
         assert still_open(page), "the user's browser login was not revoked"
 
 
-@pytest.mark.parametrize(
+# Changes made outside the server's process reach its sockets only over Redis.
+on_redis_only = pytest.mark.parametrize(
     "daphne",
     [p for p in channel_layers() if getattr(p, "values", [p])[0] == "redis"],
     indirect=True,
 )
+
+
+@on_redis_only
 def test_deactivating_a_user_anywhere_closes_their_streams_at_once(
     daphne: Daphne, user: Any
 ) -> None:
@@ -248,11 +252,7 @@ def manage(daphne: Daphne, *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=60)
 
 
-@pytest.mark.parametrize(
-    "daphne",
-    [p for p in channel_layers() if getattr(p, "values", [p])[0] == "redis"],
-    indirect=True,
-)
+@on_redis_only
 def test_deactivating_a_user_in_a_management_command_closes_their_streams_at_once(
     daphne: Daphne, user: Any
 ) -> None:
