@@ -54,7 +54,8 @@ def _messages(body: dict[str, Any]) -> list[Message]:
     if not isinstance(messages, list) or not messages:
         raise InvalidRequest("'messages' must be a non-empty list.", param="messages")
     for index, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
+        role = message.get("role") if isinstance(message, dict) else None
+        if not isinstance(role, str) or role not in ROLES:
             raise InvalidRequest(
                 f"messages[{index}] needs a 'role' among {', '.join(sorted(ROLES))}.",
                 param=f"messages[{index}].role",
