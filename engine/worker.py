@@ -147,6 +147,27 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def context_for_claim(
+    worker: Worker, task: Task, *, should_stop: Callable[[], bool] = lambda: False
+) -> ExecutionContext:
+    """What an executor gets for the task `worker` claimed, as the claim returned it: its
+    lease holds while this claim (its attempt and start) is the task's."""
+    return ExecutionContext(
+        task_id=task.pk,
+        kind=task.kind,
+        payload=task.payload if isinstance(task.payload, dict) else {},
+        attempt=task.attempts,
+        should_stop=should_stop,
+        holds_lease=partial(
+            holds_lease,
+            worker=worker,
+            task_id=task.pk,
+            attempt=task.attempts,
+            started_at=task.started_at,
+        ),
+    )
+
+
 class WorkerLoop:
     def __init__(
         self,
@@ -264,20 +285,7 @@ class WorkerLoop:
             error = f"no executor for kind {task.kind!r} in this worker"
             self._settle(task, "failed", fail_task, error=error, retryable=False)
             return
-        context = ExecutionContext(
-            task_id=task.pk,
-            kind=task.kind,
-            payload=task.payload if isinstance(task.payload, dict) else {},
-            attempt=task.attempts,
-            should_stop=self.should_stop,
-            holds_lease=partial(
-                holds_lease,
-                worker=self.worker,
-                task_id=task.pk,
-                attempt=task.attempts,
-                started_at=task.started_at,
-            ),
-        )
+        context = context_for_claim(self.worker, task, should_stop=self.should_stop)
         try:
             result = executor(context)
         except HandBack as exc:

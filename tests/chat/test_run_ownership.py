@@ -5,7 +5,6 @@ stuck detector never hands a live run to a second worker."""
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 import pytest
@@ -26,9 +25,9 @@ from engine.services import (
     TaskRouter,
     cancel_task,
     create_task,
-    holds_lease,
 )
 from engine.services.history import system_actor
+from engine.worker import context_for_claim
 from routing.models import Policy
 from tests.chat.conftest import make_session
 from tests.chat.scripted import Reply, ScriptedProvider
@@ -166,19 +165,8 @@ def test_a_run_that_lost_its_lease_stops_before_its_next_step_and_leaves_the_ses
         return Reply(text="checking", calls=[("list_workers", {})])
 
     provider = ScriptedProvider([answer_then_lose_the_lease])
-    context = ExecutionContext(
-        task_id=task.pk,
-        kind=AGENT_KIND,
-        payload=task.payload,
-        attempt=first.attempts,
-        holds_lease=partial(
-            holds_lease,
-            worker=first.lease_worker,
-            task_id=task.pk,
-            attempt=first.attempts,
-            started_at=first.started_at,
-        ),
-    )
+    assert first.lease_worker is not None
+    context = context_for_claim(first.lease_worker, first)
     loop = AgentLoop(
         session.pk, task_id=task.pk, provider=provider, holds_lease=context.holds_lease
     )
@@ -201,21 +189,8 @@ def test_the_executor_reports_a_lost_lease_to_the_worker(user: Any) -> None:
     Task.objects.filter(pk=task.pk).update(attempts=first.attempts + 1)  # handed out again
 
     with pytest.raises(LeaseLost):
-        execute_agent(
-            ExecutionContext(
-                task_id=task.pk,
-                kind=AGENT_KIND,
-                payload=task.payload,
-                attempt=first.attempts,
-                holds_lease=partial(
-                    holds_lease,
-                    worker=first.lease_worker,
-                    task_id=task.pk,
-                    attempt=first.attempts,
-                    started_at=first.started_at,
-                ),
-            )
-        )
+        assert first.lease_worker is not None
+        execute_agent(context_for_claim(first.lease_worker, first))
 
     session.refresh_from_db()
     assert session.steps_used == 0
@@ -239,13 +214,7 @@ def loop_for(session: ChatSession, first: Task, provider: ScriptedProvider) -> A
         session.pk,
         task_id=first.pk,
         provider=provider,
-        holds_lease=partial(
-            holds_lease,
-            worker=first.lease_worker,
-            task_id=first.pk,
-            attempt=first.attempts,
-            started_at=first.started_at,
-        ),
+        holds_lease=context_for_claim(first.lease_worker, first).holds_lease,
     )
 
 

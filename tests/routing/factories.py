@@ -76,6 +76,22 @@ class ModelCallFactory(factory.django.DjangoModelFactory):
     outcome = Outcome.OK
 
 
+def priced_normal_policy(*, daily_ceiling: str, session_ceiling: str) -> Policy:
+    """The normal mode on one model whose every call is estimated at exactly $0.01: 1,000
+    completion tokens at $0.00001."""
+    ModelPriceFactory(
+        model_id="test/primary", prompt_price=Decimal(0), completion_price=Decimal("0.00001")
+    )
+    return PolicyFactory(
+        mode="normal",
+        model="test/primary",
+        fallback_models=[],
+        max_output_tokens=1000,
+        daily_ceiling=Decimal(daily_ceiling),
+        session_ceiling=Decimal(session_ceiling),
+    )
+
+
 def spend(
     *, mode: str = Mode.NORMAL, cost: str | Decimal, session_ref: str = "", **fields: Any
 ) -> ModelCall:

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,7 @@ from routing.models import BudgetCounter, BudgetReservation, Mode, ModelCall, Ou
 from routing.providers import OpenRouterProvider
 from routing.services import Ceilings, CostTracker, budgets, complete, reserve
 from routing.services.allowances import BlockPool, blocks
-from tests.routing.factories import ModelPriceFactory, PolicyFactory, spend
+from tests.routing.factories import priced_normal_policy, spend
 from tests.routing.fake_openrouter import FakeOpenRouter, completion
 
 # Not inside the test's transaction: a call reserves from a block only outside any
@@ -36,17 +37,16 @@ def blocks_of_twenty(settings: Any) -> None:
 
 
 def priced(daily_ceiling: str) -> None:
-    ModelPriceFactory(
-        model_id="test/primary", prompt_price=Decimal(0), completion_price=Decimal("0.00001")
-    )
-    PolicyFactory(
-        mode="normal",
-        model="test/primary",
-        fallback_models=[],
-        max_output_tokens=1000,
-        daily_ceiling=Decimal(daily_ceiling),
-        session_ceiling=Decimal("100"),
-    )
+    priced_normal_policy(daily_ceiling=daily_ceiling, session_ceiling="100")
+
+
+def in_threads(target: Callable[[], None], count: int) -> None:
+    """Run `target` on `count` threads at once; return when all have ended."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def held() -> list[Decimal]:
@@ -221,11 +221,7 @@ def test_threads_of_one_process_share_its_block_without_overspending() -> None:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=calls) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(calls, 8)
 
     assert (outcomes.count(True), outcomes.count(False)) == (30, 18)
     assert sum(held()) == Decimal("0.30")
@@ -382,11 +378,7 @@ def test_threads_that_find_no_block_take_one_between_them() -> None:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=call) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(call, 8)
 
     amounts = held()
     assert amounts.count(20 * ESTIMATE) == 1, "one block; the others reserved their own"

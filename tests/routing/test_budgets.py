@@ -16,7 +16,7 @@ from routing.providers import OpenRouterProvider
 from routing.schedules import SCHEDULES
 from routing.services import Ceilings, CostTracker, complete, reserve
 from routing.services.budgets import HeldSettlements
-from tests.routing.factories import ModelPriceFactory, PolicyFactory, spend
+from tests.routing.factories import priced_normal_policy, spend
 from tests.routing.fake_openrouter import FakeOpenRouter, completion
 
 pytestmark = pytest.mark.django_db
@@ -26,18 +26,8 @@ ASK = [{"role": "user", "content": "hi"}]
 
 @pytest.fixture
 def priced_policy() -> None:
-    """Every call is estimated at exactly $0.01: 1,000 completion tokens at $0.00001."""
-    ModelPriceFactory(
-        model_id="test/primary", prompt_price=Decimal(0), completion_price=Decimal("0.00001")
-    )
-    PolicyFactory(
-        mode="normal",
-        model="test/primary",
-        fallback_models=[],
-        max_output_tokens=1000,
-        daily_ceiling=Decimal("0.025"),
-        session_ceiling=Decimal("1.00"),
-    )
+    """Every call is estimated at exactly $0.01; two fit in a day."""
+    priced_normal_policy(daily_ceiling="0.025", session_ceiling="1.00")
 
 
 @pytest.mark.usefixtures("priced_policy")
