@@ -103,7 +103,7 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
 
 class ExecutionSerializer(serializers.ModelSerializer[PlaybookExecution]):
     rule: serializers.SlugRelatedField[AutoHealRule] = serializers.SlugRelatedField(
-        slug_field="name", read_only=True
+        slug_field="name", read_only=True, allow_null=True
     )
     duration_ms = serializers.FloatField(read_only=True, allow_null=True)
     state = enum_field(ExecutionState)
@@ -208,8 +208,10 @@ class AutoHealReportSerializer(serializers.Serializer[Any]):
 
 
 class SelfhealErrorSerializer(serializers.Serializer[Any]):
+    """The body of a refused request; a domain error carries `code`, a plain 404 does not."""
+
     detail = serializers.CharField()
-    code = serializers.CharField()
+    code = serializers.CharField(required=False)
 
 
 class ProgressListSerializer(serializers.Serializer[Any]):

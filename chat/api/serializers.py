@@ -67,7 +67,7 @@ class ExecutionSerializer(serializers.ModelSerializer[ToolExecution]):
 
 class SessionSerializer(serializers.ModelSerializer[ChatSession]):
     owner: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     state = serializers.CharField(
         read_only=True, help_text="One of: " + ", ".join(SessionState.values)

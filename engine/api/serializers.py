@@ -109,10 +109,10 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
     source = EnumChoiceField(TaskSource, read_only=True)  # type: ignore[assignment]
     approval_decision = EnumChoiceField(ApprovalDecision, read_only=True, allow_blank=True)
     created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     decided_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -282,4 +282,5 @@ class ErrorSerializer(serializers.Serializer[Any]):
     """The body of a refused request (a domain error carries `code`)."""
 
     detail = serializers.CharField(read_only=True)
-    code = serializers.CharField(read_only=True, required=False)
+    # Not read-only: the schema would list it as always present, and a plain 404 has none.
+    code = serializers.CharField(required=False)

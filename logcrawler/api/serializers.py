@@ -22,6 +22,18 @@ from logcrawler.sources import SourceError, adapter_class
 MAX_QUERY_CHARS = 200
 
 
+class CrawlReportSerializer(serializers.Serializer[Any]):
+    """What one crawl of a source read."""
+
+    source = serializers.CharField()
+    lines = serializers.IntegerField(help_text="Entries stored.")
+    status = serializers.CharField()
+    detail = serializers.CharField(allow_blank=True)
+    skipped = serializers.BooleanField(
+        help_text="Not crawled: another crawl of it was under way, or it is rate limited."
+    )
+
+
 class LogSourceSerializer(serializers.ModelSerializer[LogSource]):
     token = serializers.CharField(
         write_only=True,

@@ -21,6 +21,7 @@ from engine.api.serializers import ErrorSerializer
 from logcrawler.api.serializers import (
     AlertFilterSerializer,
     AlertSerializer,
+    CrawlReportSerializer,
     EntryFilterSerializer,
     FingerprintDetailSerializer,
     FingerprintFilterSerializer,
@@ -86,19 +87,13 @@ class SourceViewSet(
     queryset = LogSource.objects.all()
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    @extend_schema(summary="Crawl the source now (staff)", request=None)
+    @extend_schema(
+        summary="Crawl the source now (staff)", request=None, responses=CrawlReportSerializer
+    )
     @action(detail=True, methods=["post"])
     def crawl(self, request: Request, pk: str) -> Response:
         report = crawl_source_once(source=self.get_object())
-        return Response(
-            {
-                "source": report.source,
-                "lines": report.lines,
-                "status": report.status,
-                "detail": report.detail,
-                "skipped": report.skipped,
-            }
-        )
+        return Response(CrawlReportSerializer(report).data)
 
 
 @extend_schema_view(

@@ -98,7 +98,10 @@ class RepairView(ChangingView):
         request=RepairRequestSerializer,
         responses={
             201: ExecutionDetailSerializer,
-            400: SelfhealErrorSerializer,
+            400: OpenApiResponse(
+                description="Invalid input (the body names the fields), or a repair the "
+                "playbook refuses (`detail` and `code`)."
+            ),
             403: REFUSED,
             409: BUSY,
         },
