@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from engine.models import Task, TaskState, Worker, WorkerState
+from engine.services import create_api_token
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -40,3 +44,11 @@ class TaskFactory(factory.django.DjangoModelFactory):
     payload = factory.LazyFunction(dict)
     priority = 50
     state = TaskState.PENDING
+
+
+def api_client_for(user: Any) -> APIClient:
+    """A REST client that authenticates with a new API token of `user`'s."""
+    _, token = create_api_token(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client

@@ -10,22 +10,16 @@ from rest_framework.test import APIClient
 from chat.models import ChatSession, SessionState
 from chat.services import publish
 from engine.models import Task, TaskState
-from engine.services import create_api_token, register_worker
+from engine.services import register_worker
 from tests.chat.conftest import make_session
+from tests.factories import api_client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("routing_defaults")]
 
 
-def client_for(user: Any) -> APIClient:
-    _, token = create_api_token(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
-
-
 @pytest.fixture
 def api(user: Any) -> APIClient:
-    return client_for(user)
+    return api_client_for(user)
 
 
 def test_create_list_and_read_sessions(api: APIClient, user: Any, other: Any) -> None:
@@ -70,7 +64,7 @@ def test_listing_sessions_reads_the_policies_once(api: APIClient, user: Any, set
 
 def test_staff_see_every_session(staff: Any, user: Any) -> None:
     make_session(user)
-    assert len(client_for(staff).get("/api/chat/sessions/").data["results"]) == 1
+    assert len(api_client_for(staff).get("/api/chat/sessions/").data["results"]) == 1
 
 
 def test_another_users_session_is_not_found(api: APIClient, other: Any) -> None:

@@ -12,10 +12,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from chat.services import create_session
-from engine.services import create_api_token, create_task
+from engine.services import create_task
 from engine.services.history import system_actor
 from logcrawler.models import LogSource, SourceKind
 from selfheal.models import PlaybookExecution
+from tests.factories import api_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +35,7 @@ def json_schema(node: Any) -> Any:
 
 @pytest.fixture
 def api(staff: Any) -> APIClient:
-    _, token = create_api_token(user=staff)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
+    return api_client_for(staff)
 
 
 @pytest.fixture

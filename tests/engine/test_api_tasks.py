@@ -8,22 +8,18 @@ from rest_framework.test import APIClient
 from engine.models import Task, TaskEvent, TaskSource, TaskState
 from engine.services import (
     TaskRouter,
-    create_api_token,
     create_task,
     register_worker,
     request_approval,
 )
-from tests.factories import TaskFactory, WorkerFactory
+from tests.factories import TaskFactory, WorkerFactory, api_client_for
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def api(user: Any) -> APIClient:
-    _, token = create_api_token(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
+    return api_client_for(user)
 
 
 def waiting_task(**fields: Any) -> Task:

@@ -12,21 +12,17 @@ from engine.services import (
     RegisteredWorker,
     TaskRouter,
     cancel_task,
-    create_api_token,
     create_task,
     register_worker,
 )
-from tests.factories import TaskFactory
+from tests.factories import TaskFactory, api_client_for
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def api(user: Any) -> APIClient:
-    _, token = create_api_token(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
+    return api_client_for(user)
 
 
 def client_for(registered: RegisteredWorker) -> APIClient:

@@ -11,28 +11,21 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 import engine.api.schema  # noqa: F401  (registers the token authentication's schema)
-from engine.services import create_api_token
 from logcrawler.models import ErrorFingerprint, LogSource, RuleKind, SourceKind
+from tests.factories import api_client_for
 from tests.logcrawler.helpers import NOW, entry, ingest, minutes, rule
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rules")]
 
 
-def api_for(person: Any) -> APIClient:
-    _, token = create_api_token(user=person)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
-
-
 @pytest.fixture
 def api(user: Any) -> APIClient:
-    return api_for(user)
+    return api_client_for(user)
 
 
 @pytest.fixture
 def staff_api(staff: Any) -> APIClient:
-    return api_for(staff)
+    return api_client_for(staff)
 
 
 def test_everything_needs_a_token() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from engine.services import create_api_token
 from logcrawler.models import ErrorFingerprint, IngestBatch, LogEntry, LogSource, SourceKind
+from tests.factories import api_client_for
 from tests.logcrawler.helpers import TRACEBACK
 
 pytestmark = pytest.mark.django_db
@@ -19,10 +19,7 @@ URL = "/api/logs/ingest/"
 
 @pytest.fixture
 def client(user: Any) -> APIClient:
-    _, token = create_api_token(user=user)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
+    return api_client_for(user)
 
 
 def post(client: APIClient, body: Any, content_type: str = "application/json", **extra: Any) -> Any:

@@ -13,10 +13,10 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from engine.models import Task, TaskState
-from engine.services import create_api_token, register_worker
+from engine.services import register_worker
 from selfheal.models import PlaybookExecution
 from selfheal.services import may_run_repair, run_repair
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_client_for
 from tests.selfheal.factories import (
     AutoHealRuleFactory,
     blocked_on_done,
@@ -29,23 +29,16 @@ pytestmark = pytest.mark.django_db
 API = "/api/selfheal/"
 
 
-def token_client(user: Any) -> APIClient:
-    _, token = create_api_token(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
-
-
 @pytest.fixture
 def api(user: Any) -> APIClient:
     """Alice, granted `selfheal.run_repair`: she may run everything."""
-    return token_client(grant_repair(user))
+    return api_client_for(grant_repair(user))
 
 
 @pytest.fixture
 def plain_api(user: Any) -> APIClient:
     """Alice, signed in and nothing more: she may diagnose and read."""
-    return token_client(user)
+    return api_client_for(user)
 
 
 def test_without_credentials_every_endpoint_answers_401() -> None:
@@ -227,7 +220,7 @@ def test_changing_runs_are_refused_403_without_the_permission(
 def test_staff_may_repair_without_the_permission() -> None:
     staff = UserFactory(username="sam", is_staff=True)
 
-    response = token_client(staff).post(API + "repair/", {"dry_run": True}, format="json")
+    response = api_client_for(staff).post(API + "repair/", {"dry_run": True}, format="json")
 
     assert response.status_code == 201
 
@@ -238,7 +231,7 @@ def test_the_permission_granted_through_a_group_lets_a_user_repair_and_revert(
     operators = Group.objects.create(name="operators")
     operators.permissions.add(Permission.objects.get(codename="run_repair"))
     user.groups.add(operators)
-    client = token_client(user)
+    client = api_client_for(user)
     blocked_on_done(1)
 
     repair = client.post(API + "repair/", {}, format="json")
