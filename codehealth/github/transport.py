@@ -11,29 +11,30 @@ integrations. Time comes from the `clock` and `sleep` it is given, so tests need
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
-from requests.utils import parse_header_links
 
 from codehealth.github.cache import CachedAnswer, ETagCache, MemoryETagCache
-from codehealth.github.errors import (
-    Forbidden,
-    GitHubError,
-    NotFound,
-    RateLimited,
-    ValidationFailed,
-)
+from codehealth.github.errors import GitHubError, RateLimited
 from codehealth.github.ratelimit import RateLimitState, limit_hit, state_from
+from codehealth.github.wire import (
+    Answer,
+    NoCredentials,
+    TokenAuth,
+    error_for,
+    error_words,
+    origin,
+    shown,
+)
 
 API_VERSION = "2022-11-28"
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -44,27 +45,6 @@ READS = frozenset({"GET", "HEAD"})
 _CACHED_HEADERS = ("content-type", "link")
 
 logger = logging.getLogger("codehealth.github")
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One answer from GitHub (or from the cache, after GitHub's 304 said it still holds)."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    url: str
-    from_cache: bool = False
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-    @property
-    def next_url(self) -> str | None:
-        for link in parse_header_links(self.headers.get("link", "")):
-            if link.get("rel") == "next" and link.get("url"):
-                return link["url"]
-        return None
 
 
 @dataclass
@@ -89,75 +69,6 @@ _gates_guard = threading.Lock()
 def _gate(key: str) -> _WriteGate:
     with _gates_guard:
         return _gates.setdefault(key, _WriteGate())
-
-
-class _TokenAuth(requests.auth.AuthBase):
-    """Puts the token on a request; requests drops it by itself on a redirect off the host.
-
-    Being an auth object also stops requests from reading ~/.netrc over the token.
-    """
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}" if token else ""
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self._header:
-            request.headers["Authorization"] = self._header
-        return request
-
-    def __repr__(self) -> str:
-        return "<token>"
-
-
-class _NoCredentials(requests.auth.AuthBase):
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers.pop("Authorization", None)
-        return request
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc.lower()
-
-
-def _shown(url: str) -> str:
-    """A URL fit for a log line or an error: no query on foreign hosts (signed URLs)."""
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
-
-
-def _error_words(answer: Answer) -> tuple[str, str, list[dict[str, Any]]]:
-    try:
-        body = answer.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return answer.body[:200].decode(errors="replace") or f"HTTP {answer.status}", "", []
-    errors = body.get("errors")
-    return (
-        str(body.get("message") or f"HTTP {answer.status}"),
-        str(body.get("documentation_url") or ""),
-        [e if isinstance(e, dict) else {"message": str(e)} for e in errors]
-        if isinstance(errors, list)
-        else [],
-    )
-
-
-def error_for(answer: Answer, *, method: str) -> GitHubError:
-    message, documentation_url, errors = _error_words(answer)
-    where: dict[str, Any] = {
-        "status": answer.status,
-        "documentation_url": documentation_url,
-        "method": method,
-        "path": _shown(answer.url),
-    }
-    if answer.status == 404:
-        return NotFound(message, **where)
-    if answer.status == 403:
-        return Forbidden(message, **where)
-    if answer.status == 422:
-        return ValidationFailed(message, errors=errors, **where)
-    return GitHubError(message, **where)
 
 
 class GitHubTransport:
@@ -185,7 +96,7 @@ class GitHubTransport:
         self.rate_limit: RateLimitState | None = None
         self._clock = clock
         self._sleep = sleep
-        self._auth = _TokenAuth(token)
+        self._auth = TokenAuth(token)
         # The cache key and the write gate need to tell tokens apart, never to hold one.
         self._token_id = hashlib.sha256(token.encode()).hexdigest()[:16]
         self._gate = _gate(f"{self.base_url} {self._token_id}")
@@ -259,7 +170,7 @@ class GitHubTransport:
                     f"expected a list{f' under {key!r}' if key else ''}",
                     status=answer.status,
                     method="GET",
-                    path=_shown(answer.url),
+                    path=shown(answer.url),
                 )
             yield from rows
 
@@ -272,9 +183,9 @@ class GitHubTransport:
         """
         answer = self.request("GET", path, follow_redirects=False)
         if answer.status not in REDIRECTS:
-            return self._capped(answer.body, max_bytes, path=_shown(answer.url))
+            return self._capped(answer.body, max_bytes, path=shown(answer.url))
         location = urljoin(answer.url, answer.headers.get("location", ""))
-        if _origin(location) == _origin(self.base_url):
+        if origin(location) == origin(self.base_url):
             return self._capped(self.request("GET", location).body, max_bytes, path=path)
         return self._fetch_elsewhere(location, max_bytes=max_bytes)
 
@@ -282,10 +193,10 @@ class GitHubTransport:
     def _url(self, path: str) -> str:
         if "://" not in path:
             return urljoin(self.base_url, path.lstrip("/"))
-        if _origin(path) != _origin(self.base_url):
+        if origin(path) != origin(self.base_url):
             raise GitHubError(
                 "refused to send the token to a host other than the API's",
-                path=_shown(path),
+                path=shown(path),
             )
         return path
 
@@ -317,7 +228,7 @@ class GitHubTransport:
                 if key is not None and answer.status == 200 and answer.headers.get("etag"):
                     self._remember(key, answer)
                 return answer
-            message = _error_words(answer)[0]
+            message = error_words(answer)[0]
             hit = limit_hit(
                 status=answer.status,
                 headers=answer.headers,
@@ -347,6 +258,7 @@ class GitHubTransport:
         headers: dict[str, str],
         follow_redirects: bool,
     ) -> Answer:
+        response: requests.Response | None = None
         try:
             response = self._session.request(
                 method,
@@ -359,10 +271,11 @@ class GitHubTransport:
                 allow_redirects=follow_redirects,
             )
         except requests.RequestException as exc:
-            # Not chained: a requests exception holds the prepared request, token included.
-            raise GitHubError(
-                f"{type(exc).__name__}: {exc}", method=method, path=_shown(url)
-            ) from None
+            failure = f"{type(exc).__name__}: {exc}"
+        if response is None:
+            # Raised outside the handler: requests' exception holds the prepared request, and
+            # with it the token, so it must not ride along as the context.
+            raise GitHubError(failure, method=method, path=shown(url))
         answer = Answer(response.status_code, response.headers, response.content, response.url)
         state = state_from(answer.headers)
         with self._lock:
@@ -372,7 +285,7 @@ class GitHubTransport:
         logger.debug(
             "%s %s -> %d%s",
             method,
-            _shown(url),
+            shown(url),
             answer.status,
             f" ({state.remaining}/{state.limit} left)" if state else "",
         )
@@ -399,7 +312,7 @@ class GitHubTransport:
                 wait_seconds=wait,
                 status=403,
                 method=method,
-                path=_shown(url),
+                path=shown(url),
             )
         self._pause(wait, "the primary rate limit's reset")
 
@@ -411,9 +324,14 @@ class GitHubTransport:
         self._sleep(seconds)
 
     def _rate_limited(
-        self, answer: Answer, method: str, kind: Any, wait: float, message: str
+        self,
+        answer: Answer,
+        method: str,
+        kind: Literal["primary", "secondary"],
+        wait: float,
+        message: str,
     ) -> RateLimited:
-        _, documentation_url, _ = _error_words(answer)
+        _, documentation_url, _ = error_words(answer)
         return RateLimited(
             message,
             kind=kind,
@@ -422,14 +340,14 @@ class GitHubTransport:
             status=answer.status,
             documentation_url=documentation_url,
             method=method,
-            path=_shown(answer.url),
+            path=shown(answer.url),
         )
 
     def _fetch_elsewhere(self, url: str, *, max_bytes: int) -> bytes:
         host = urlsplit(url).netloc
         try:
             with self._elsewhere.get(
-                url, auth=_NoCredentials(), timeout=self.timeout, stream=True
+                url, auth=NoCredentials(), timeout=self.timeout, stream=True
             ) as response:
                 logger.debug("GET %s%s -> %d", host, urlsplit(url).path, response.status_code)
                 if response.status_code != 200:
