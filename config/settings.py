@@ -272,6 +272,8 @@ CHAT_HISTORY_MESSAGES = env_int("CHAT_HISTORY_MESSAGES", 200, minimum=10)
 # --- Self-heal --------------------------------------------------------------------------
 SELFHEAL_FIX_TASK_KIND = env_str("SELFHEAL_FIX_TASK_KIND", "agent")
 SELFHEAL_LOG_PATHS = env_list("SELFHEAL_LOG_PATHS", [str(VAR_DIR)])
+# A repair's bounds hold over this window across all its runs (rules, buttons, API, chat).
+SELFHEAL_BOUND_WINDOW_MINUTES = env_int("SELFHEAL_BOUND_WINDOW_MINUTES", 60, minimum=1)
 
 # --- Log crawler ------------------------------------------------------------------------
 RAILWAY_TOKEN = env_str("RAILWAY_TOKEN")  # secret: never logged, never shown

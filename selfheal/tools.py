@@ -7,6 +7,7 @@ from typing import Any
 from chat.tools import Tool, ToolContext, ToolError, register_tool
 from routing.models import ToolPermission
 from selfheal.errors import SelfhealError
+from selfheal.playbooks import RepairCommonIssuesPlaybook
 from selfheal.serializers import execution_detail
 from selfheal.services import (
     get_execution,
@@ -88,9 +89,13 @@ TOOLS = (
     ),
     Tool(
         name="selfheal_repair",
-        description="Repair common faults within fixed bounds: unblock at most 10 tasks, "
-        "reset at most 5 stuck tasks, open at most 3 fix tasks, then verify. Reversible. "
-        "Only for a session owner who is staff or holds the selfheal.run_repair permission.",
+        description="Repair common faults within fixed bounds, which hold per window "
+        f"(SELFHEAL_BOUND_WINDOW_MINUTES, an hour by default) across every repair: unblock at "
+        f"most {RepairCommonIssuesPlaybook.MAX_BLOCKED_RESETS} tasks, reset at most "
+        f"{RepairCommonIssuesPlaybook.MAX_STUCK_RESETS} stuck tasks, open at most "
+        f"{RepairCommonIssuesPlaybook.MAX_FIX_TASKS} fix tasks, then verify. The result says "
+        "`budget_spent` when an earlier repair used a bound up. Reversible. Only for a "
+        "session owner who is staff or holds the selfheal.run_repair permission.",
         parameters={
             "type": "object",
             "properties": {"dry_run": {"type": "boolean"}},
