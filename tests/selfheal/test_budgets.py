@@ -186,5 +186,6 @@ def test_the_page_shows_the_budget_and_a_run_that_found_it_spent(user: Any) -> N
     assert "held back: budget spent" in html
     assert "reset_blocked 10/10 used" in html
     assert "a bound is used up" in html
+    assert "Nothing changed: a bound was used up in its window" in html
     lists = browser.get(reverse("selfheal:lists")).content.decode()
     assert '<span class="tag sh-budget-spent">budget spent</span>' in lists
