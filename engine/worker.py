@@ -10,9 +10,9 @@ With one, a chat waited behind another user's answer, and an agent that made a t
 polled it never saw it run: its own run held the only thread. So, with two or more, one
 thread is kept for kinds that are not long-running (`register_executor(...,
 long_running=True)`: agent runs): a task an agent waits for always finds a thread. Each
-thread holds one database connection and closes it after every task it ran, so a worker
-holds at most `concurrency` + 1 (heartbeats) connections between tasks, and while agent runs
-work, one more for each run's model stream or tool call (docs/configuration.md).
+thread holds one database connection, closed after every task it ran, so a worker holds at
+most `concurrency` + 1 (heartbeats) connections, and while agent runs work, one more for
+each run's model stream or tool call (docs/configuration.md).
 """
 
 from __future__ import annotations
@@ -140,8 +140,10 @@ class Heartbeater:
 
 
 def release_connections() -> None:
-    """After a unit of work: close this thread's connections, so a worker's idle threads do
-    not each keep one open between tasks. Not inside an atomic block (a test's)."""
+    """After a unit of work: close this thread's connections; its next claim opens a fresh
+    one. Nothing a task left on a connection (a broken one, a session setting, minutes of
+    agent run) outlives it, and a thread never holds more than one. Not inside an atomic
+    block (a test's)."""
     if not connection.in_atomic_block:
         connections.close_all()
 
@@ -211,7 +213,7 @@ class WorkerLoop:
         # thread, or a worker with only long-running kinds, or none).
         capabilities = list(worker.capabilities or [])
         short = [kind for kind in capabilities if not registry.long_running(kind)]
-        keeps_one = concurrency >= 2 and short and len(short) < len(capabilities)
+        keeps_one = concurrency >= 2 and bool(short) and len(short) < len(capabilities)
         self.short_kinds: list[str] | None = short if keeps_one else None
 
     def request_stop(self) -> None:

@@ -64,6 +64,8 @@ class PlaybookBudget:
         return None if budget is None or self.per_run else budget.left
 
     def as_dict(self) -> dict[str, Any]:
+        if not self.steps:  # a playbook that changes nothing (the diagnosis)
+            return {}
         if self.per_run:
             return {"window_minutes": 0}
         return {
