@@ -12,9 +12,10 @@ from chat.models import ToolExecution
 from chat.stop_reasons import StopReason
 from chat.tools import ToolContext, tools
 from engine.models import Task, TaskSource, TaskState
-from engine.services import create_task, register_worker, task_kinds
+from engine.services import create_task, task_kinds
 from tests.chat.conftest import make_session, run_turn
 from tests.chat.scripted import Reply
+from tests.factories import WorkerFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("routing_defaults")]
 
@@ -46,7 +47,7 @@ def test_a_task_kind_nothing_can_run_is_refused_naming_the_kinds_that_exist(user
 
 
 def test_a_kind_a_registered_worker_can_run_is_accepted() -> None:
-    register_worker(name="deployer", capabilities=["deploy"])
+    WorkerFactory(name="deployer", capabilities=["deploy"], state="offline")  # a remote one
     create = tools.get("create_task")
     assert create is not None
     context = ToolContext(session_id=1, owner_id=None, mode="ops")
