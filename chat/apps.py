@@ -24,7 +24,8 @@ class ChatConfig(AppConfig):
         from engine.models import ApiToken
         from engine.signals import api_tokens_revoked, task_decided
 
-        register_executor(AGENT_KIND, execute_agent)
+        # An agent run holds its worker thread for as long as the conversation lasts.
+        register_executor(AGENT_KIND, execute_agent, long_running=True)
         engine_tools.register()
         task_decided.connect(on_task_decided, dispatch_uid="chat.resume_after_decision")
         user_logged_out.connect(

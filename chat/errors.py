@@ -31,6 +31,20 @@ class NothingToRun(ChatError):
     code = "nothing_to_run"
 
 
+class BudgetSpent(NothingToRun):
+    """Run on a paused run whose budget is still used up: it would stop again at once."""
+
+    code = "budget_spent"
+
+    def __init__(self, message: str, *, budget: str, used: object, limit: object, field: str):
+        super().__init__(message)
+        self.budget, self.used, self.limit, self.field = budget, used, limit, field
+
+    @property
+    def details(self) -> dict[str, object]:
+        return {"budget": self.budget, "used": self.used, "limit": self.limit, "raise": self.field}
+
+
 class InvalidMode(ChatError):
     status_code = 400
     code = "invalid_mode"

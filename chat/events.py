@@ -138,7 +138,9 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType(
             "guardrail.tripped",
-            "A loop rule matched: `action` is nudge (the model was warned) or stop.",
+            "A guardrail rule matched (`rule`: repeated_call, repeated_failure, "
+            "alternating_calls, repeated_answer, empty_answers, no_progress): `action` is "
+            "nudge (the model was warned) or stop.",
             {"rule": "str", "action": "str", "detail": "str"},
         ),
         EventType(

@@ -16,6 +16,7 @@ class StopReason(models.TextChoices):
     COST_BUDGET = "cost_budget", "Cost budget reached"
     RETRY_BUDGET = "retry_budget", "Retry budget reached"
     LOOP_DETECTED = "loop_detected", "Loop detected"
+    NO_PROGRESS = "no_progress", "No progress"
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
     MODEL_UNAVAILABLE = "model_unavailable", "Model unavailable"
     TOOL_ERROR = "tool_error", "Tool error"
@@ -76,6 +77,16 @@ EXPLANATIONS: dict[StopReason, Explanation] = {
         (
             "Rephrase the request with more detail.",
             "Send a message telling the agent what to do differently.",
+            "Switch to code mode for a stronger model.",
+        ),
+        True,
+    ),
+    StopReason.NO_PROGRESS: Explanation(
+        "The agent kept calling tools, step after step, without getting anywhere (no new "
+        "results, nothing changed), even after it was warned, so the run was stopped.",
+        (
+            "Send a message saying what to look for, or giving what it is missing.",
+            "Narrow the request to one question a tool can answer.",
             "Switch to code mode for a stronger model.",
         ),
         True,

@@ -225,6 +225,8 @@ ENGINE_HEARTBEAT_GRACE_SECONDS = env_int("ENGINE_HEARTBEAT_GRACE_SECONDS", 90, m
 ENGINE_UNROUTABLE_AFTER_SECONDS = env_int("ENGINE_UNROUTABLE_AFTER_SECONDS", 300, minimum=0)
 ENGINE_RETRY_BASE_SECONDS = env_int("ENGINE_RETRY_BASE_SECONDS", 10, minimum=0)
 ENGINE_RETRY_MAX_SECONDS = env_int("ENGINE_RETRY_MAX_SECONDS", 3600, minimum=0)
+# Tasks the built-in worker (run_worker, make run) works at once: several agent runs at once.
+ENGINE_WORKER_CONCURRENCY = env_int("ENGINE_WORKER_CONCURRENCY", 4, minimum=1)
 
 # --- Routing ----------------------------------------------------------------------------
 # auto: OpenRouter if a key is set, else the OpenAI-compatible URL if set, else offline.
@@ -262,6 +264,8 @@ CHAT_LOOP_REPEAT_FAILURES = env_int("CHAT_LOOP_REPEAT_FAILURES", 3, minimum=2)
 CHAT_LOOP_ALTERNATIONS = env_int("CHAT_LOOP_ALTERNATIONS", 3, minimum=2)
 CHAT_LOOP_REPEAT_ANSWERS = env_int("CHAT_LOOP_REPEAT_ANSWERS", 3, minimum=2)
 CHAT_LOOP_EMPTY_ANSWERS = env_int("CHAT_LOOP_EMPTY_ANSWERS", 3, minimum=2)
+# Steps in a row whose tool calls brought nothing new and changed nothing (a monologue).
+CHAT_LOOP_IDLE_STEPS = env_int("CHAT_LOOP_IDLE_STEPS", 6, minimum=3)
 # Proxies cut idle websockets after ~60 s; the heartbeat keeps them open.
 CHAT_WS_HEARTBEAT_SECONDS = env_int("CHAT_WS_HEARTBEAT_SECONDS", 25, minimum=1)
 CHAT_DELTA_FLUSH_MS = env_int("CHAT_DELTA_FLUSH_MS", 50, minimum=0)
@@ -272,6 +276,8 @@ CHAT_HISTORY_MESSAGES = env_int("CHAT_HISTORY_MESSAGES", 200, minimum=10)
 # --- Self-heal --------------------------------------------------------------------------
 SELFHEAL_FIX_TASK_KIND = env_str("SELFHEAL_FIX_TASK_KIND", "agent")
 SELFHEAL_LOG_PATHS = env_list("SELFHEAL_LOG_PATHS", [str(VAR_DIR)])
+# A repair's bounds hold over this window across all its runs (rules, buttons, API, chat).
+SELFHEAL_BOUND_WINDOW_MINUTES = env_int("SELFHEAL_BOUND_WINDOW_MINUTES", 60, minimum=1)
 
 # --- Log crawler ------------------------------------------------------------------------
 RAILWAY_TOKEN = env_str("RAILWAY_TOKEN")  # secret: never logged, never shown

@@ -50,11 +50,23 @@ Executor = Callable[[ExecutionContext], Any]
 class ExecutorRegistry:
     def __init__(self) -> None:
         self._executors: dict[str, Executor] = {}
+        self._long_running: set[str] = set()
 
-    def register(self, kind: str, executor: Executor, *, replace: bool = False) -> None:
+    def register(
+        self, kind: str, executor: Executor, *, replace: bool = False, long_running: bool = False
+    ) -> None:
+        """`long_running`: a task of this kind may hold its thread for minutes (an agent
+        run); a worker with several threads keeps one of them for the other kinds."""
         if kind in self._executors and not replace and self._executors[kind] is not executor:
             raise ValueError(f"an executor for kind {kind!r} is already registered")
         self._executors[kind] = executor
+        if long_running:
+            self._long_running.add(kind)
+        else:
+            self._long_running.discard(kind)
+
+    def long_running(self, kind: str) -> bool:
+        return kind in self._long_running
 
     def get(self, kind: str) -> Executor | None:
         return self._executors.get(kind)
@@ -66,5 +78,7 @@ class ExecutorRegistry:
 executors = ExecutorRegistry()
 
 
-def register_executor(kind: str, executor: Executor, *, replace: bool = False) -> None:
-    executors.register(kind, executor, replace=replace)
+def register_executor(
+    kind: str, executor: Executor, *, replace: bool = False, long_running: bool = False
+) -> None:
+    executors.register(kind, executor, replace=replace, long_running=long_running)

@@ -4,6 +4,15 @@
 step by step; `run()` repeats it until a stop is requested (SIGTERM, SIGINT or
 `request_stop()`). A stop never abandons a task: the executor sees ``should_stop()`` and
 either finishes or raises `HandBack`, which returns the task to the queue uncounted.
+
+`run()` works `concurrency` tasks at once (`ENGINE_WORKER_CONCURRENCY`, 4), one thread each.
+With one, a chat waited behind another user's answer, and an agent that made a task and
+polled it never saw it run: its own run held the only thread. So, with two or more, one
+thread is kept for kinds that are not long-running (`register_executor(...,
+long_running=True)`: agent runs): a task an agent waits for always finds a thread. Each
+thread holds one database connection, closed after every task it ran, so a worker holds at
+most `concurrency` + 1 (heartbeats) connections, and while agent runs work, one more for
+each run's model stream or tool call (docs/configuration.md).
 """
 
 from __future__ import annotations
@@ -63,6 +72,9 @@ class WorkerConfig:
     poll_seconds: float = 0.5
 
 
+MAX_CONCURRENCY = 64
+
+
 def worker_config(
     *, name: str, capabilities: str, concurrency: str | int, poll: str | float
 ) -> WorkerConfig:
@@ -81,8 +93,8 @@ def worker_config(
         workers = int(concurrency)
     except ValueError:
         raise ValueError(f"--concurrency must be a whole number, got {concurrency!r}") from None
-    if not 1 <= workers <= 64:
-        raise ValueError(f"--concurrency must be between 1 and 64, got {workers}")
+    if not 1 <= workers <= MAX_CONCURRENCY:
+        raise ValueError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {workers}")
     try:
         seconds = float(poll)
     except ValueError:
@@ -125,6 +137,15 @@ class Heartbeater:
                     close_old_connections()
         finally:
             connections.close_all()
+
+
+def release_connections() -> None:
+    """After a unit of work: close this thread's connections; its next claim opens a fresh
+    one. Nothing a task left on a connection (a broken one, a session setting, minutes of
+    agent run) outlives it, and a thread never holds more than one. Not inside an atomic
+    block (a test's)."""
+    if not connection.in_atomic_block:
+        connections.close_all()
 
 
 def tidy_connections() -> None:
@@ -188,6 +209,12 @@ class WorkerLoop:
         self.heartbeat_seconds = heartbeat_seconds or settings.ENGINE_LEASE_SECONDS / 3
         self._stop = threading.Event()
         self._heartbeating = False
+        # The kinds a thread kept for short work claims; None when nothing is kept (one
+        # thread, or a worker with only long-running kinds, or none).
+        capabilities = list(worker.capabilities or [])
+        short = [kind for kind in capabilities if not registry.long_running(kind)]
+        keeps_one = concurrency >= 2 and bool(short) and len(short) < len(capabilities)
+        self.short_kinds: list[str] | None = short if keeps_one else None
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -217,11 +244,12 @@ class WorkerLoop:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def run_once(self) -> bool:
-        """Claim one task and see it through; False when there was nothing to claim."""
+    def run_once(self, *, only: list[str] | None = None) -> bool:
+        """Claim one task (of the kinds in `only`, when given) and see it through; False
+        when there was nothing to claim."""
         if self.should_stop():
             return False
-        task = self.router.claim(self.worker)
+        task = self.router.claim(self.worker, only=only)
         if task is None:
             return False
         if self._heartbeating:
@@ -234,10 +262,11 @@ class WorkerLoop:
     def run(self) -> None:
         """Work until a stop is requested, then mark the worker offline."""
         log.info(
-            "worker %s: online, capabilities %s, concurrency %d",
+            "worker %s: online, capabilities %s, concurrency %d%s",
             self.worker.name,
             ", ".join(self.worker.capabilities or []),
             self.concurrency,
+            f" (one thread for {', '.join(self.short_kinds)})" if self.short_kinds else "",
         )
         with Heartbeater(self.worker, interval=self.heartbeat_seconds):
             self._heartbeating = True
@@ -245,6 +274,12 @@ class WorkerLoop:
                 threading.Thread(target=self._loop, name=f"{self.worker.name}-{n}")
                 for n in range(1, self.concurrency)
             ]
+            if self.short_kinds is not None:
+                extra[-1] = threading.Thread(
+                    target=self._loop,
+                    kwargs={"only": self.short_kinds},
+                    name=f"{self.worker.name}-short",
+                )
             try:
                 for thread in extra:
                     thread.start()
@@ -259,12 +294,14 @@ class WorkerLoop:
         set_worker_state(worker=self.worker, state=WorkerState.OFFLINE)
         log.info("worker %s: stopped", self.worker.name)
 
-    def _loop(self) -> None:
+    def _loop(self, only: list[str] | None = None) -> None:
         try:
             while not self.should_stop():
                 tidy_connections()
                 try:
-                    worked = self.run_once()
+                    worked = self.run_once(only=only)
+                    if worked:
+                        release_connections()
                 except WorkerUnavailable:
                     # Draining, or declared offline after a pause: the heartbeat thread
                     # refreshes the state, so wait and ask again.

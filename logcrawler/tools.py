@@ -46,6 +46,42 @@ def _entry_row(entry: LogEntry) -> dict[str, Any]:
     }
 
 
+def _fingerprint_problems(fingerprint: str, field: str) -> list[str]:
+    if ErrorFingerprint.objects.filter(pk=fingerprint).exists():
+        return []
+    top = top_errors(range_name="week", limit=5, service="")
+    shown = ", ".join(f"{row.fingerprint.id} ({row.fingerprint.template[:60]!r})" for row in top)
+    return [
+        f"{field}: no fingerprint {fingerprint!r}; the top ones this week: "
+        f"{shown or 'none'} (logs_top_errors lists more)"
+    ]
+
+
+def _service_problems(service: str) -> list[str]:
+    services = sorted(
+        set(ErrorFingerprint.objects.order_by().values_list("service", flat=True).distinct()) - {""}
+    )
+    if service in services:
+        return []
+    return [
+        f"service: no log lines from {service!r}; the services: {', '.join(services) or 'none'}"
+    ]
+
+
+def check_search(context: ToolContext, arguments: dict[str, Any]) -> list[str]:
+    """A group or a service that does not exist is a guess: say which exist."""
+    problems = []
+    if arguments.get("fingerprint"):
+        problems += _fingerprint_problems(str(arguments["fingerprint"]), "fingerprint")
+    if arguments.get("service"):
+        problems += _service_problems(str(arguments["service"]))
+    return problems
+
+
+def check_fingerprint(context: ToolContext, arguments: dict[str, Any]) -> list[str]:
+    return _fingerprint_problems(str(arguments["fingerprint"]), "fingerprint")
+
+
 def logs_top_errors(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     range_name = str(arguments.get("range") or "day")
     rows = top_errors(
@@ -115,6 +151,7 @@ LOGCRAWLER_TOOLS = (
             "additionalProperties": False,
         },
         function=logs_top_errors,
+        check=check_search,
     ),
     Tool(
         name="logs_search_entries",
@@ -133,6 +170,7 @@ LOGCRAWLER_TOOLS = (
             "additionalProperties": False,
         },
         function=logs_search_entries,
+        check=check_search,
     ),
     Tool(
         name="logs_fingerprint_detail",
@@ -145,6 +183,7 @@ LOGCRAWLER_TOOLS = (
             "additionalProperties": False,
         },
         function=logs_fingerprint_detail,
+        check=check_fingerprint,
     ),
 )
 

@@ -9,8 +9,20 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from engine.services.errors import EngineError
-from selfheal.models import AutoHealRule, Finding, PlaybookExecution, RepairAction, Snapshot
+from selfheal.models import (
+    AutoHealRule,
+    ExecutionState,
+    Finding,
+    PlaybookExecution,
+    RepairAction,
+    Snapshot,
+)
 from selfheal.services import actor_for, revert_execution
+
+REVERT_MESSAGE_LEVEL: dict[str, int] = {
+    ExecutionState.PARTIAL: messages.WARNING,
+    ExecutionState.FAILED: messages.ERROR,
+}
 
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -37,7 +49,14 @@ class RepairActionInline(ReadOnlyInline):
 
 class SnapshotInline(ReadOnlyInline):
     model = Snapshot
-    fields = ("model_label", "object_pk", "operation", "restore_status", "restore_note")
+    fields = (
+        "model_label",
+        "object_pk",
+        "operation",
+        "restore_status",
+        "restore_note",
+        "restored_at",
+    )
 
 
 @admin.register(PlaybookExecution)
@@ -49,11 +68,13 @@ class PlaybookExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "state",
         "worst_severity",
         "triggered_by",
+        "budget_spent",
         "started_at",
         "finished_at",
         "reverted_at",
+        "revert_state",
     )
-    list_filter = ("playbook", "state", "dry_run", "worst_severity")
+    list_filter = ("playbook", "state", "dry_run", "worst_severity", "budget_spent", "revert_state")
     search_fields = ("triggered_by", "summary", "reason")
     list_select_related = ("rule",)
     show_full_result_count = False
@@ -76,8 +97,13 @@ class PlaybookExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 )
             except EngineError as exc:
                 self.message_user(request, f"#{execution.pk}: {exc}", messages.WARNING)
-            else:
-                self.message_user(request, f"#{execution.pk}: {revert.summary}")
+                continue
+            # A revert that left rows is no success: it says which rows, and why.
+            level = REVERT_MESSAGE_LEVEL.get(revert.state, messages.SUCCESS)
+            text = revert.error or revert.summary
+            self.message_user(
+                request, f"#{execution.pk}: revert #{revert.pk} {revert.state}: {text}", level
+            )
 
 
 @admin.register(AutoHealRule)

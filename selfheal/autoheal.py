@@ -144,4 +144,8 @@ def _decide(
     except AlreadyRunning as exc:
         return decision(False, str(exc))
     ran[rule.playbook] = execution.pk
-    return decision(True, f"{finding.check_name} is {finding.severity}", execution.pk)
+    reason = f"{finding.check_name} is {finding.severity}"
+    if execution.budget_spent:
+        # The bounds hold per window across rules: another rule's run may have used them.
+        reason += f"; a bound of {rule.playbook} was already used up in its window"
+    return decision(True, reason, execution.pk)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.db.models import Count, Max
@@ -147,3 +147,65 @@ def top_error_patterns(*, since: datetime, limit: int) -> list[ErrorPattern]:
     for source in error_pattern_sources():
         merged.extend(source.top_patterns(since=since, limit=limit))
     return sorted(merged, key=lambda p: (-p.count, p.key))[:limit]
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """What makes an error pattern *recurring*: one definition, which the diagnosis judges
+    by and the repair opens fix tasks by.
+
+    A pattern recurs when it was seen at least `min_count` times in the last `window` and
+    is still being seen: its last occurrence is less than `quiet_after` old. A burst that
+    stopped (a repair once opened a fix task for a pattern quiet for a quarter of an hour,
+    because it counted a day) has gone quiet: the diagnosis still lists it, as information.
+    `quiet_after` is three crawls of the log crawler (every 5 minutes) and three auto-heal
+    passes: a pattern still firing is seen by each, one that is quiet for that long has
+    most likely stopped.
+    """
+
+    window: timedelta = timedelta(hours=24)
+    min_count: int = 10
+    quiet_after: timedelta = timedelta(minutes=15)
+
+    def since(self, now: datetime) -> datetime:
+        return now - self.window
+
+    def frequent(self, pattern: ErrorPattern) -> bool:
+        return pattern.count >= self.min_count
+
+    def recent(self, pattern: ErrorPattern, *, now: datetime) -> bool:
+        return pattern.last_seen is not None and now - pattern.last_seen < self.quiet_after
+
+    def recurring(self, pattern: ErrorPattern, *, now: datetime) -> bool:
+        return self.frequent(pattern) and self.recent(pattern, now=now)
+
+    def quiet(self, pattern: ErrorPattern, *, now: datetime) -> bool:
+        """Frequent in the window, but no longer seen: it has stopped, for now."""
+        return self.frequent(pattern) and not self.recent(pattern, now=now)
+
+    def describe(self) -> str:
+        hours = self.window.total_seconds() / 3600
+        minutes = self.quiet_after.total_seconds() / 60
+        return (
+            f"seen at least {self.min_count} times in {hours:g} h and within the last "
+            f"{minutes:g} min"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "window_hours": self.window.total_seconds() / 3600,
+            "min_count": self.min_count,
+            "quiet_after_minutes": self.quiet_after.total_seconds() / 60,
+        }
+
+
+RECURRENCE = Recurrence()
+
+
+def recurring_patterns(
+    *, now: datetime, limit: int, rule: Recurrence = RECURRENCE
+) -> list[ErrorPattern]:
+    """The patterns that recur now (by `rule`), most frequent first. More are read than
+    asked for, so that frequent patterns gone quiet do not crowd out recurring ones."""
+    patterns = top_error_patterns(since=rule.since(now), limit=limit * 5)
+    return [pattern for pattern in patterns if rule.recurring(pattern, now=now)][:limit]

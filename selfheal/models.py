@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -39,6 +39,8 @@ def worst_severity(severities: list[str]) -> Severity:
 class ExecutionState(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
+    # Ended without doing all it set out to: a revert that left rows as they were.
+    PARTIAL = "partial", "Partly done"
     FAILED = "failed", "Failed"
 
 
@@ -175,6 +177,16 @@ class PlaybookExecution(models.Model):
         help_text="For a revert: the execution it puts back.",
     )
     bounds = models.JSONField(default=dict, blank=True, help_text="Each step's bound, from code.")
+    budget = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What each bound had left in its window when this run began: the window, "
+        "and per step the rows changed in it before, what was left, when room comes back.",
+    )
+    budget_spent = models.BooleanField(
+        default=False,
+        help_text="A step left candidates because its bound's window was used up.",
+    )
     progress = models.JSONField(default=dict, blank=True)
     summary = models.TextField(blank=True)
     outcome = models.JSONField(default=dict, blank=True)
@@ -184,6 +196,13 @@ class PlaybookExecution(models.Model):
     heartbeat_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     reverted_at = models.DateTimeField(null=True, blank=True)
+    revert_state = models.CharField(
+        max_length=10,
+        choices=ExecutionState.choices,
+        blank=True,
+        help_text="How the revert of this execution ended: done (every row restored), "
+        "partial (some left as they were), running; empty when never reverted.",
+    )
 
     objects = PlaybookExecutionQuerySet.as_manager()
 
@@ -247,6 +266,27 @@ class Finding(models.Model):
         return f"{self.check_name}: {self.severity} {self.message}"
 
 
+class RepairActionQuerySet(models.QuerySet["RepairAction"]):
+    def applied_per_step(
+        self, *, playbook: str, since: datetime, exclude_execution: int | None = None
+    ) -> dict[str, tuple[int, datetime]]:
+        """Rows a playbook changed since a moment, per step: how many, and when the oldest
+        of them changed (the bound's room comes back as it leaves the window). Dry runs
+        change nothing and do not count."""
+        applied = self.filter(
+            execution__playbook=playbook,
+            execution__dry_run=False,
+            status=ActionStatus.APPLIED,
+            created_at__gte=since,
+        )
+        if exclude_execution is not None:
+            applied = applied.exclude(execution_id=exclude_execution)
+        rows = (
+            applied.order_by().values_list("step").annotate(n=Count("id"), oldest=Min("created_at"))
+        )
+        return {step: (n, oldest) for step, n, oldest in rows}
+
+
 class RepairAction(models.Model):
     """One change a playbook made (or, in a dry run, would make): the audit row."""
 
@@ -263,6 +303,8 @@ class RepairAction(models.Model):
     bound = models.PositiveIntegerField(help_text="The step's bound when this ran.")
     actor = models.CharField(max_length=150, help_text="Who or what triggered the execution.")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RepairActionQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -108,6 +108,12 @@ class ExecutionSerializer(serializers.ModelSerializer[PlaybookExecution]):
     duration_ms = serializers.FloatField(read_only=True, allow_null=True)
     state = enum_field(ExecutionState)
     worst_severity = enum_field(Severity, help_text="Empty until the execution finishes.")
+    revert_state = enum_field(
+        ExecutionState,
+        help_text="How this execution's revert ended: done, partial (rows left as they "
+        "were: the revert's actions and its summary say which and why), running; empty "
+        "when never reverted.",
+    )
 
     class Meta:
         model = PlaybookExecution
@@ -122,6 +128,8 @@ class ExecutionSerializer(serializers.ModelSerializer[PlaybookExecution]):
             "parent",
             "target",
             "bounds",
+            "budget",
+            "budget_spent",
             "progress",
             "summary",
             "worst_severity",
@@ -130,6 +138,7 @@ class ExecutionSerializer(serializers.ModelSerializer[PlaybookExecution]):
             "finished_at",
             "duration_ms",
             "reverted_at",
+            "revert_state",
         ]
 
 
@@ -178,7 +187,7 @@ class RevertRequestSerializer(serializers.Serializer[Any]):
 class ExecutionFilterSerializer(serializers.Serializer[Any]):
     playbook = serializers.CharField(max_length=50, required=False)
     state = serializers.CharField(
-        max_length=10, required=False, help_text="running, done or failed"
+        max_length=10, required=False, help_text="running, done, partial or failed"
     )
     dry_run = serializers.BooleanField(required=False, allow_null=True, default=None)
 

@@ -7,6 +7,8 @@ from typing import Any
 from chat.tools import Tool, ToolContext, ToolError, register_tool
 from routing.models import ToolPermission
 from selfheal.errors import SelfhealError
+from selfheal.models import PlaybookExecution
+from selfheal.playbooks import RepairCommonIssuesPlaybook
 from selfheal.serializers import execution_detail
 from selfheal.services import (
     get_execution,
@@ -33,6 +35,21 @@ def read_execution(context: ToolContext, arguments: dict[str, Any]) -> dict[str,
         return execution_detail(get_execution(execution_id=arguments["execution_id"]))
     except SelfhealError as exc:
         raise ToolError(str(exc)) from exc
+
+
+def check_execution_id(context: ToolContext, arguments: dict[str, Any]) -> list[str]:
+    """An id that names no execution is answered with the newest that exist."""
+    executions = PlaybookExecution.objects.order_by("-id")
+    if executions.filter(pk=arguments["execution_id"]).exists():
+        return []
+    newest = ", ".join(
+        f"#{pk} ({playbook}, {state})"
+        for pk, playbook, state in executions.values_list("id", "playbook", "state")[:5]
+    )
+    return [
+        f"execution_id: no self-heal execution #{arguments['execution_id']}; the newest: "
+        f"{newest or 'none yet (selfheal_diagnose makes one)'}"
+    ]
 
 
 def _owner(context: ToolContext) -> Any:
@@ -85,12 +102,17 @@ TOOLS = (
             "additionalProperties": False,
         },
         function=read_execution,
+        check=check_execution_id,
     ),
     Tool(
         name="selfheal_repair",
-        description="Repair common faults within fixed bounds: unblock at most 10 tasks, "
-        "reset at most 5 stuck tasks, open at most 3 fix tasks, then verify. Reversible. "
-        "Only for a session owner who is staff or holds the selfheal.run_repair permission.",
+        description="Repair common faults within fixed bounds, which hold per window "
+        f"(SELFHEAL_BOUND_WINDOW_MINUTES, an hour by default) across every repair: unblock at "
+        f"most {RepairCommonIssuesPlaybook.MAX_BLOCKED_RESETS} tasks, reset at most "
+        f"{RepairCommonIssuesPlaybook.MAX_STUCK_RESETS} stuck tasks, open at most "
+        f"{RepairCommonIssuesPlaybook.MAX_FIX_TASKS} fix tasks, then verify. The result says "
+        "`budget_spent` when an earlier repair used a bound up. Reversible. Only for a "
+        "session owner who is staff or holds the selfheal.run_repair permission.",
         parameters={
             "type": "object",
             "properties": {"dry_run": {"type": "boolean"}},

@@ -8,10 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from selfheal.autoheal import rule_statuses
 from selfheal.models import FindingPhase, PlaybookExecution
+from selfheal.playbooks import RepairCommonIssuesPlaybook
 from selfheal.serializers import ProgressSerializer
 from selfheal.services import REPAIR_REFUSED, may_run_repair, running_executions
 
@@ -31,6 +33,17 @@ def _execution(pk: int | None) -> PlaybookExecution | None:
     return executions.exclude(state="running").first()
 
 
+def repair_budget_context() -> dict[str, Any]:
+    """What the repair's bounds have left in their window now, shown beside the button."""
+    budget = RepairCommonIssuesPlaybook.budget(now=timezone.now())
+    return {
+        "repair_budget": budget,
+        "repair_budget_minutes": int(budget.window.total_seconds() // 60),
+        "repair_budget_steps": list(budget.steps.values()),
+        "repair_budget_spent": any(not step.left for step in budget.steps.values()),
+    }
+
+
 def permission_context(request: HttpRequest) -> dict[str, Any]:
     """Whether the buttons that change the system are live for this user; if not, why."""
     return {"may_repair": may_run_repair(request.user), "repair_refused": REPAIR_REFUSED}
@@ -42,8 +55,12 @@ def execution_context(execution: PlaybookExecution | None) -> dict[str, Any]:
         return {"execution": None}
     findings = list(execution.findings.all())
     outcome = execution.outcome or {}
+    revert = None
+    if execution.reverted_at is not None:
+        revert = execution.reverts.filter(dry_run=False).order_by("-started_at", "-id").first()
     return {
         "execution": execution,
+        "revert": revert,
         "findings": [f for f in findings if f.phase == FindingPhase.CHECK],
         "verified": [f for f in findings if f.phase == FindingPhase.VERIFY],
         "actions": list(execution.actions.all()),
@@ -78,6 +95,7 @@ def page(request: HttpRequest) -> HttpResponse:
     context = {
         **execution_context(execution),
         **permission_context(request),
+        **repair_budget_context(),
         "history": _history(),
         "rules": rule_statuses(),
         "data": _page_data(request),
@@ -93,7 +111,7 @@ def execution_panel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def lists_panel(request: HttpRequest) -> HttpResponse:
-    """The history and the rules, which a run changes (a rule may now be cooling down)."""
-    return render(
-        request, "selfheal/_lists.html", {"history": _history(), "rules": rule_statuses()}
-    )
+    """The history, the rules and the repair's budget, which a run changes (a rule may now
+    be cooling down, a bound used up)."""
+    context = {"history": _history(), "rules": rule_statuses(), **repair_budget_context()}
+    return render(request, "selfheal/_lists.html", context)

@@ -1,8 +1,10 @@
 """`brain_stream`: a session's events as server-sent events, for clients without websockets.
 
 ``GET /api/chat/sessions/<id>/stream/?after=<seq>`` (or the ``Last-Event-ID`` header) sends
-the stored events after that seq, then new ones as they are stored, until the run stops
-(``?follow=1``: until the client leaves). Each message's ``id`` is the event's seq, so a
+the stored events after that seq to the end of the session's log, then, while a run is under
+way (or when there was nothing to replay), new ones as they are stored until that run stops
+(``?follow=1``: until the client leaves). A replay once ended at the first ``run.stopped``
+it met, so a session of three runs replayed as one. Each message's ``id`` is the event's seq, so a
 reconnecting EventSource resumes without a gap. It reads the database, so it works the same
 on every channel layer. Who may watch is decided again as often as the websocket does it.
 """
@@ -22,6 +24,7 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHt
 from django.views.decorators.http import require_GET
 
 from chat.auth import current_user, may_watch, token_from_headers, user_for_token
+from chat.models import ACTIVE_STATES, ChatSession
 from chat.services.publisher import events_after, latest_seq
 
 POLL_SECONDS = 0.1
@@ -73,11 +76,26 @@ def sse(envelope: dict[str, Any]) -> str:
     return f"id: {envelope['seq']}\nevent: {envelope['type']}\ndata: {json.dumps(envelope)}\n\n"
 
 
+def log_end(session_id: int) -> tuple[int, bool]:
+    """The session's newest seq and whether a run is under way, read together: a run's
+    `run.stopped` and its state change are stored in one transaction."""
+    row = ChatSession.objects.filter(pk=session_id).values_list("last_seq", "state").first()
+    if row is None:
+        return 0, False
+    return row[0], row[1] in ACTIVE_STATES
+
+
 async def event_stream(
     session_id: int, after: int, *, follow: bool, authorized: Authorize | None = None
 ) -> AsyncIterator[str]:
-    """Stored events after `after`, then new ones. Who may watch is asked again every
-    CHAT_WS_HEARTBEAT_SECONDS, as the websocket does; once the answer is no, the stream ends."""
+    """Stored events after `after`, then new ones. Without `follow` it ends at the end of
+    the stored log when no run is under way; otherwise at the first `run.stopped` stored
+    after the stream opened. Who may watch is asked again every CHAT_WS_HEARTBEAT_SECONDS,
+    as the websocket does; once the answer is no, the stream ends."""
+    end, running = await database_sync_to_async(log_end)(session_id)
+    # A replay of a finished log ends with it; a stream with nothing to replay watches the
+    # next run, as it always did.
+    ends_with_log = not follow and after < end and not running
     last = after
     quiet_since = time.monotonic()
     next_check = quiet_since + settings.CHAT_WS_HEARTBEAT_SECONDS
@@ -92,7 +110,9 @@ async def event_stream(
         for envelope in page:
             yield sse(envelope)
             last = envelope["seq"]
-            if envelope["type"] == "run.stopped" and not follow:
+            if envelope["type"] == "run.stopped" and not follow and last > end:
+                return
+            if ends_with_log and last >= end:
                 return
         if page:
             quiet_since = time.monotonic()

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from chat.errors import BudgetSpent
 from chat.models import ChatSession
 from chat.stop_reasons import StopReason
 from routing.models import Policy
@@ -23,6 +24,18 @@ from routing.services import CostTracker, OpenRouterPolicyManager
 
 # The session's own limits; None means the mode's policy decides.
 OVERRIDE_FIELDS = ("max_steps", "max_seconds", "max_retries", "max_cost")
+# A budget stop: the meter it read, and the override that raises it.
+RAISE_FIELDS = {
+    StopReason.STEP_BUDGET: ("steps", "max_steps"),
+    StopReason.TIME_BUDGET: ("seconds", "max_seconds"),
+    StopReason.RETRY_BUDGET: ("retries", "max_retries"),
+    StopReason.COST_BUDGET: ("cost", "max_cost"),
+}
+
+
+def plain_money(amount: Decimal) -> str:
+    """`0.12`, not `0.12000000` (the column's places) nor `1.2E+1`."""
+    return f"{amount.normalize():f}"
 
 
 def policies_by_mode() -> dict[str, Policy]:
@@ -99,6 +112,39 @@ class BudgetTracker:
 
     def can_retry(self) -> bool:
         return self.session.retries_used < self.limits.retries
+
+    def still_spent(self) -> StopReason | None:
+        """Before Run continues a paused run: the budget it would stop on at once. A run
+        stopped for its retries stays spent while none is left: the call it waits to make
+        is the one that failed."""
+        exceeded = self.exceeded()
+        if exceeded is not None:
+            return exceeded
+        if self.session.stop_reason == StopReason.RETRY_BUDGET and not self.can_retry():
+            return StopReason.RETRY_BUDGET
+        return None
+
+    def spent_error(self, reason: StopReason) -> BudgetSpent:
+        """What Run answers for a budget still spent: which, how much, what to raise."""
+        budget, field = RAISE_FIELDS[reason]
+        used: Any = {
+            "steps": self.session.steps_used,
+            "seconds": round(self.seconds_used(), 1),
+            "retries": self.session.retries_used,
+            "cost": plain_money(self.session.cost_used),
+        }[budget]
+        limit: Any = getattr(self.limits, budget)
+        limit = plain_money(limit) if isinstance(limit, Decimal) else limit
+        label = reason.label[0].lower() + reason.label[1:]
+        return BudgetSpent(
+            f"Run would stop again at once: {label} ({self.describe(reason).rstrip('.')}). Raise "
+            f"{field} above {used} (“Raise or lower budgets” on the page, or POST "
+            f"/api/chat/sessions/{self.session.pk}/budgets/), then press Run.",
+            budget=budget,
+            used=used,
+            limit=limit,
+            field=field,
+        )
 
     def describe(self, reason: StopReason) -> str:
         session, limits = self.session, self.limits

@@ -9,8 +9,12 @@ from typing import Any
 from django.conf import settings
 
 from chat.models import ChatMessage, ChatSession, MessageRole, ToolExecution
-from chat.services.guardrails import AnswerRecord, CallRecord, normalise
+from chat.services.guardrails import AnswerRecord, CallRecord, StepRecord, normalise
 from chat.tools import tools
+from routing.models import ToolPermission
+
+# A call of these that succeeded changed something: an outcome the user can see.
+CHANGING_PERMISSIONS = (ToolPermission.WRITE.value, ToolPermission.DANGEROUS.value)
 
 SYSTEM_PROMPT = (
     "You are Juggernaut's operator agent, working in {mode} mode. You look after a control "
@@ -96,6 +100,35 @@ def call_history(session: ChatSession) -> list[CallRecord]:
                 polling=bool(tool and tool.polling),
             )
         )
+    return records
+
+
+def step_history(session: ChatSession) -> list[StepRecord]:
+    """The run's steps that called tools, oldest first, once answered, as the progress rule
+    reads them: which tools, whether one changed something, whether one told something new."""
+    rows = (
+        ToolExecution.objects.filter(session=session, run=session.run_number)
+        .exclude(state__in=["running", "awaiting_approval"])
+        .order_by("id")
+        .values_list("step", "tool", "state", "permission", "output_digest")
+    )
+    steps: dict[int, list[tuple[str, str, str, str]]] = {}
+    for step, *call in rows:
+        steps.setdefault(step, []).append((call[0], call[1], call[2], call[3]))
+    seen: set[str] = set()
+    records = []
+    for calls in steps.values():
+        succeeded = [c for c in calls if c[1] == "succeeded"]
+        outputs = {c[3] for c in succeeded}
+        records.append(
+            StepRecord(
+                tools=tuple(sorted({c[0] for c in calls})),
+                outcome=any(c[2] in CHANGING_PERMISSIONS for c in succeeded),
+                fresh=bool(outputs - seen),
+                polling=all(_is_polling(c[0]) for c in calls),
+            )
+        )
+        seen |= outputs
     return records
 
 

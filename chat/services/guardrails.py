@@ -3,6 +3,13 @@
 The rules read the run's history (its tool executions and its messages, in order), so a
 resumed run judges exactly as an uninterrupted one would. Each rule nudges the model once,
 one repetition before its threshold, and stops the run at the threshold.
+
+Most rules catch repetition. A monologue repeats nothing: new words and a new call every
+step, until the step budget runs out. What it lacks is progress, so `after_step` judges each
+step once its calls are answered: a step made progress when a call changed something (a
+`write` or `dangerous` tool that succeeded: an outcome the user can see) or brought a result
+the run had not seen before, unless it only called again the tools of the step before
+(the same tool with ever new arguments). Steps that only poll are left out.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ class Rule:
     ALTERNATING_CALLS = "alternating_calls"
     REPEATED_ANSWER = "repeated_answer"
     EMPTY_ANSWERS = "empty_answers"
+    NO_PROGRESS = "no_progress"
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,22 @@ class CallRecord:
     @property
     def signature(self) -> tuple[str, str]:
         return (self.tool, self.arguments_digest)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step's answered tool calls, as the progress rule reads them."""
+
+    tools: tuple[str, ...]  # the tools it called, sorted, each once
+    outcome: bool = False  # a write or dangerous call succeeded: something changed
+    fresh: bool = False  # a call succeeded with a result not seen earlier in the run
+    polling: bool = False  # every call went to a polling tool
+
+    def idle(self, previous: StepRecord | None) -> bool:
+        if self.outcome:
+            return False
+        same_tools = previous is not None and previous.tools == self.tools
+        return not self.fresh or same_tools
 
 
 @dataclass(frozen=True)
@@ -69,6 +93,7 @@ class Thresholds:
     alternations: int
     repeated_answers: int
     empty_answers: int
+    idle_steps: int = 6
 
     @classmethod
     def from_settings(cls) -> Thresholds:
@@ -78,6 +103,7 @@ class Thresholds:
             alternations=settings.CHAT_LOOP_ALTERNATIONS,
             repeated_answers=settings.CHAT_LOOP_REPEAT_ANSWERS,
             empty_answers=settings.CHAT_LOOP_EMPTY_ANSWERS,
+            idle_steps=settings.CHAT_LOOP_IDLE_STEPS,
         )
 
 
@@ -87,6 +113,7 @@ class Verdict:
     stop: bool
     detail: str
     nudge: str  # what the model is told; empty when the run stops
+    stop_reason: str = "loop_detected"  # a StopReason value, when it stops the run
 
     @property
     def action(self) -> str:
@@ -108,14 +135,24 @@ class GuardrailsTracker:
         self.nudged = set(nudged)
 
     def _judge(
-        self, rule: str, count: int, threshold: int, what: str, advice: str
+        self,
+        rule: str,
+        count: int,
+        threshold: int,
+        what: str,
+        advice: str,
+        *,
+        unit: str = "times",
+        stop_reason: str = "loop_detected",
     ) -> Verdict | None:
+        said = f"{what} {count} {unit}"
         if count >= threshold:
-            return Verdict(rule, True, f"{what} {count} times; the threshold is {threshold}.", "")
+            detail = f"{said}; the threshold is {threshold}."
+            return Verdict(rule, True, detail, "", stop_reason)
         if count == threshold - 1 and rule not in self.nudged:
             self.nudged.add(rule)
-            detail = f"{what} {count} times; one more stops the run."
-            return Verdict(rule, False, detail, f"Guardrail: {what} {count} times. {advice}")
+            detail = f"{said}; one more stops the run."
+            return Verdict(rule, False, detail, f"Guardrail: {said}. {advice}", stop_reason)
         return None
 
     def after_call(self, calls: Sequence[CallRecord]) -> Verdict | None:
@@ -170,6 +207,26 @@ class GuardrailsTracker:
             self.thresholds.alternations,
             f"you have alternated between {names}",
             "Alternating will not make progress: decide with what you have, or answer.",
+        )
+
+    def after_step(self, steps: Sequence[StepRecord]) -> Verdict | None:
+        """Judge the run's steps once the newest step's calls are all answered: how many
+        steps in a row made no progress (see the module's docstring)."""
+        judged = [step for step in steps if not step.polling]
+        if not steps or steps[-1].polling or not judged:
+            return None
+        idle = [
+            step.idle(judged[index - 1] if index else None) for index, step in enumerate(judged)
+        ]
+        return self._judge(
+            Rule.NO_PROGRESS,
+            _tail_length(idle, True),
+            self.thresholds.idle_steps,
+            "you have called tools without progress (no new result, nothing changed) for",
+            "Answer with what you have found and say what is missing, or try another way; "
+            "more of the same stops the run.",
+            unit="steps in a row",
+            stop_reason="no_progress",
         )
 
     def after_answer(self, answers: Sequence[AnswerRecord]) -> Verdict | None:

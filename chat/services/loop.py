@@ -217,6 +217,9 @@ class AgentLoop:
             pending = context.pending_tool_calls(self.session)
             if pending:
                 reason = self.calls.run_pending(pending)
+                if reason is None:  # the step's calls are all answered: did it get anywhere?
+                    history = context.step_history(self.session)
+                    reason = self.apply_verdict(self.guard.after_step(history))
                 if reason is not None:
                     return reason
                 continue
@@ -323,7 +326,7 @@ class AgentLoop:
         )
         if verdict.stop:
             self.detail = verdict.detail
-            return StopReason.LOOP_DETECTED
+            return StopReason(verdict.stop_reason)
         context.add_system_note(self.session, verdict.nudge)
         self.session.nudged_rules = sorted(self.guard.nudged)
         self.session.save(update_fields=["nudged_rules", "updated_at"])

@@ -122,6 +122,13 @@ def continue_run(*, session_id: int, user: User | None, queue: bool = True) -> C
     reason = StopReason(session.stop_reason) if session.stop_reason else None
     if reason is None or not EXPLANATIONS[reason].resumable:
         raise NothingToRun("the last run completed; send a message to start another")
+    # Queued with a budget still used up, the run would only stop again at once (a 202
+    # that changed nothing): say which budget, and what to raise.
+    tracker = BudgetTracker(session)
+    tracker.sync_cost()
+    spent = tracker.still_spent()
+    if spent is not None:
+        raise tracker.spent_error(spent)
     if queue:
         enqueue_run(session, user=user, resumed=True)
     else:

@@ -119,7 +119,9 @@ class ToolCalls:
             arguments = json.loads(function.get("arguments") or "{}")
         except ValueError:
             return self._refuse(call_id, name, {}, "arguments are not valid JSON")
-        errors = tool.argument_errors(arguments)
+        # Before anything runs or anyone is asked to approve it: a call naming something
+        # that does not exist (a task kind no worker can run) is answered with what does.
+        errors = self._problems(tool, arguments)
         if errors:
             return self._refuse(call_id, name, arguments, "invalid arguments: " + "; ".join(errors))
         refused = self._refusal(tool)
@@ -146,6 +148,14 @@ class ToolCalls:
         if tool.dangerous:
             return self._ask_approval(execution, tool, arguments)
         return self._execute(execution, tool, arguments)
+
+    def _problems(self, tool: Tool, arguments: Any) -> list[str]:
+        """The call's argument problems; a check that fails is itself one, not the run's end."""
+        try:
+            return tool.problems(self._tool_context(), arguments)
+        except Exception as exc:
+            log.warning("tool %s: its argument check failed", tool.name, exc_info=True)
+            return [f"the tool could not check its arguments ({describe(exc)})"]
 
     def _refusal(self, tool: Tool) -> str:
         """Why the tool refuses this session's call, or "". A refusal check that fails

@@ -8,6 +8,7 @@ register_tool(Tool(name="restart_service", description="...", parameters={...},
 from chat.tools.registry import (
     ALL_MODES,
     Tool,
+    ToolCheck,
     ToolContext,
     ToolError,
     ToolFatalError,
@@ -19,6 +20,7 @@ from chat.tools.registry import (
 __all__ = [
     "ALL_MODES",
     "Tool",
+    "ToolCheck",
     "ToolContext",
     "ToolError",
     "ToolFatalError",

@@ -1,4 +1,10 @@
-"""The first tools: look at the engine's tasks and workers, create a task, cancel one."""
+"""The first tools: look at the engine's tasks and workers, create a task, cancel one.
+
+Arguments that name something are checked against what exists before a call runs (or
+waits for approval): a task kind no worker can run and no executor handles, a task the
+owner cannot see. The model hears what does exist, so that it can correct itself instead
+of making a task that never runs.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from django.contrib.auth.models import User
 
 from chat.tools.registry import Tool, ToolContext, ToolError, register_tool
 from engine.models import Task, TaskQuerySet, TaskSource, TaskState, Worker
-from engine.services import EngineError, cancel_task, create_task
+from engine.services import EngineError, TaskKinds, cancel_task, create_task, task_kinds
 from engine.services.history import system_actor, user_actor
 from routing.models import ToolPermission
 
@@ -111,7 +117,49 @@ def list_workers(context: ToolContext, arguments: dict[str, Any]) -> dict[str, A
     }
 
 
+def _kind_problems(
+    kind: str, *, known: TaskKinds, existing: TaskQuerySet | None = None
+) -> list[str]:
+    if kind in known or (existing is not None and existing.filter(kind=kind).exists()):
+        return []
+    return [
+        f"kind: no worker can run {kind!r} and no executor is registered for it; "
+        f"the kinds that exist: {known.describe()}"
+    ]
+
+
+def _task_problems(context: ToolContext, task_id: int) -> list[str]:
+    if _visible_tasks(context).filter(pk=task_id).exists():
+        return []
+    newest = list(_visible_tasks(context).order_by("-id").values_list("id", flat=True)[:5])
+    shown = ", ".join(f"#{pk}" for pk in newest) or "none"
+    return [
+        f"task_id: no task #{task_id} that this session may see; the newest it may: "
+        f"{shown} (list_tasks finds others)"
+    ]
+
+
+def check_create_task(context: ToolContext, arguments: dict[str, Any]) -> list[str]:
+    return _kind_problems(str(arguments["kind"]), known=task_kinds())
+
+
+def check_list_tasks(context: ToolContext, arguments: dict[str, Any]) -> list[str]:
+    # A kind no task has had and nothing can run is a guess, not a filter.
+    if not arguments.get("kind"):
+        return []
+    return _kind_problems(
+        str(arguments["kind"]), known=task_kinds(), existing=_visible_tasks(context)
+    )
+
+
+def check_task_id(context: ToolContext, arguments: dict[str, Any]) -> list[str]:
+    return _task_problems(context, int(arguments["task_id"]))
+
+
 def create_engine_task(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    problems = check_create_task(context, arguments)  # also when called outside a run
+    if problems:
+        raise ToolError("; ".join(problems))
     created = create_task(
         title=arguments["title"],
         kind=arguments["kind"],
@@ -157,6 +205,7 @@ ENGINE_TOOLS = (
             "additionalProperties": False,
         },
         function=list_tasks,
+        check=check_list_tasks,
     ),
     Tool(
         name="inspect_task",
@@ -169,6 +218,7 @@ ENGINE_TOOLS = (
         },
         function=inspect_task,
         polling=True,
+        check=check_task_id,
     ),
     Tool(
         name="list_workers",
@@ -178,7 +228,9 @@ ENGINE_TOOLS = (
     ),
     Tool(
         name="create_task",
-        description="Create an engine task of a kind for a worker to run.",
+        description="Create an engine task for a worker to run. Its kind must be one a "
+        "worker can run (list_workers shows their capabilities); an unknown kind is refused "
+        "with the kinds that exist.",
         parameters={
             "type": "object",
             "properties": {
@@ -192,6 +244,7 @@ ENGINE_TOOLS = (
         },
         function=create_engine_task,
         permission=ToolPermission.WRITE,
+        check=check_create_task,
     ),
     Tool(
         name="cancel_task",
@@ -204,6 +257,7 @@ ENGINE_TOOLS = (
         },
         function=cancel_engine_task,
         permission=ToolPermission.DANGEROUS,
+        check=check_task_id,
     ),
 )
 

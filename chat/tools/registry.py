@@ -47,6 +47,9 @@ ToolFunction = Callable[[ToolContext, dict[str, Any]], Any]
 # Why a call must be refused before it runs, or None: checked before a dangerous tool asks a
 # human for approval, so nobody is asked to approve what would be refused anyway.
 ToolRefusal = Callable[[ToolContext], str | None]
+# What is wrong with valid arguments measured against what exists (a task kind no worker can
+# run, an id that names nothing), each problem saying what does exist; [] when nothing is.
+ToolCheck = Callable[[ToolContext, dict[str, Any]], list[str]]
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,18 @@ class Tool:
     # repetition guardrail leaves it alone.
     polling: bool = False
     refusal: ToolRefusal | None = None
+    check: ToolCheck | None = None
 
     def refused(self, context: ToolContext) -> str | None:
         return self.refusal(context) if self.refusal is not None else None
+
+    def problems(self, context: ToolContext, arguments: Any) -> list[str]:
+        """Everything wrong with a call's arguments: their schema first, then, for valid
+        ones, what they name against what exists (the tool's `check`)."""
+        errors = self.argument_errors(arguments)
+        if errors or self.check is None:
+            return errors
+        return self.check(context, arguments)
 
     def spec(self) -> dict[str, Any]:
         """The tool as the model is told about it (OpenAI function format)."""

@@ -43,12 +43,14 @@ from engine.services.tasks import (
 )
 from engine.services.workers import (
     RegisteredWorker,
+    TaskKinds,
     WorkerStateChange,
     create_api_token,
     ensure_builtin_worker,
     register_worker,
     revoke_api_tokens,
     set_worker_state,
+    task_kinds,
 )
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "StuckReport",
     "StuckTaskDetector",
     "TaskChanged",
+    "TaskKinds",
     "TaskNotFound",
     "TaskRouter",
     "WorkerNotFound",
@@ -91,5 +94,6 @@ __all__ = [
     "retry_task",
     "revoke_api_tokens",
     "set_worker_state",
+    "task_kinds",
     "unblock_task",
 ]

@@ -7,6 +7,11 @@ class EngineError(Exception):
     status_code = 400
     code = "engine_error"
 
+    @property
+    def details(self) -> dict[str, object]:
+        """Fields an API answer carries beside `detail` and `code` (a subclass's)."""
+        return {}
+
 
 class TaskNotFound(EngineError):
     status_code = 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -70,10 +71,18 @@ class TaskRouter:
     def __init__(self, *, lease_seconds: int | None = None) -> None:
         self.lease = timedelta(seconds=lease_seconds or settings.ENGINE_LEASE_SECONDS)
 
-    def claim(self, worker: Worker, *, now: datetime | None = None) -> Task | None:
+    def claim(
+        self,
+        worker: Worker,
+        *,
+        now: datetime | None = None,
+        only: Collection[str] | None = None,
+    ) -> Task | None:
+        """The most urgent pending task of a kind the worker can run (of those in `only`,
+        when given: one of a worker's threads kept for short work passes over agent runs)."""
         if worker.state != WorkerState.ONLINE:
             raise WorkerUnavailable(f"worker {worker.name} is {worker.state}; it claims nothing")
-        kinds = list(worker.capabilities or [])
+        kinds = [k for k in worker.capabilities or [] if only is None or k in only]
         if not kinds:
             return None
         if connection.vendor == "postgresql":

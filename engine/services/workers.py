@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from engine.executors import executors
 from engine.models import ApiToken, Worker, WorkerState, hash_token
 from engine.services.errors import WorkerNameTaken
 from engine.services.history import Actor, worker_actor
@@ -33,6 +34,39 @@ class RegisteredWorker:
 
 
 @transaction.atomic
+@dataclass(frozen=True)
+class TaskKinds:
+    """The kinds a task may have and still run: an executor of this process runs it, or a
+    worker (built-in or remote, online or not) says it can."""
+
+    executors: frozenset[str]
+    workers: frozenset[str]
+    online: frozenset[str]
+
+    @property
+    def all(self) -> list[str]:
+        return sorted(self.executors | self.workers)
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self.executors or kind in self.workers
+
+    def describe(self) -> str:
+        """`agent, echo, sleep (online now: agent, echo)`, for someone choosing one."""
+        known = ", ".join(self.all) or "none"
+        online = ", ".join(sorted(self.online)) or "none"
+        return f"{known} (a worker online now runs: {online})"
+
+
+def task_kinds() -> TaskKinds:
+    every: set[str] = set()
+    online: set[str] = set()
+    for capabilities, state in Worker.objects.values_list("capabilities", "state"):
+        every.update(capabilities or [])
+        if state == WorkerState.ONLINE:
+            online.update(capabilities or [])
+    return TaskKinds(frozenset(executors.kinds()), frozenset(every), frozenset(online))
+
+
 def register_worker(
     *,
     name: str,

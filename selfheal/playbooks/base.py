@@ -3,7 +3,10 @@
 - One execution of a playbook at a time: the execution row is the lock (a partial unique
   constraint on running rows), so a second start is refused with `AlreadyRunning`.
 - Every step that changes rows has a bound, a class constant written into the execution row;
-  `Run.change` refuses to touch a row past it, and the step reports the candidates it left.
+  it holds over a window (an hour by default) across every execution of the playbook, so
+  what earlier runs used in the window is read when a run starts (`selfheal.budgets`) and
+  written into the row too. `Run.change` refuses to touch a row past it, and the step
+  reports the candidates it left, and whether the window's budget was what held them back.
 - A dry run goes through the same steps and records what it would change, changing nothing.
 - Before a row changes, the whole row is saved in a `Snapshot`, in the same transaction as
   the change; the snapshot also keeps the row as the action left it, so that a revert can
@@ -21,13 +24,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from engine.services.errors import EngineError
+from selfheal.budgets import PlaybookBudget, default_window, playbook_budget
 from selfheal.checks import CheckContext, CheckOutcome, registered_checks
 from selfheal.errors import AlreadyRunning, BoundExceeded
 from selfheal.models import (
@@ -59,6 +63,8 @@ class StepReport:
     name: str
     bound: int
     candidates: int = 0
+    # What the bound's window had left when the run began (None: the bound holds per run).
+    budget_left: int | None = None
     applied: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
@@ -66,12 +72,22 @@ class StepReport:
     left_count: int = 0
 
     @property
+    def limit(self) -> int:
+        """The most this run may change: the bound, or less when its window used some."""
+        return self.bound if self.budget_left is None else min(self.bound, self.budget_left)
+
+    @property
     def used(self) -> int:
         return len(self.applied) + len(self.planned)
 
     @property
     def has_room(self) -> bool:
-        return self.used < self.bound
+        return self.used < self.limit
+
+    @property
+    def held_by_budget(self) -> bool:
+        """Candidates were left because the window's budget ran out, not this run's bound."""
+        return self.left_count > 0 and self.limit < self.bound
 
     def leave(self, targets: list[str], *, total: int) -> None:
         """Candidates past the bound: counted and a few named, never touched."""
@@ -82,6 +98,8 @@ class StepReport:
         return {
             "name": self.name,
             "bound": self.bound,
+            "budget_left": self.budget_left,
+            "held_by_budget": self.held_by_budget,
             "candidates": self.candidates,
             "applied": self.applied,
             "planned": self.planned,
@@ -94,9 +112,12 @@ class StepReport:
 class Run:
     """One execution in progress: the only way a playbook records and changes anything."""
 
-    def __init__(self, playbook: Playbook, execution: PlaybookExecution) -> None:
+    def __init__(
+        self, playbook: Playbook, execution: PlaybookExecution, budget: PlaybookBudget
+    ) -> None:
         self.playbook = playbook
         self.execution = execution
+        self.budget = budget
         self.dry_run = execution.dry_run
         self.actor = execution.triggered_by
         self.steps: dict[str, StepReport] = {}
@@ -145,7 +166,12 @@ class Run:
     def step(self, name: str, *, candidates: int) -> StepReport:
         if name not in self.playbook.bounds:
             raise BoundExceeded(f"step {name!r} of {self.playbook.name} declares no bound")
-        report = StepReport(name=name, bound=self.playbook.bounds[name], candidates=candidates)
+        report = StepReport(
+            name=name,
+            bound=self.playbook.bounds[name],
+            candidates=candidates,
+            budget_left=self.budget.left(name),
+        )
         self.steps[name] = report
         return report
 
@@ -153,6 +179,7 @@ class Run:
         if not step.has_room:
             raise BoundExceeded(
                 f"{self.playbook.name}.{step.name} would exceed its bound of {step.bound}"
+                + ("" if step.limit == step.bound else f" ({step.limit} left in its window)")
             )
 
     def change(
@@ -170,6 +197,14 @@ class Run:
         self._ensure_room(step)
         label = target_label(target)
         if self.dry_run:
+            # The same question the real run asks, of the row as it is: a plan that would
+            # be left when run says so (a revert's "changed since", say).
+            try:
+                if guard is not None:
+                    guard(target)
+            except SkipRow as exc:
+                self.skip(step, what, why, label, str(exc))
+                return False
             before = serialize_row(target)
             old, new = diff(before, {**before, **{k: to_json(v) for k, v in planned.items()}})
             self._action(step, ActionStatus.PLANNED, what, why, label, old, new)
@@ -275,6 +310,7 @@ class Run:
         final = self.findings.get(FindingPhase.VERIFY) or self.findings.get(FindingPhase.CHECK)
         execution.state = state
         execution.error = error
+        execution.budget_spent = any(step.held_by_budget for step in self.steps.values())
         execution.finished_at = timezone.now()
         execution.worst_severity = worst_severity([o.severity for o in final]) if final else ""
         execution.outcome = to_json_tree(
@@ -283,7 +319,7 @@ class Run:
         )
         execution.summary = error or self.playbook.summarize(self)
         execution.progress = {
-            "label": "finished" if state == ExecutionState.DONE else "failed",
+            "label": "failed" if state == ExecutionState.FAILED else "finished",
             "step": self.playbook.total_steps,
             "of": self.playbook.total_steps,
         }
@@ -291,6 +327,7 @@ class Run:
             update_fields=[
                 "state",
                 "error",
+                "budget_spent",
                 "finished_at",
                 "worst_severity",
                 "outcome",
@@ -305,6 +342,9 @@ class Playbook:
     title: ClassVar[str]
     description: ClassVar[str] = ""
     bounds: ClassVar[dict[str, int]] = {}
+    # The window each bound holds over, across every execution of the playbook (rules,
+    # buttons, the API, chat): None is SELFHEAL_BOUND_WINDOW_MINUTES; 0, each run on its own.
+    BOUND_WINDOW_MINUTES: ClassVar[int | None] = None
     # A running row silent this long belongs to a process that died; it no longer locks.
     STALE_AFTER_SECONDS: ClassVar[int] = 600
 
@@ -337,10 +377,39 @@ class Playbook:
     def summarize(self, run: Run) -> str:
         return ""
 
+    def final_state(self, run: Run) -> ExecutionState:
+        """How a run that raised nothing ended: done, unless the playbook says partly."""
+        return ExecutionState.DONE
+
+    def finished(self, execution: PlaybookExecution) -> None:
+        """Called once the execution row is closed, whatever its state."""
+
+    @classmethod
+    def bound_window(cls) -> timedelta:
+        if cls.BOUND_WINDOW_MINUTES is None:
+            return default_window()
+        return timedelta(minutes=cls.BOUND_WINDOW_MINUTES)
+
+    @classmethod
+    def budget(cls, *, now: datetime, exclude_execution: int | None = None) -> PlaybookBudget:
+        """Each bound and what is left of it in its window ending `now`."""
+        return playbook_budget(
+            playbook=cls.name,
+            bounds=dict(cls.bounds),
+            window=cls.bound_window(),
+            now=now,
+            exclude_execution=exclude_execution,
+        )
+
     def execute(self) -> PlaybookExecution:
         """Run the playbook once. Raises `AlreadyRunning` if an execution of it runs."""
         execution = self._start()
-        run = Run(self, execution)
+        # Read once the running row holds the lock: no other execution of this playbook
+        # can change rows until this one ends, so what is left stays true while it runs.
+        budget = self.budget(now=execution.started_at, exclude_execution=execution.pk)
+        execution.budget = to_json_tree(budget.as_dict())
+        PlaybookExecution.objects.filter(pk=execution.pk).update(budget=execution.budget)
+        run = Run(self, execution, budget)
         try:
             self.run(run)
         except Exception as exc:
@@ -348,8 +417,9 @@ class Playbook:
             # failed with the reason, so the playbook can run again and the page says why.
             logger.exception("playbook %s failed (execution #%s)", self.name, execution.pk)
             run.close(state=ExecutionState.FAILED, error=f"{type(exc).__name__}: {exc}")
-            return execution
-        run.close(state=ExecutionState.DONE)
+        else:
+            run.close(state=self.final_state(run))
+        self.finished(execution)
         return execution
 
     def _start(self) -> PlaybookExecution:

@@ -2,15 +2,17 @@
 
 1. blocked tasks whose blocker is done or gone go back to pending (at most 10);
 2. running tasks past their lease end their attempt, as the stuck detector would (at most 5);
-3. a fix task for each of the top recurring error patterns (at most 3, one open per pattern);
+3. a fix task for each of the top recurring error patterns (at most 3, one open per pattern;
+   "recurring" is the diagnosis's definition, `selfheal.error_patterns.Recurrence`);
 4. the diagnosis again, and what improved and what did not.
 
-Every change goes through the engine's services, which write the task's history.
+Each bound holds per window (an hour by default) across every run of the playbook,
+whoever starts it (`selfheal.budgets`). Every change goes through the engine's services,
+which write the task's history.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import partial
 from typing import Any, Final
 
@@ -21,7 +23,7 @@ from engine.models import Task, TaskSource, TaskState
 from engine.services import create_task, reset_stuck_task, unblock_task
 from engine.services.history import system_actor
 from selfheal.checks import ErrorPatternsCheck, registered_checks, releasable_blocked
-from selfheal.error_patterns import ErrorPattern, top_error_patterns
+from selfheal.error_patterns import ErrorPattern, recurring_patterns
 from selfheal.models import FindingPhase
 from selfheal.playbooks.base import Playbook, Run, SkipRow, StepReport
 from selfheal.playbooks.diagnose import summarize_findings
@@ -123,18 +125,18 @@ class RepairCommonIssuesPlaybook(Playbook):
 
     # --- 3. fix tasks ----------------------------------------------------------------
     def create_fix_tasks(self, run: Run) -> None:
-        since = timezone.now() - timedelta(hours=ErrorPatternsCheck.WINDOW_HOURS)
-        patterns = [
-            pattern
-            for pattern in top_error_patterns(since=since, limit=self.PATTERNS_CONSIDERED)
-            if pattern.count >= ErrorPatternsCheck.WARNING_COUNT
-        ]
+        # The diagnosis's definition of "recurring", so that the repair never opens a fix
+        # task for a pattern the diagnosis calls quiet.
+        rule = ErrorPatternsCheck.RECURRENCE
+        now = timezone.now()
+        patterns = recurring_patterns(now=now, limit=self.PATTERNS_CONSIDERED, rule=rule)
         step = run.step("create_fix_tasks", candidates=len(patterns))
         left: list[str] = []
+        hours = f"{rule.window.total_seconds() / 3600:g}"
         for pattern in patterns:
             what = f"Open a fix task for: {pattern.text[:120]}"
-            hours = ErrorPatternsCheck.WINDOW_HOURS
-            why = f"{pattern.count} failures in {hours} h (source: {pattern.source})."
+            seen = f", last at {pattern.last_seen:%H:%M:%S} UTC" if pattern.last_seen else ""
+            why = f"{pattern.count} failures in {hours} h{seen} (source: {pattern.source})."
             key = fix_task_key(pattern)
             existing = Task.objects.unfinished().filter(dedupe_key=key).first()
             if existing is not None:
@@ -179,14 +181,31 @@ class RepairCommonIssuesPlaybook(Playbook):
             done, verb, noun = STEP_WORDS[name]
             used = len(step.planned) if run.dry_run else len(step.applied)
             text = f"{verb if run.dry_run else done} {used} of {step.candidates} {noun}"
-            if step.left_count:
+            if step.held_by_budget:
+                text += f" ({step.left_count} held back: {self._budget_words(run, name)})"
+            elif step.left_count:
                 text += f" ({step.left_count} past the bound)"
             if step.skipped:
                 text += f", {len(step.skipped)} left alone"
             parts.append(text)
         head = ("Would " if run.dry_run else "") + "; ".join(parts) + "."
         verify = run.outcome.get("verify", {})
-        return " ".join([head[0].upper() + head[1:], describe(verify), summarize_findings(run)])
+        lines = [head[0].upper() + head[1:], describe(verify), summarize_findings(run)]
+        if any(step.held_by_budget for step in run.steps.values()):
+            lines.insert(0, "Budget spent:")
+        return " ".join(line for line in lines if line)
+
+    def _budget_words(self, run: Run, name: str) -> str:
+        """`10 of 10 per 60 min used (6 by earlier runs), room again at 14:32 UTC`."""
+        budget, step = run.budget.steps[name], run.steps[name]
+        minutes = int(run.budget.window.total_seconds() // 60)
+        text = (
+            f"{budget.used + step.used} of {budget.bound} per {minutes} min used "
+            f"({budget.used} by earlier runs)"
+        )
+        if budget.oldest is None:
+            return text
+        return f"{text}, room again at {budget.oldest + run.budget.window:%H:%M} UTC"
 
 
 STEP_WORDS = {

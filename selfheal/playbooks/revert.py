@@ -2,7 +2,10 @@
 
 A row that changed again since the execution left it (someone else's write, a worker's
 claim, a later repair) is left as it is, and the report names it and the fields that moved.
-A revert is itself an execution, with its own actions and snapshots.
+A revert that restored less than every row ends `partial`, not done ("Restored 0 of 3" once
+showed a green Done, and the history called the repair reverted); the reverted execution
+keeps how its revert ended in `revert_state`. A revert is itself an execution, with its own
+actions and snapshots. Its bound holds per run: undoing is never held back by an hour's use.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from django.utils import timezone
 
 from selfheal.errors import NotRevertible
 from selfheal.models import (
+    ExecutionState,
     PlaybookExecution,
     RestoreStatus,
     Snapshot,
@@ -31,6 +35,7 @@ class RevertPlaybook(Playbook):
 
     MAX_RESTORES: Final = 100
     bounds = {"restore": MAX_RESTORES}
+    BOUND_WINDOW_MINUTES = 0
 
     _total: int | None = None
 
@@ -47,18 +52,36 @@ class RevertPlaybook(Playbook):
         if not run.dry_run:
             claimed = PlaybookExecution.objects.filter(
                 pk=target.pk, reverted_at__isnull=True
-            ).update(reverted_at=timezone.now())
+            ).update(reverted_at=timezone.now(), revert_state=ExecutionState.RUNNING)
             if not claimed:
                 raise NotRevertible(f"execution #{target.pk} is already reverted")
+        run.outcome["target"] = target.pk
         try:
             self._restore_all(run, target)
         except BaseException:
             # The claim above keeps two reverts from running at once; a revert that failed
             # must not keep it, or the execution could never be reverted again.
             if not run.dry_run:
-                PlaybookExecution.objects.filter(pk=target.pk).update(reverted_at=None)
+                PlaybookExecution.objects.filter(pk=target.pk).update(
+                    reverted_at=None, revert_state=""
+                )
             raise
-        run.outcome["target"] = target.pk
+
+    def final_state(self, run: Run) -> ExecutionState:
+        step = run.steps.get("restore")
+        if step is None:
+            return ExecutionState.DONE
+        done = len(step.planned if run.dry_run else step.applied)
+        return ExecutionState.DONE if done == step.candidates else ExecutionState.PARTIAL
+
+    def finished(self, execution: PlaybookExecution) -> None:
+        """The reverted execution says how its revert ended: done or partly."""
+        if execution.dry_run or self.target is None:
+            return
+        if execution.state in (ExecutionState.DONE, ExecutionState.PARTIAL):
+            PlaybookExecution.objects.filter(
+                pk=self.target.pk, revert_state=ExecutionState.RUNNING
+            ).update(revert_state=execution.state)
 
     def _restore_all(self, run: Run, target: PlaybookExecution) -> None:
         snapshots = list(target.snapshots.order_by("-taken_at", "-id"))
@@ -121,9 +144,16 @@ class RevertPlaybook(Playbook):
         done = len(step.planned if run.dry_run else step.applied)
         verb = "Would restore" if run.dry_run else "Restored"
         text = f"{verb} {done} of {step.candidates} row(s) of execution #{run.outcome['target']}."
+        if done < step.candidates and not run.dry_run:
+            text = f"Partly reverted: {text}"
         if step.skipped:
             left = "; ".join(f"{item['target']} ({item['reason']})" for item in step.skipped)
             text += f" Left as they are: {left}."
+        if step.left_count:
+            text += (
+                f" Not reached ({step.left_count}, past the bound of {step.bound}): "
+                f"{', '.join(step.left[:5])}{', …' if step.left_count > 5 else ''}."
+            )
         return text
 
 

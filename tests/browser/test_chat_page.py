@@ -174,3 +174,29 @@ def test_events_lost_on_the_way_are_read_back_and_shown_in_order(
     assert shown.all_inner_texts() == ["first", "second", "third"]
     seq = int(page.locator("#chat-status").get_attribute("data-last-seq"))
     assert seq == session.events.count()
+
+
+def test_run_with_the_budget_still_spent_says_which_and_what_to_raise(
+    page: Any, daphne: Daphne, django_user_model: Any, tmp_path: Any
+) -> None:
+    user = django_user_model.objects.create_user(username="nina", password="pw-nina-123")
+    session = create_session(owner=user, mode="ops")
+    session.messages.create(role="user", content="echo a lot")
+    type(session).objects.filter(pk=session.pk).update(
+        max_steps=2, steps_used=2, state="stopped", stop_reason="step_budget"
+    )
+
+    sign_in(page, daphne, user)
+    page.goto(f"{daphne.http}/chat/{session.pk}/")
+    page.locator("#connection-indicator[data-status=live]").wait_for(timeout=10_000)
+    page.click("#chat-run")
+
+    error = page.locator("#chat-error")
+    error.wait_for(state="visible")
+    assert error.inner_text().startswith(
+        "Run would stop again at once: step budget reached (2 of 2 steps used). "
+        "Raise max_steps above 2"
+    )
+    page.screenshot(path=str(tmp_path / "run-refused.png"), full_page=True)
+    session.refresh_from_db()
+    assert session.state == "stopped", "nothing was queued"

@@ -126,6 +126,36 @@ def test_run_needs_something_to_continue(api: APIClient, user: Any) -> None:
     assert response.status_code == 409 and "send a message" in response.data["detail"]
 
 
+def test_run_with_a_budget_still_spent_is_a_409_naming_it(api: APIClient, user: Any) -> None:
+    # Paused by its step budget, as the loop leaves it (tests/chat/test_budgets_resume.py).
+    session = make_session(
+        user, max_steps=2, steps_used=2, state="stopped", stop_reason="step_budget"
+    )
+    session.messages.create(role="user", content="echo a lot")
+    events = session.last_seq
+
+    refused = api.post(f"/api/chat/sessions/{session.pk}/run/")
+
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "detail": "Run would stop again at once: step budget reached (2 of 2 steps used). "
+        "Raise max_steps above 2 (“Raise or lower budgets” on the page, or POST "
+        f"/api/chat/sessions/{session.pk}/budgets/), then press Run.",
+        "code": "budget_spent",
+        "budget": "steps",
+        "used": 2,
+        "limit": 2,
+        "raise": "max_steps",
+    }
+    session.refresh_from_db()
+    assert (session.state, session.last_seq) == ("stopped", events), "nothing queued or said"
+    assert not Task.objects.filter(kind="agent", state=TaskState.PENDING).exists()
+
+    api.post(f"/api/chat/sessions/{session.pk}/budgets/", {"max_steps": 5}, format="json")
+    accepted = api.post(f"/api/chat/sessions/{session.pk}/run/")
+    assert accepted.status_code == 202 and accepted.data["session"]["state"] == "queued"
+
+
 def test_mode_and_budgets(api: APIClient, user: Any) -> None:
     session = make_session(user, mode="ops")
 

@@ -14,6 +14,7 @@ import pytest
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from chat.errors import BudgetSpent
 from chat.models import ChatEvent, ChatMessage, ExecutionState, ToolExecution
 from chat.services import set_budgets
 from chat.stop_reasons import StopReason
@@ -92,7 +93,16 @@ def test_the_step_budget_pauses_the_run_and_raising_it_continues(
     assert stopped.data["detail"] == "2 of 2 steps used."
     assert "Raise the step budget" in stopped.data["suggestions"][0]
 
-    assert resume(session, [Reply(text="still none")]) == StopReason.STEP_BUDGET, "not raised yet"
+    with pytest.raises(BudgetSpent) as refused:  # not raised yet: Run would stop at once
+        resume(session, [Reply(text="still none")])
+    assert refused.value.status_code == 409
+    assert str(refused.value).startswith(
+        "Run would stop again at once: step budget reached (2 of 2 steps used). "
+        "Raise max_steps above 2"
+    )
+    assert refused.value.details == {"budget": "steps", "used": 2, "limit": 2, "raise": "max_steps"}
+    session.refresh_from_db()
+    assert (session.state, session.stop_reason) == ("stopped", "step_budget"), "nothing queued"
 
     set_budgets(session_id=session.pk, limits={"max_steps": 4})
     assert resume(session, [Reply(calls=[("echo", {"text": "three"})]), Reply(text="done")]) == (
@@ -119,7 +129,8 @@ def test_the_time_budget_pauses_the_run_and_raising_it_continues(
     assert stopped_event(session)["detail"].endswith("of 60 seconds used.")
     assert "Raise the time budget" in stopped_event(session)["suggestions"][0]
 
-    assert resume(session, []) == StopReason.TIME_BUDGET, "not raised yet"
+    with pytest.raises(BudgetSpent, match=r"time budget reached .* Raise max_seconds above 6"):
+        resume(session, [])
     assert texts(test_tools) == ["one"]
 
     set_budgets(session_id=session.pk, limits={"max_seconds": 600})
@@ -150,12 +161,15 @@ def test_the_cost_budget_pauses_the_run_and_raising_it_continues(
     assert (session.state, session.cost_used) == ("stopped", Decimal("0.12"))
     assert stopped_event(session)["detail"] == "$0.1200 of $0.1000 spent."
 
-    reason, provider = resume_with(session, [])
-    assert (reason, provider.requests, texts(test_tools)) == (
-        StopReason.COST_BUDGET,
-        [],
-        ["one"],
-    ), "not raised yet: nothing runs, nothing is spent"
+    with pytest.raises(BudgetSpent, match=r"Raise max_cost above 0\.12") as refused:
+        resume_with(session, [])
+    assert refused.value.details == {
+        "budget": "cost",
+        "used": "0.12",
+        "limit": "0.1",
+        "raise": "max_cost",
+    }
+    assert texts(test_tools) == ["one"], "not raised yet: nothing runs, nothing is spent"
 
     set_budgets(session_id=session.pk, limits={"max_cost": "1"})
     reason, provider = resume_with(session, [Reply(text="done", cost=Decimal("0.01"))])
@@ -212,7 +226,8 @@ def test_the_retry_budget_pauses_a_repeated_call_and_raising_it_continues(
         reason, _ = run_turn(session, "try", [again, again, again])
         assert reason == StopReason.RETRY_BUDGET
         assert len(attempts) == 2, "the second retry was refused before it ran"
-        assert resume(session, []) == StopReason.RETRY_BUDGET, "not raised yet"
+        with pytest.raises(BudgetSpent, match="Raise max_retries above 1"):
+            resume(session, [])  # not raised yet
         assert len(attempts) == 2
 
         set_budgets(session_id=session.pk, limits={"max_retries": 2})

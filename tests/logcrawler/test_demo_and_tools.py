@@ -67,6 +67,26 @@ def test_the_chat_tools_are_registered_and_answer() -> None:
     assert top.argument_errors({"range": "year"})
 
 
+def test_the_tools_refuse_a_group_or_service_that_does_not_exist_naming_those_that_do() -> None:
+    now = timezone.now()
+    ingest(entry("payment gateway timed out", at=now, service="billing"), now=now)
+    (fingerprint,) = ErrorFingerprint.objects.all()
+    context = ToolContext(session_id=1, owner_id=1, mode="ops")
+    search, detail = tools.get("logs_search_entries"), tools.get("logs_fingerprint_detail")
+    top = tools.get("logs_top_errors")
+    assert search and detail and top
+
+    (unknown,) = detail.problems(context, {"fingerprint": "f00"})
+    assert unknown.startswith("fingerprint: no fingerprint 'f00'; the top ones this week: ")
+    assert fingerprint.id in unknown
+    assert search.problems(context, {"service": "payments"}) == [
+        "service: no log lines from 'payments'; the services: billing"
+    ]
+    assert top.problems(context, {"service": "payments"})
+    assert search.problems(context, {"service": "billing", "fingerprint": fingerprint.id}) == []
+    assert detail.problems(context, {"fingerprint": fingerprint.id}) == []
+
+
 def test_the_admin_shows_sources_without_their_token(client: Client, staff: Any) -> None:
     source = LogSource.objects.create(
         name="rw",

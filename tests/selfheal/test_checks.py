@@ -8,7 +8,7 @@ import pytest
 from django.db.utils import ConnectionHandler
 from django.utils import timezone
 
-from engine.models import TaskState, WorkerState
+from engine.models import Task, TaskState, WorkerState
 from selfheal.checks import (
     CheckContext,
     CompletionRateCheck,
@@ -194,6 +194,37 @@ def test_errors_older_than_the_window_are_not_counted() -> None:
     outcome = ErrorPatternsCheck().measure(CheckContext.current())
 
     assert outcome.severity == Severity.OK
+
+
+def quiet_for(tasks: list[Task], minutes: int) -> None:
+    """Move a pattern's failures back in time: its newest is `minutes` old."""
+    for position, task in enumerate(tasks):
+        task.finished_at = timezone.now() - timedelta(minutes=minutes + position)
+        task.save(update_fields=["finished_at"])
+
+
+def test_a_frequent_pattern_that_went_quiet_is_not_recurring() -> None:
+    quiet_for(failures(12), minutes=20)
+
+    outcome = ErrorPatternsCheck().measure(CheckContext.current())
+
+    assert outcome.severity == Severity.INFO
+    assert "none recurring (seen at least 10 times in 24 h and within the last 15 min)" in (
+        outcome.result.message
+    )
+    assert "1 of them frequent but quiet now" in outcome.result.message
+    evidence = outcome.result.evidence
+    assert (evidence["recurring"], evidence["quiet"]) == (0, 1)
+    assert evidence["patterns"][0]["recurring"] is False
+
+
+def test_a_frequent_pattern_still_being_seen_recurs() -> None:
+    quiet_for(failures(12), minutes=5)
+
+    outcome = ErrorPatternsCheck().measure(CheckContext.current())
+
+    assert outcome.severity == Severity.WARNING
+    assert outcome.result.evidence["patterns"][0]["recurring"] is True
 
 
 # --- 5. completion rates -----------------------------------------------------------------

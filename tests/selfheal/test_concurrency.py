@@ -92,4 +92,5 @@ def test_two_repairs_released_together_change_at_most_one_bound_at_a_time() -> N
         assert early.finished_at <= late.started_at, (early.finished_at, late.started_at)
     touched = [a for r in ran for a in blocked_step(r)["applied"]]
     assert len(touched) == len(set(touched))
-    assert Task.objects.filter(state=TaskState.PENDING).count() == 10 * len(ran)
+    # Either one ran, or the second found the hour's bound used by the first.
+    assert Task.objects.filter(state=TaskState.PENDING).count() == 10

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from engine.models import Task, TaskEvent, TaskSource
@@ -65,9 +66,11 @@ def test_only_five_stuck_tasks_are_reset_and_the_rest_reported() -> None:
 
 def test_at_most_three_fix_tasks_one_per_pattern_and_none_twice() -> None:
     templates = [f"error kind {kind} at step {{n}}" for kind in "ABCDE"]
-    for template in templates:
-        failures(10, template=template)
-    first = run_repair(triggered_by="user:test")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for template in templates:
+            failures(10, template=template)
+        first = run_repair(triggered_by="user:test")
 
     step = steps(first)["create_fix_tasks"]
     fixes = Task.objects.filter(source=TaskSource.SELFHEAL)
@@ -76,7 +79,11 @@ def test_at_most_three_fix_tasks_one_per_pattern_and_none_twice() -> None:
     assert all(t.dedupe_key.startswith("selfheal:fix:tasks:") for t in fixes)
     assert fixes.first().kind == "agent"
 
-    second = run_repair(triggered_by="user:test")
+    # An hour on, the bound has room again; the two patterns left are still failing.
+    with time_machine.travel(start + timedelta(minutes=61), tick=False):
+        for template in templates[3:] + templates[:3]:
+            failures(10, template=template)
+        second = run_repair(triggered_by="user:test")
 
     step = steps(second)["create_fix_tasks"]
     assert Task.objects.filter(source=TaskSource.SELFHEAL).count() == 5
@@ -152,3 +159,40 @@ def test_a_dry_run_shows_what_would_change_and_changes_nothing() -> None:
     assert steps(execution)["reset_blocked"]["left_count"] == 2
     assert execution.summary.startswith("Would unblock 10 of 12 blocked tasks (2 past the bound)")
     assert execution.outcome["verify"] == {"skipped": "a dry run changes nothing to verify"}
+
+
+def test_no_fix_task_for_a_pattern_the_diagnosis_calls_quiet() -> None:
+    quiet = failures(12, template="quiet failure {n}")
+    for position, task in enumerate(quiet):
+        task.finished_at = timezone.now() - timedelta(minutes=16 + position)
+        task.save(update_fields=["finished_at"])
+    failures(12, template="still failing {n}")
+
+    execution = run_repair(triggered_by="user:test")
+
+    (fix,) = Task.objects.filter(source=TaskSource.SELFHEAL)
+    assert fix.title.startswith("Fix recurring error: still failing")
+    assert steps(execution)["create_fix_tasks"]["candidates"] == 1
+    finding = execution.findings.get(phase="check", check_name="error_patterns")
+    assert (finding.evidence["recurring"], finding.evidence["quiet"]) == (1, 1)
+
+
+def test_the_diagnosis_and_the_repair_share_one_definition(monkeypatch: Any) -> None:
+    from selfheal.checks import ErrorPatternsCheck
+    from selfheal.error_patterns import RECURRENCE, Recurrence
+
+    assert ErrorPatternsCheck.RECURRENCE is RECURRENCE
+    quiet = failures(12)
+    for task in quiet:
+        task.finished_at = timezone.now() - timedelta(hours=2)
+        task.save(update_fields=["finished_at"])
+    # A longer memory for "still being seen" changes both, together.
+    monkeypatch.setattr(
+        ErrorPatternsCheck, "RECURRENCE", Recurrence(quiet_after=timedelta(hours=3))
+    )
+
+    execution = run_repair(triggered_by="user:test")
+
+    finding = execution.findings.get(phase="check", check_name="error_patterns")
+    assert finding.severity == "warning"
+    assert Task.objects.filter(source=TaskSource.SELFHEAL).count() == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from engine.models import Task, TaskSource, TaskState
 from engine.services import EngineError, TaskRouter
@@ -12,8 +14,8 @@ from selfheal.errors import NotRevertible
 from selfheal.models import ExecutionState, RestoreStatus
 from selfheal.rows import serialize_row
 from selfheal.services import revert_execution, run_repair
-from tests.factories import WorkerFactory
-from tests.selfheal.factories import blocked_on_done, failures, stuck_running
+from tests.factories import WorkerFactory, api_client_for
+from tests.selfheal.factories import blocked_on_done, failures, grant_repair, stuck_running
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +71,99 @@ def test_revert_leaves_rows_changed_since_and_says_which_and_why() -> None:
     snapshot = repair.snapshots.get(object_pk=str(first.pk))
     assert snapshot.restore_status == RestoreStatus.SKIPPED
     assert f"engine.task#{first.pk}" in revert.summary
+    assert revert.state == ExecutionState.PARTIAL
+    assert revert.summary.startswith(
+        f"Partly reverted: Restored 1 of 2 row(s) of execution #{repair.pk}."
+    )
+    repair.refresh_from_db()
+    assert repair.revert_state == ExecutionState.PARTIAL
+
+
+def test_a_revert_that_restores_nothing_is_partial_everywhere(user: Any) -> None:
+    blocked = blocked_on_done(3)
+    repair = run_repair(triggered_by="user:alice")
+    Task.objects.filter(pk__in=[t.pk for t in blocked]).update(priority=99)  # all moved since
+    staff = grant_repair(user)
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+
+    revert = revert_execution(execution_id=repair.pk, triggered_by="user:bob")
+
+    assert revert.state == ExecutionState.PARTIAL, "0 of 3 restored is not done"
+    assert revert.summary.startswith("Partly reverted: Restored 0 of 3 row(s)")
+    for task in blocked:
+        assert f"engine.task#{task.pk} (changed since: priority)" in revert.summary
+    repair.refresh_from_db()
+    assert repair.revert_state == "partial" and repair.reverted_at is not None
+    assert not repair.revertible, "the same rows would be left again"
+    # The API, both rows.
+    api = api_client_for(staff)
+    assert api.get(f"/api/selfheal/executions/{revert.pk}/").json()["state"] == "partial"
+    body = api.get(f"/api/selfheal/executions/{repair.pk}/").json()
+    assert body["revert_state"] == "partial"
+    assert {s["restore_status"] for s in body["snapshots"]} == {"skipped"}
+    assert {s["restore_note"] for s in body["snapshots"]} == {"changed since: priority"}
+    # The page: no green Done for the revert, no plain "reverted" for the repair.
+    browser = Client()
+    browser.force_login(staff)
+    page = browser.get(reverse("selfheal:page") + f"?execution={revert.pk}").content.decode()
+    assert '<span class="badge sh-state-partial">Partly done</span>' in page
+    assert "sh-state-done" not in page.split('id="sh-lists"')[0]
+    history = browser.get(reverse("selfheal:lists")).content.decode()
+    assert '<span class="tag sh-revert-partial">partly reverted</span>' in history
+    assert ">reverted<" not in history
+    shown = browser.get(reverse("selfheal:page") + f"?execution={repair.pk}").content.decode()
+    assert "partly reverted" in shown and f'Revert <a href="?execution={revert.pk}">' in shown
+    assert "changed since: priority" in shown
+
+
+def test_the_admin_warns_when_a_revert_leaves_rows(user: Any) -> None:
+    blocked = blocked_on_done(2)
+    repair = run_repair(triggered_by="user:alice")
+    Task.objects.filter(pk=blocked[0].pk).update(priority=99)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    browser = Client()
+    browser.force_login(user)
+
+    response = browser.post(
+        reverse("admin:selfheal_playbookexecution_changelist"),
+        {"action": "revert_selected", "_selected_action": [repair.pk]},
+        follow=True,
+    )
+
+    (message,) = list(response.context["messages"])
+    assert message.level_tag == "warning"
+    assert "partial: Partly reverted: Restored 1 of 2" in message.message
+    assert f"engine.task#{blocked[0].pk} (changed since: priority)" in message.message
+    listing = browser.get(reverse("admin:selfheal_playbookexecution_changelist")).content.decode()
+    assert "Partly done" in listing
+
+
+def test_a_full_revert_marks_the_execution_reverted_and_done() -> None:
+    blocked_on_done(2)
+    repair = run_repair(triggered_by="user:alice")
+
+    revert = revert_execution(execution_id=repair.pk, triggered_by="user:bob")
+
+    repair.refresh_from_db()
+    assert (revert.state, repair.revert_state) == ("done", "done")
+    assert not revert.summary.startswith("Partly")
+
+
+def test_a_dry_run_revert_says_which_rows_it_would_leave() -> None:
+    first, second = blocked_on_done(2)
+    repair = run_repair(triggered_by="user:alice")
+    Task.objects.filter(pk=first.pk).update(priority=99)
+
+    plan = revert_execution(execution_id=repair.pk, triggered_by="user:bob", dry_run=True)
+
+    assert plan.state == ExecutionState.PARTIAL
+    assert plan.summary.startswith("Would restore 1 of 2")
+    assert f"engine.task#{first.pk} (changed since: priority)" in plan.summary
+    assert Task.objects.get(pk=second.pk).state == TaskState.PENDING, "a plan changes nothing"
+    repair.refresh_from_db()
+    assert repair.revert_state == "" and repair.revertible
 
 
 def test_a_fix_task_already_claimed_is_not_cancelled() -> None:
@@ -121,9 +216,13 @@ def test_a_revert_that_failed_can_be_tried_again(monkeypatch: pytest.MonkeyPatch
         patched.setattr(RevertPlaybook, "_restore", explode)
         failed = revert_execution(execution_id=repair.pk, triggered_by="user:bob")
     assert failed.state == ExecutionState.FAILED
+    repair.refresh_from_db()
+    assert (repair.reverted_at, repair.revert_state) == (None, "")
 
     retried = revert_execution(execution_id=repair.pk, triggered_by="user:bob")
 
     assert retried.state == ExecutionState.DONE, retried.error
+    repair.refresh_from_db()
+    assert repair.revert_state == "done"
     blocked[0].refresh_from_db()
     assert blocked[0].state == TaskState.BLOCKED

@@ -67,6 +67,22 @@ def test_an_unknown_execution_is_an_error_for_the_model(owner: Any) -> None:
         _call("selfheal_read_execution", {"execution_id": 999_999}, owner_id=owner.pk)
 
 
+def test_an_unknown_execution_is_refused_naming_the_newest(owner: Any) -> None:
+    tool = tools.get("selfheal_read_execution")
+    assert tool is not None
+    context = ToolContext(session_id=7, owner_id=owner.pk, mode="ops")
+    assert tool.problems(context, {"execution_id": 5}) == [
+        "execution_id: no self-heal execution #5; the newest: none yet (selfheal_diagnose "
+        "makes one)"
+    ]
+    diagnosis = _call("selfheal_diagnose", {}, owner_id=owner.pk)
+
+    (problem,) = tool.problems(context, {"execution_id": 999_999})
+
+    assert problem.endswith(f"the newest: #{diagnosis['id']} (diagnose, done)")
+    assert tool.problems(context, {"execution_id": diagnosis["id"]}) == []
+
+
 @pytest.mark.parametrize("dry_run", [True, False])
 def test_the_repair_is_refused_for_an_owner_without_the_permission(dry_run: bool) -> None:
     plain = UserFactory(username="plain")

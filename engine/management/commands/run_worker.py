@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from engine.services import ensure_builtin_worker
@@ -20,7 +21,11 @@ class Command(BaseCommand):
             help="Comma-separated task kinds to run (default: every registered executor).",
         )
         parser.add_argument("--name", default=default_worker_name(), help="Worker name.")
-        parser.add_argument("--concurrency", default="1", help="Tasks at once (threads).")
+        parser.add_argument(
+            "--concurrency",
+            default=str(settings.ENGINE_WORKER_CONCURRENCY),
+            help="Tasks at once, one thread each (default: ENGINE_WORKER_CONCURRENCY).",
+        )
         parser.add_argument("--poll", default="0.5", help="Seconds to wait when idle.")
         parser.add_argument("--once", action="store_true", help="Run at most one task, exit.")
 

@@ -115,8 +115,12 @@
       .then(function (result) {
         if (result.status === 200 && kind === "autoheal") return refresh(afterAutoheal(result.body));
         if (result.status === 201) {
-          if (result.body.state === "failed") say("The run failed: " + result.body.error, "error");
-          return refresh(result.body.id);
+          var body = result.body;
+          if (body.state === "failed") say("The run failed: " + body.error, "error");
+          // Partly done (a revert that left rows) or held back by a spent bound: never
+          // shown as a plain success.
+          else if (body.state === "partial" || body.budget_spent) say(body.summary, "warn");
+          return refresh(body.id);
         }
         explain(result);
         return refresh(null);
