@@ -85,5 +85,9 @@ class AutoPR(models.Model):
         return f"auto-PR #{self.pk} {self.title}"
 
     @property
+    def diff_lines(self) -> int:
+        return self.diff.count("\n")
+
+    @property
     def is_open(self) -> bool:
         return self.state in OPEN_AUTOPR_STATES

@@ -85,6 +85,22 @@ class Scan(models.Model):
             return None
         return (self.finished_at - self.started_at).total_seconds()
 
+    @property
+    def new_total(self) -> int:
+        return self.count("new")
+
+    @property
+    def fixed_total(self) -> int:
+        return self.count("fixed")
+
+    @property
+    def reopened_total(self) -> int:
+        return self.count("reopened")
+
+    @property
+    def ruleset_total(self) -> int:
+        return self.count("ruleset")
+
     def count(self, bucket: str, severity: str | None = None) -> int:
         by_severity = self.counts.get(bucket) or {}
         if severity is not None:
