@@ -278,11 +278,15 @@ def merge_proposed(autopr: AutoPR, user: User) -> None:
 def merge_autopr(*, autopr_id: int, user: User) -> AutoPR:
     """A person merges: the target branch fast-forwards to the change, refused if it moved
     since the change was built; the engine task is approved and then completes."""
-    with transaction.atomic():
-        autopr = AutoPR.objects.select_for_update().filter(pk=autopr_id).first()
-        if autopr is None:
-            raise AutoPRNotFound(f"auto-PR {autopr_id} does not exist")
-        merge_proposed(autopr, user)
+    try:
+        with transaction.atomic():
+            autopr = AutoPR.objects.select_for_update().filter(pk=autopr_id).first()
+            if autopr is None:
+                raise AutoPRNotFound(f"auto-PR {autopr_id} does not exist")
+            merge_proposed(autopr, user)
+    except MergeRefused as exc:  # kept on the row, outside the rolled-back transaction
+        AutoPR.objects.filter(pk=autopr_id).update(error=str(exc)[:2000])
+        raise
     task = Task.objects.filter(pk=autopr.task_id).first() if autopr.task_id else None
     if task is not None and task.state == TaskState.WAITING_APPROVAL:
         approve_task(task_id=task.pk, user=user, note=f"merged {autopr.head_commit[:12]}")

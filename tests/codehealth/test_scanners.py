@@ -20,6 +20,7 @@ from tests.codehealth.conftest import register, scan
 from tests.codehealth.gitrepo import GitRepo
 
 DATA = Path(__file__).parent / "data"
+CAPTURED_IN = Path("/tmp/tsdemo")  # noqa: S108 (where the golden outputs were made)
 # A folder with typescript and eslint installed (node_modules), for the live runs.
 NODE_MODULES = os.environ.get("CODEHEALTH_TEST_NODE_MODULES", "")
 
@@ -120,7 +121,7 @@ def test_typescript_and_eslint_say_why_they_did_not_run(tmp_path: Path) -> None:
 
 
 def test_tsc_output_becomes_type_findings() -> None:
-    findings = parse_tsc((DATA / "tsc_output.txt").read_bytes(), Path("/tmp/tsdemo"))
+    findings = parse_tsc((DATA / "tsc_output.txt").read_bytes(), CAPTURED_IN)
 
     assert [(f.rule, f.path, f.line, f.column, f.severity) for f in findings] == [
         ("TS2322", "src/cart.ts", 3, 11, "high"),
@@ -130,7 +131,7 @@ def test_tsc_output_becomes_type_findings() -> None:
 
 
 def test_eslint_json_becomes_lint_findings_with_their_fixes() -> None:
-    findings = parse_eslint_json((DATA / "eslint_output.json").read_bytes(), Path("/tmp/tsdemo"))
+    findings = parse_eslint_json((DATA / "eslint_output.json").read_bytes(), CAPTURED_IN)
 
     assert [(f.rule, f.path, f.line, f.severity, f.fix_applicability) for f in findings] == [
         ("no-unused-vars", "app.js", 2, "medium", ""),  # a suggestion is not a fix
