@@ -10,23 +10,28 @@ from rest_framework import serializers
 
 from codehealth.models import (
     AutoPR,
+    AutoPRKind,
     AutoPRState,
     Finding,
     FindingKind,
+    FindingSeverity,
     FindingState,
+    FixApplicability,
     Repository,
+    RepositoryKind,
     Scan,
     ScanStatus,
-    Severity,
     ToolRun,
+    ToolRunStatus,
 )
 from codehealth.services import CURRENT
-from engine.api.serializers import StorableJSONField
+from engine.api.serializers import EnumChoiceField, StorableJSONField
 
 MAX_QUERY_CHARS = 200
 
 
 class RepositorySerializer(serializers.ModelSerializer[Repository]):
+    kind = EnumChoiceField(RepositoryKind)
     token = serializers.CharField(
         write_only=True,
         required=False,
@@ -71,6 +76,8 @@ class RepositorySerializer(serializers.ModelSerializer[Repository]):
 
 
 class ToolRunSerializer(serializers.ModelSerializer[ToolRun]):
+    status = EnumChoiceField(ToolRunStatus, read_only=True)
+
     class Meta:
         model = ToolRun
         fields = [
@@ -95,6 +102,7 @@ class ScanSerializer(serializers.ModelSerializer[Scan]):
         slug_field="name", read_only=True
     )
     tool_runs = ToolRunSerializer(many=True, read_only=True)
+    status = EnumChoiceField(ScanStatus, read_only=True)
     counts = serializers.DictField(
         child=serializers.DictField(child=serializers.IntegerField()),
         read_only=True,
@@ -137,13 +145,17 @@ class StartScanSerializer(serializers.Serializer[Any]):
 
 class ScanFilterSerializer(serializers.Serializer[Any]):
     repository = serializers.CharField(required=False, max_length=100)
-    status = serializers.ChoiceField(choices=ScanStatus.choices, required=False)
+    status = EnumChoiceField(ScanStatus, required=False)
 
 
-class FindingSerializer(serializers.ModelSerializer[Finding]):
+class CodeFindingSerializer(serializers.ModelSerializer[Finding]):
     repository: serializers.SlugRelatedField[Repository] = serializers.SlugRelatedField(
         slug_field="name", read_only=True
     )
+    kind = EnumChoiceField(FindingKind, read_only=True)
+    severity = EnumChoiceField(FindingSeverity, read_only=True)
+    state = EnumChoiceField(FindingState, read_only=True)
+    fix_applicability = EnumChoiceField(FixApplicability, read_only=True, allow_blank=True)
 
     class Meta:
         model = Finding
@@ -183,16 +195,26 @@ class FindingSerializer(serializers.ModelSerializer[Finding]):
 
 class FindingFilterSerializer(serializers.Serializer[Any]):
     repository = serializers.CharField(required=False, max_length=100)
-    kind = serializers.ChoiceField(choices=FindingKind.choices, required=False)
-    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    state = serializers.ChoiceField(
-        choices=[(CURRENT, "Current (not fixed)"), *FindingState.choices], required=False
+    kind = EnumChoiceField(FindingKind, required=False)
+    severity = EnumChoiceField(FindingSeverity, required=False)
+    state = serializers.CharField(
+        required=False,
+        max_length=20,
+        help_text=f"{CURRENT} (every state but fixed), or one of: "
+        + ", ".join(FindingState.values),
     )
     tool = serializers.CharField(required=False, max_length=50)
     rule = serializers.CharField(required=False, max_length=200)
     path = serializers.CharField(required=False, max_length=1000, help_text="A path prefix.")
     new_only = serializers.BooleanField(required=False, default=False)
     q = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS)
+
+    def validate_state(self, value: str) -> str:
+        if value not in (CURRENT, *FindingState.values):
+            raise serializers.ValidationError(
+                f"One of {CURRENT}, {', '.join(FindingState.values)}."
+            )
+        return value
 
 
 class AcceptSerializer(serializers.Serializer[Any]):
@@ -208,6 +230,8 @@ class AutoPRSerializer(serializers.ModelSerializer[AutoPR]):
     repository: serializers.SlugRelatedField[Repository] = serializers.SlugRelatedField(
         slug_field="name", read_only=True
     )
+    kind = EnumChoiceField(AutoPRKind, read_only=True)
+    state = EnumChoiceField(AutoPRState, read_only=True)
 
     class Meta:
         model = AutoPR
@@ -243,7 +267,7 @@ class AutoPRSerializer(serializers.ModelSerializer[AutoPR]):
 
 class AutoPRFilterSerializer(serializers.Serializer[Any]):
     repository = serializers.CharField(required=False, max_length=100)
-    state = serializers.ChoiceField(choices=AutoPRState.choices, required=False)
+    state = EnumChoiceField(AutoPRState, required=False)
 
 
 class ProposePatchSerializer(serializers.Serializer[Any]):

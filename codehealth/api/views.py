@@ -18,8 +18,8 @@ from codehealth.api.serializers import (
     AutofixSerializer,
     AutoPRFilterSerializer,
     AutoPRSerializer,
+    CodeFindingSerializer,
     FindingFilterSerializer,
-    FindingSerializer,
     ProposePatchSerializer,
     ReasonSerializer,
     RejectSerializer,
@@ -141,7 +141,7 @@ class ScanViewSet(viewsets.ReadOnlyModelViewSet[Scan]):
         return Response(scan_to_sarif(self.get_object()))
 
 
-FINDING_CHANGE = {200: FindingSerializer, 404: NOT_FOUND, 409: REFUSED}
+FINDING_CHANGE = {200: CodeFindingSerializer, 404: NOT_FOUND, 409: REFUSED}
 
 
 @extend_schema_view(
@@ -153,7 +153,7 @@ FINDING_CHANGE = {200: FindingSerializer, 404: NOT_FOUND, 409: REFUSED}
 class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
     permission_classes = [IsHumanUser]
     parser_classes = API_PARSERS
-    serializer_class = FindingSerializer
+    serializer_class = CodeFindingSerializer
     pagination_class = Newest
 
     def get_queryset(self) -> QuerySet[Finding]:
@@ -180,7 +180,7 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
         )
 
     def _done(self, finding: Finding) -> Response:
-        return Response(FindingSerializer(finding).data)
+        return Response(CodeFindingSerializer(finding).data)
 
     @extend_schema(
         summary="Accept until a date, with a reason",
@@ -189,10 +189,11 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
     )
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str) -> Response:
+        found = self.get_object()
         given = AcceptSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         finding = accept_finding(
-            finding_id=self.get_object().pk,
+            finding_id=found.pk,
             reason=given.validated_data["reason"],
             until=given.validated_data["until"],
             actor=user_actor(human_user(request)),
@@ -206,10 +207,11 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
     )
     @action(detail=True, methods=["post"], url_path="false-positive")
     def false_positive(self, request: Request, pk: str) -> Response:
+        found = self.get_object()
         given = ReasonSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         finding = mark_false_positive(
-            finding_id=self.get_object().pk,
+            finding_id=found.pk,
             reason=given.validated_data["reason"],
             actor=user_actor(human_user(request)),
         )
@@ -222,10 +224,11 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str) -> Response:
+        found = self.get_object()
         given = ReasonSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         finding = reopen_finding(
-            finding_id=self.get_object().pk,
+            finding_id=found.pk,
             actor=user_actor(human_user(request)),
             note=given.validated_data["reason"],
         )
@@ -342,10 +345,11 @@ class AutoPRViewSet(viewsets.ReadOnlyModelViewSet[AutoPR]):
     )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
+        found = self.get_object()
         given = RejectSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         autopr = reject_autopr(
-            autopr_id=self.get_object().pk,
+            autopr_id=found.pk,
             user=human_user(request),
             note=given.validated_data["note"],
         )

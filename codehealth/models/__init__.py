@@ -9,9 +9,9 @@ from codehealth.models.findings import (
     FindingEvent,
     FindingKind,
     FindingOccurrence,
+    FindingSeverity,
     FindingState,
     FixApplicability,
-    Severity,
 )
 from codehealth.models.repositories import Repository, RepositoryKind
 from codehealth.models.scans import FINISHED_SCAN_STATUSES, Scan, ScanStatus, ToolRun, ToolRunStatus
@@ -29,13 +29,13 @@ __all__ = [
     "FindingEvent",
     "FindingKind",
     "FindingOccurrence",
+    "FindingSeverity",
     "FindingState",
     "FixApplicability",
     "Repository",
     "RepositoryKind",
     "Scan",
     "ScanStatus",
-    "Severity",
     "ToolRun",
     "ToolRunStatus",
 ]

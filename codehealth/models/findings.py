@@ -20,7 +20,7 @@ class FindingKind(models.TextChoices):
     DEPENDENCY = "dependency", "Dependency"
 
 
-class Severity(models.TextChoices):
+class FindingSeverity(models.TextChoices):
     """Most severe first; SARIF levels: critical and high are errors, medium a warning,
     low and info notes."""
 
@@ -31,7 +31,7 @@ class Severity(models.TextChoices):
     INFO = "info", "Info"
 
 
-SEVERITY_ORDER = [s.value for s in Severity]
+SEVERITY_ORDER = [s.value for s in FindingSeverity]
 
 
 class FindingState(models.TextChoices):
@@ -81,7 +81,7 @@ class Finding(models.Model):
     tool = models.CharField(max_length=50)
     rule = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=FindingKind.choices)
-    severity = models.CharField(max_length=16, choices=Severity.choices)
+    severity = models.CharField(max_length=16, choices=FindingSeverity.choices)
     path = models.CharField(max_length=1000, blank=True)
     line = models.PositiveIntegerField(null=True, blank=True)
     end_line = models.PositiveIntegerField(null=True, blank=True)
@@ -148,7 +148,7 @@ class FindingOccurrence(models.Model):
 
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="occurrences")
     finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="occurrences")
-    severity = models.CharField(max_length=16, choices=Severity.choices)
+    severity = models.CharField(max_length=16, choices=FindingSeverity.choices)
     path = models.CharField(max_length=1000, blank=True)
     line = models.PositiveIntegerField(null=True, blank=True)
     end_line = models.PositiveIntegerField(null=True, blank=True)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from codehealth import processes
-from codehealth.models import FindingKind, Severity
+from codehealth.models import FindingKind, FindingSeverity
 from codehealth.normal_form import RawFinding
 from codehealth.scanners.base import (
     Plan,
@@ -50,9 +50,11 @@ def parse_eslint_json(output: bytes, root: Path) -> list[RawFinding]:
             fatal = bool(message.get("fatal"))
             rule = message.get("ruleId") or ("parse-error" if fatal else "eslint")
             if fatal:
-                severity = Severity.HIGH
+                severity = FindingSeverity.HIGH
             else:
-                severity = Severity.MEDIUM if message.get("severity") == 2 else Severity.LOW
+                severity = (
+                    FindingSeverity.MEDIUM if message.get("severity") == 2 else FindingSeverity.LOW
+                )
             fix = message.get("fix")
             findings.append(
                 RawFinding(

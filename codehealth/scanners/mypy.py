@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from codehealth import processes
-from codehealth.models import FindingKind, Severity
+from codehealth.models import FindingKind, FindingSeverity
 from codehealth.normal_form import RawFinding
 from codehealth.scanners.base import (
     Plan,
@@ -66,7 +66,7 @@ def parse_mypy_json(output: bytes, root: Path) -> list[RawFinding]:
                 tool="mypy",
                 rule=item.get("code") or "misc",
                 kind=FindingKind.TYPE,
-                severity=Severity.HIGH,
+                severity=FindingSeverity.HIGH,
                 message=message,
                 path=relative(item.get("file", ""), root),
                 line=item.get("line") if (item.get("line") or 0) > 0 else None,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from codehealth import processes
-from codehealth.models import FindingKind, Severity
+from codehealth.models import FindingKind, FindingSeverity
 from codehealth.normal_form import RawFinding
 from codehealth.scanners.base import (
     Plan,
@@ -29,12 +29,12 @@ MEDIUM_PREFIXES = ("F", "B", "PLW", "ASYNC", "DJ", "RUF0", "PERF", "TRY")
 
 def ruff_severity(code: str) -> str:
     if code == "invalid-syntax":
-        return Severity.CRITICAL
+        return FindingSeverity.CRITICAL
     if code.startswith(HIGH_PREFIXES):
-        return Severity.HIGH
+        return FindingSeverity.HIGH
     if code.startswith(MEDIUM_PREFIXES):
-        return Severity.MEDIUM
-    return Severity.LOW
+        return FindingSeverity.MEDIUM
+    return FindingSeverity.LOW
 
 
 def parse_ruff_json(output: bytes, root: Path) -> list[RawFinding]:

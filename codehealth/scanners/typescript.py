@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from codehealth import processes
-from codehealth.models import FindingKind, Severity
+from codehealth.models import FindingKind, FindingSeverity
 from codehealth.normal_form import RawFinding
 from codehealth.scanners.base import (
     Plan,
@@ -40,7 +40,9 @@ def parse_tsc(output: bytes, root: Path) -> list[RawFinding]:
                 tool="tsc",
                 rule=match["code"],
                 kind=FindingKind.TYPE,
-                severity=Severity.HIGH if match["level"] == "error" else Severity.MEDIUM,
+                severity=FindingSeverity.HIGH
+                if match["level"] == "error"
+                else FindingSeverity.MEDIUM,
                 message=match["message"],
                 path=relative(match["path"], root),
                 line=int(match["line"]),

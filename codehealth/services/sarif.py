@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from codehealth.models import FindingOccurrence, Scan, Severity, ToolRunStatus
+from codehealth.models import FindingOccurrence, FindingSeverity, Scan, ToolRunStatus
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 LEVELS: dict[str, str] = {
-    Severity.CRITICAL: "error",
-    Severity.HIGH: "error",
-    Severity.MEDIUM: "warning",
-    Severity.LOW: "note",
-    Severity.INFO: "note",
+    FindingSeverity.CRITICAL: "error",
+    FindingSeverity.HIGH: "error",
+    FindingSeverity.MEDIUM: "warning",
+    FindingSeverity.LOW: "note",
+    FindingSeverity.INFO: "note",
 }
 
 

@@ -12,15 +12,15 @@ from django.utils import timezone
 from codehealth.models import (
     SEVERITY_ORDER,
     Finding,
+    FindingSeverity,
     Repository,
     Scan,
-    Severity,
     ToolRun,
     ToolRunStatus,
 )
 
 # New code may not bring findings of these severities; low and info are reported only.
-GATE_SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
+GATE_SEVERITIES = (FindingSeverity.CRITICAL, FindingSeverity.HIGH, FindingSeverity.MEDIUM)
 
 
 @dataclass(frozen=True)
