@@ -30,11 +30,19 @@ class ScanContext:
     environment: dict[str, str]  # clean, plus the repository's scan_environment
     cache_dir: Path  # kept between scans of this repository
     extend_select: tuple[str, ...] = ()
-    node_modules: Path | None = None  # a local checkout's installed JavaScript packages
+    # A local checkout's work tree: never scanned (scans read the commit), but its installed
+    # JavaScript packages and its tools' caches may be borrowed.
+    work_tree: Path | None = None
     _file_set: frozenset[str] = field(default=frozenset(), init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._file_set = frozenset(self.files)
+
+    @property
+    def node_modules(self) -> Path | None:
+        if self.work_tree is not None and (self.work_tree / "node_modules").is_dir():
+            return self.work_tree / "node_modules"
+        return None
 
     def has(self, path: str) -> bool:
         return path in self._file_set

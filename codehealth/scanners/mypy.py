@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 from codehealth import processes
@@ -102,6 +103,11 @@ class MypyScanner(Scanner):
 
     def run(self, plan: Plan, root: Path, context: ScanContext) -> ScannerResult:
         cache = context.cache_dir / "mypy"
+        borrowed = context.work_tree / ".mypy_cache" if context.work_tree else None
+        if not cache.exists() and borrowed is not None and borrowed.is_dir():
+            # A first scan starts from the checkout's own cache: mypy checks each entry
+            # against the file's hash, so a stale one costs only its recheck.
+            shutil.copytree(borrowed, cache, ignore_dangling_symlinks=True)
         cache.mkdir(parents=True, exist_ok=True)
         argv = [
             plan.executable,

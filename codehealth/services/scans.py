@@ -95,16 +95,13 @@ def scan_context(repository: Repository, host: CodeHost, commit: str) -> ScanCon
             memo[path] = host.read_files(commit, [path]).get(path)
         return memo[path]
 
-    node_modules = None
-    if isinstance(host, LocalGitRepository) and (host.path / "node_modules").is_dir():
-        node_modules = host.path / "node_modules"
     return ScanContext(
         files=tuple(host.list_files(commit)),
         read=read,
         environment=clean_environment(repository.scan_environment or {}),
         cache_dir=work_dir("cache") / str(repository.pk),
         extend_select=tuple(repository.lint_extend_select or ()),
-        node_modules=node_modules,
+        work_tree=host.path if isinstance(host, LocalGitRepository) else None,
     )
 
 
