@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth.models import User
@@ -42,13 +43,31 @@ def _no_stop() -> None:
     return None
 
 
+def _running_scan(repository: Repository) -> Scan | None:
+    """The repository's scan still under way, if any. A scan whose task ended without
+    finishing it (a worker that died, a timeout) is failed here, so it blocks no new one."""
+    now = timezone.now()
+    for scan in Scan.objects.unfinished().filter(repository=repository).select_related("task"):
+        task = scan.task
+        if task is not None and task.is_finished:
+            reason = f"its task #{task.pk} ended {task.state} before the scan finished"
+        elif task is None and now - scan.created_at > timedelta(seconds=SCAN_TIMEOUT_SECONDS):
+            reason = "abandoned: it ran in a process that ended before it finished"
+        else:
+            return scan
+        Scan.objects.filter(pk=scan.pk).update(
+            status=ScanStatus.FAILED, error=reason, finished_at=now, phase="failed"
+        )
+    return None
+
+
 @transaction.atomic
 def start_scan(
     *, repository: Repository, ref: str = "", actor: Actor, created_by: User | None = None
 ) -> Scan:
     """Queue a scan of `ref` (default: the repository's default branch) for a worker.
     While one of this repository's scans is queued or running, that scan is returned."""
-    running = Scan.objects.unfinished().filter(repository=repository).order_by("id").first()
+    running = _running_scan(repository)
     if running is not None:
         return running
     scan = Scan.objects.create(

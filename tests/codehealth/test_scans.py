@@ -206,3 +206,17 @@ def test_nothing_to_lint_is_said(make_repo: Callable[..., GitRepo]) -> None:
     done = scan_now(repository=register(repo), actor=ACTOR)
 
     assert done.tool_runs.get(tool="ruff").skip_reason == "no Python files"
+
+
+def test_a_scan_whose_task_died_does_not_block_the_next(make_repo: Callable[..., GitRepo]) -> None:
+    repository = register(make_repo({"app.py": "import os\n"}))
+    stuck = start_scan(repository=repository, actor=ACTOR)
+    assert stuck.task is not None
+    Scan.objects.filter(pk=stuck.pk).update(status=ScanStatus.RUNNING)
+    type(stuck.task).objects.filter(pk=stuck.task.pk).update(state=TaskState.FAILED)
+
+    fresh = start_scan(repository=repository, actor=ACTOR)
+
+    stuck.refresh_from_db()
+    assert fresh.pk != stuck.pk and fresh.status == ScanStatus.QUEUED
+    assert stuck.status == ScanStatus.FAILED and "ended failed" in stuck.error
