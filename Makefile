@@ -46,6 +46,7 @@ test: lint types pytest
 bench: $(VENV)
 	$(PY) bench/engine_claim.py
 	$(PY) bench/engine_page_queries.py
+	$(PY) bench/codehealth_scan.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -5,4 +5,19 @@ from codehealth import views
 app_name = "codehealth"
 urlpatterns = [
     path("", views.page, name="page"),
+    path("r/<slug:name>/", views.repository_page, name="repository"),
+    path("r/<slug:name>/scan/", views.scan_now, name="scan-now"),
+    path("r/<slug:name>/autofix/", views.autofix, name="autofix"),
+    path("scans/<int:scan_id>/progress/", views.scan_progress, name="scan-progress"),
+    path("scans/<int:scan_id>/sarif/", views.scan_sarif, name="scan-sarif"),
+    path(
+        "findings/<int:finding_id>/<str:action>/",
+        views.finding_action,
+        name="finding-action",
+    ),
+    path(
+        "autoprs/<int:autopr_id>/<str:action>/",
+        views.autopr_action,
+        name="autopr-action",
+    ),
 ]

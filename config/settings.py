@@ -295,6 +295,15 @@ LOGCRAWLER_FILE_ROOTS = env_list("LOGCRAWLER_FILE_ROOTS", [str(VAR_DIR), "/var/l
 LOGCRAWLER_WEBHOOK_URL = env_str("LOGCRAWLER_WEBHOOK_URL")
 LOGCRAWLER_WEBHOOK_SECRET = env_str("LOGCRAWLER_WEBHOOK_SECRET")  # secret
 
+# --- Code health ------------------------------------------------------------------------
+# Checkouts of scanned commits, change worktrees and each repository's tool caches.
+CODEHEALTH_WORK_DIR = Path(env_str("CODEHEALTH_WORK_DIR", str(VAR_DIR / "codehealth")))
+CODEHEALTH_TOOL_TIMEOUT_SECONDS = env_int("CODEHEALTH_TOOL_TIMEOUT_SECONDS", 600, minimum=10)
+CODEHEALTH_AUTOPR_MAX_OPEN = env_int("CODEHEALTH_AUTOPR_MAX_OPEN", 5, minimum=1)
+CODEHEALTH_TASK_KIND = env_str("CODEHEALTH_TASK_KIND", "agent")
+# The checkout `make run` registers as the repository "juggernaut"; empty: none.
+CODEHEALTH_DEMO_REPOSITORY = env_str("CODEHEALTH_DEMO_REPOSITORY", str(BASE_DIR))
+
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/selfheal/", include("selfheal.api_urls")),
     path("api/chat/", include("chat.api.urls")),
     path("api/logs/", include("logcrawler.api_urls")),
+    path("api/codehealth/", include("codehealth.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/", include("routing.gateway_urls")),  # OpenAI-compatible gateway

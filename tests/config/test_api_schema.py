@@ -121,3 +121,41 @@ def test_a_crawl_answers_with_its_report(api: APIClient, openapi: dict[str, Any]
     assert response.status_code == 200
     assert response.json()["skipped"] is True
     assert_matches_schema(openapi, response, path="/api/logs/sources/{id}/crawl/", method="post")
+
+
+def test_code_health_answers_match_their_schema(
+    api: APIClient, openapi: dict[str, Any], tmp_path: Any, settings: Any
+) -> None:
+    from codehealth.models import AutoPR, Finding, Scan
+    from codehealth.services import propose_patch
+    from tests.codehealth.conftest import register, scan
+    from tests.codehealth.gitrepo import python_repo
+    from tests.codehealth.test_patches import PATCH
+
+    settings.CODEHEALTH_WORK_DIR = tmp_path / "work"
+    repo = python_repo(tmp_path / "r", {"app.py": "A = 1\nB = 2\n", "lib.py": "import os\n"})
+    repository = register(repo)
+    done: Scan = scan(repository)
+    finding = Finding.objects.first()
+    assert finding is not None
+    autopr: AutoPR = propose_patch(
+        repository=repository, diff=PATCH, title="B", actor=system_actor("test")
+    )
+
+    answers = [
+        ("/api/codehealth/scans/{id}/", f"/api/codehealth/scans/{done.pk}/"),
+        ("/api/codehealth/scans/", "/api/codehealth/scans/"),
+        ("/api/codehealth/findings/", "/api/codehealth/findings/?state=current"),
+        ("/api/codehealth/findings/{id}/", f"/api/codehealth/findings/{finding.pk}/"),
+        ("/api/codehealth/autoprs/{id}/", f"/api/codehealth/autoprs/{autopr.pk}/"),
+        ("/api/codehealth/repositories/", "/api/codehealth/repositories/"),
+    ]
+    for path, url in answers:
+        response = api.get(url)
+        assert response.status_code == 200, url
+        assert_matches_schema(openapi, response, path=path, method="get")
+    refused = api.post(f"/api/codehealth/findings/{finding.pk}/reopen/", {}, format="json")
+    assert refused.status_code == 409
+    assert_matches_schema(
+        openapi, refused, path="/api/codehealth/findings/{id}/reopen/", method="post"
+    )

@@ -1,0 +1,41 @@
+"""Code health's rows: repositories, scans and tool runs, findings, auto-PRs."""
+
+from codehealth.models.autoprs import OPEN_AUTOPR_STATES, AutoPR, AutoPRKind, AutoPRState
+from codehealth.models.findings import (
+    ACTIVE_STATES,
+    ALIVE_STATES,
+    SEVERITY_ORDER,
+    Finding,
+    FindingEvent,
+    FindingKind,
+    FindingOccurrence,
+    FindingSeverity,
+    FindingState,
+    FixApplicability,
+)
+from codehealth.models.repositories import Repository, RepositoryKind
+from codehealth.models.scans import FINISHED_SCAN_STATUSES, Scan, ScanStatus, ToolRun, ToolRunStatus
+
+__all__ = [
+    "ACTIVE_STATES",
+    "ALIVE_STATES",
+    "FINISHED_SCAN_STATUSES",
+    "OPEN_AUTOPR_STATES",
+    "SEVERITY_ORDER",
+    "AutoPR",
+    "AutoPRKind",
+    "AutoPRState",
+    "Finding",
+    "FindingEvent",
+    "FindingKind",
+    "FindingOccurrence",
+    "FindingSeverity",
+    "FindingState",
+    "FixApplicability",
+    "Repository",
+    "RepositoryKind",
+    "Scan",
+    "ScanStatus",
+    "ToolRun",
+    "ToolRunStatus",
+]

@@ -1,0 +1,70 @@
+"""Code health's seam for other apps (the agent's tools, incidents, the API, the page).
+
+Everything here takes keyword arguments and model rows or ids, and raises
+`codehealth.errors.CodehealthError` subclasses (each with its HTTP status). See
+docs/codehealth.md for what each offers.
+"""
+
+from codehealth.services.autofix import autofix_rule
+from codehealth.services.code import (
+    CodeSearch,
+    FileExcerpt,
+    get_repository,
+    read_file,
+    resolve_commit,
+    search_code,
+)
+from codehealth.services.findings import (
+    ACTIONS,
+    CURRENT,
+    accept_finding,
+    change_finding_state,
+    create_finding_task,
+    list_findings,
+    mark_false_positive,
+    reopen_finding,
+)
+from codehealth.services.patches import (
+    AUTOPR_KIND,
+    build_autopr,
+    get_autopr,
+    may_merge,
+    merge_autopr,
+    propose_patch,
+    reject_autopr,
+)
+from codehealth.services.sarif import scan_to_sarif
+from codehealth.services.scans import SCAN_KIND, run_scan, scan_now, start_scan
+from codehealth.services.summary import RepositorySummary, repository_summary
+
+__all__ = [
+    "ACTIONS",
+    "AUTOPR_KIND",
+    "CURRENT",
+    "SCAN_KIND",
+    "CodeSearch",
+    "FileExcerpt",
+    "RepositorySummary",
+    "accept_finding",
+    "autofix_rule",
+    "build_autopr",
+    "change_finding_state",
+    "create_finding_task",
+    "get_autopr",
+    "get_repository",
+    "list_findings",
+    "mark_false_positive",
+    "may_merge",
+    "merge_autopr",
+    "propose_patch",
+    "read_file",
+    "reject_autopr",
+    "reopen_finding",
+    "repository_summary",
+    "resolve_commit",
+    "run_scan",
+    "scan_now",
+    "scan_to_sarif",
+    "search_code",
+    "start_scan",
+]

@@ -1,0 +1,98 @@
+"""The code-health page's context: a repository's summary, its filtered findings, the
+rules whose findings all have a safe fix, and its auto-PRs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q
+
+from codehealth.models import (
+    SEVERITY_ORDER,
+    AutoPR,
+    Finding,
+    FindingKind,
+    FindingState,
+    FixApplicability,
+    Repository,
+)
+from codehealth.services.findings import CURRENT, list_findings
+from codehealth.services.summary import RepositorySummary, repository_summary
+
+FINDINGS_PER_PAGE = 50
+AUTOPRS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class FindingFilters:
+    kind: str = ""
+    severity: str = ""
+    state: str = CURRENT
+    new_only: bool = False
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, query: Any) -> FindingFilters:
+        def pick(name: str, allowed: list[str], default: str = "") -> str:
+            value = str(query.get(name, default))
+            return value if value in allowed else default
+
+        return cls(
+            kind=pick("kind", FindingKind.values),
+            severity=pick("severity", SEVERITY_ORDER),
+            state=pick("state", [CURRENT, "", *FindingState.values], CURRENT),
+            new_only=query.get("new") == "1",
+            q=str(query.get("q", ""))[:200],
+        )
+
+
+@dataclass(frozen=True)
+class FixableRule:
+    rule: str
+    count: int
+
+
+def fixable_rules(repository: Repository) -> list[FixableRule]:
+    """ruff rules whose open findings all have a safe fix: candidates for an auto-PR."""
+    rows = (
+        Finding.objects.filter(repository=repository, tool="ruff")
+        .exclude(state__in=[FindingState.FIXED, FindingState.FALSE_POSITIVE])
+        .values("rule")
+        .annotate(
+            total=Count("id"),
+            safe=Count("id", filter=Q(fix_applicability=FixApplicability.SAFE)),
+        )
+        .order_by("rule")
+    )
+    return [FixableRule(r["rule"], r["total"]) for r in rows if r["total"] == r["safe"]]
+
+
+def findings_page(repository: Repository, filters: FindingFilters, number: str) -> Page[Finding]:
+    findings = list_findings(
+        repository=repository,
+        kind=filters.kind,
+        severity=filters.severity,
+        state=filters.state,
+        new_only=filters.new_only,
+        query=filters.q,
+    ).select_related("task")
+    return Paginator(findings.order_by("path", "line", "id"), FINDINGS_PER_PAGE).get_page(number)
+
+
+def repository_context(
+    repository: Repository, *, filters: FindingFilters, page: str
+) -> dict[str, Any]:
+    summary: RepositorySummary = repository_summary(repository)
+    return {
+        "repository": repository,
+        "summary": summary,
+        "filters": filters,
+        "findings": findings_page(repository, filters, page),
+        "fixable": fixable_rules(repository),
+        "autoprs": list(AutoPR.objects.filter(repository=repository)[:AUTOPRS_SHOWN]),
+        "kinds": FindingKind.choices,
+        "severities": SEVERITY_ORDER,
+        "states": [(CURRENT, "Current"), *FindingState.choices, ("", "All")],
+    }

@@ -1,0 +1,350 @@
+"""Scans: started as an engine task (`codehealth.scan`) that a worker runs, with progress.
+
+A scan resolves its commit, plans every registered scanner from the commit's files and
+configuration, reuses an earlier scan of the same commit whose plans were the same (no
+tool runs), or else extracts the commit and runs the scanners; then it matches the results
+to the findings we know and stores its counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from codehealth.errors import CodehealthError, ScanNotFound
+from codehealth.models import Repository, Scan, ScanStatus, ToolRun, ToolRunStatus
+from codehealth.normal_form import RawFinding
+from codehealth.processes import clean_environment
+from codehealth.repositories import CodeHost, LocalGitRepository, open_repository
+from codehealth.repositories.local import work_dir
+from codehealth.scanners import Plan, ScanContext, Scanner, registered_scanners
+from codehealth.services.tracking import Outcome, record_results, results_of
+from codehealth.tracking import SourceIndex, anchor_findings, assign_fingerprints
+from engine.models import TaskSource
+from engine.services import create_task
+from engine.services.history import Actor
+
+log = logging.getLogger(__name__)
+
+SCAN_KIND = "codehealth.scan"
+SCAN_TIMEOUT_SECONDS = 3600
+
+StopCheck = Callable[[], None]
+
+
+def _no_stop() -> None:
+    return None
+
+
+def _running_scan(repository: Repository) -> Scan | None:
+    """The repository's scan still under way, if any. A scan whose task ended without
+    finishing it (a worker that died, a timeout) is failed here, so it blocks no new one."""
+    now = timezone.now()
+    for scan in Scan.objects.unfinished().filter(repository=repository).select_related("task"):
+        task = scan.task
+        if task is not None and task.is_finished:
+            reason = f"its task #{task.pk} ended {task.state} before the scan finished"
+        elif task is None and now - scan.created_at > timedelta(seconds=SCAN_TIMEOUT_SECONDS):
+            reason = "abandoned: it ran in a process that ended before it finished"
+        else:
+            return scan
+        Scan.objects.filter(pk=scan.pk).update(
+            status=ScanStatus.FAILED, error=reason, finished_at=now, phase="failed"
+        )
+    return None
+
+
+@transaction.atomic
+def start_scan(
+    *, repository: Repository, ref: str = "", actor: Actor, created_by: User | None = None
+) -> Scan:
+    """Queue a scan of `ref` (default: the repository's default branch) for a worker.
+    While one of this repository's scans is queued or running, that scan is returned."""
+    running = _running_scan(repository)
+    if running is not None:
+        return running
+    scan = Scan.objects.create(
+        repository=repository, ref=ref or repository.default_branch, triggered_by=actor
+    )
+    created = create_task(
+        title=f"Scan {repository.name} at {scan.ref}"[:200],
+        kind=SCAN_KIND,
+        payload={"scan": scan.pk},
+        priority=40,
+        dedupe_key=f"{SCAN_KIND}:{repository.pk}",
+        timeout_seconds=SCAN_TIMEOUT_SECONDS,
+        max_attempts=2,
+        source=TaskSource.CODEHEALTH,
+        source_ref=f"scan:{scan.pk}",
+        created_by=created_by,
+        actor=actor,
+    )
+    scan.task = created.task
+    scan.save(update_fields=["task"])
+    return scan
+
+
+def scan_now(
+    *, repository: Repository, ref: str = "", actor: Actor, check_stop: StopCheck = _no_stop
+) -> Scan:
+    """Scan in this process, now (the command, the benchmark): no engine task."""
+    scan = Scan.objects.create(
+        repository=repository, ref=ref or repository.default_branch, triggered_by=actor
+    )
+    return run_scan(scan_id=scan.pk, check_stop=check_stop)
+
+
+def _progress(scan: Scan, percent: int, phase: str) -> None:
+    scan.progress, scan.phase = percent, phase[:200]
+    Scan.objects.filter(pk=scan.pk).update(progress=percent, phase=scan.phase)
+
+
+def scan_context(repository: Repository, host: CodeHost, commit: str) -> ScanContext:
+    memo: dict[str, bytes | None] = {}
+
+    def read(path: str) -> bytes | None:
+        if path not in memo:
+            memo[path] = host.read_files(commit, [path]).get(path)
+        return memo[path]
+
+    return ScanContext(
+        files=tuple(host.list_files(commit)),
+        read=read,
+        environment=clean_environment(repository.scan_environment or {}),
+        cache_dir=work_dir("cache") / str(repository.pk),
+        extend_select=tuple(repository.lint_extend_select or ()),
+        work_tree=host.path if isinstance(host, LocalGitRepository) else None,
+    )
+
+
+def _reusable(repository: Repository, commit: str, plans: list[Plan]) -> Scan | None:
+    """An earlier finished scan of this commit whose tools ran exactly as these would."""
+    wanted = sorted(p.signature() for p in plans)
+    earlier = (
+        Scan.objects.done()
+        .filter(repository=repository, commit=commit)
+        .prefetch_related("tool_runs")
+        .order_by("-finished_at", "-id")[:5]
+    )
+    for scan in earlier:
+        runs = list(scan.tool_runs.all())
+        if any(run.status == ToolRunStatus.FAILED for run in runs):
+            continue
+        if sorted((r.tool, r.version, r.config_hash, r.skip_reason) for r in runs) == wanted:
+            return scan
+    return None
+
+
+@dataclass
+class _ToolOutcome:
+    plan: Plan
+    status: str
+    exit_code: int | None = None
+    duration_ms: int = 0
+    error: str = ""
+    findings: int = 0
+
+
+def _run_scanners(
+    scan: Scan,
+    host: CodeHost,
+    context: ScanContext,
+    plans: list[tuple[Scanner, Plan]],
+    check_stop: StopCheck,
+) -> tuple[list[RawFinding], list[_ToolOutcome]]:
+    results: list[RawFinding] = []
+    outcomes: list[_ToolOutcome] = []
+    runnable = [(s, p) for s, p in plans if not p.skipped]
+    outcomes += [_ToolOutcome(p, ToolRunStatus.SKIPPED) for _, p in plans if p.skipped]
+    if not runnable:
+        return results, outcomes
+    _progress(scan, 10, f"extracting {scan.commit[:12]}")
+    with host.checkout(scan.commit) as root:
+        for number, (scanner, plan) in enumerate(runnable):
+            check_stop()
+            _progress(scan, 15 + 70 * number // len(runnable), f"running {scanner.name}")
+            try:
+                result = scanner.run(plan, root, context)
+            except OSError as exc:
+                outcomes.append(_ToolOutcome(plan, ToolRunStatus.FAILED, error=str(exc)))
+                continue
+            status = ToolRunStatus.FAILED if result.error else ToolRunStatus.OK
+            outcomes.append(
+                _ToolOutcome(
+                    plan,
+                    status,
+                    result.exit_code,
+                    result.duration_ms,
+                    result.error,
+                    len(result.findings),
+                )
+            )
+            if status == ToolRunStatus.OK:
+                results += result.findings
+        _progress(scan, 88, "anchoring findings")
+        anchor_findings(results, SourceIndex(lambda path: _read_text(root, path)))
+    assign_fingerprints(results)
+    return results, outcomes
+
+
+def _read_text(root: Path, path: str) -> str | None:
+    try:
+        return (root / path).read_text(errors="replace")
+    except (OSError, ValueError):
+        return None
+
+
+def _previous_runs(repository: Repository, scan: Scan) -> dict[str, ToolRun]:
+    """Each tool's last clean run in this repository's scans before this one."""
+    runs = (
+        ToolRun.objects.filter(
+            scan__repository=repository,
+            scan__status=ScanStatus.DONE,
+            status=ToolRunStatus.OK,
+        )
+        .exclude(scan=scan)
+        .order_by("tool", "-scan__finished_at", "-scan_id")
+    )
+    latest: dict[str, ToolRun] = {}
+    for run in runs:
+        latest.setdefault(run.tool, run)
+    return latest
+
+
+def _store_tool_runs(scan: Scan, outcomes: list[_ToolOutcome]) -> set[str]:
+    """The ToolRun rows; returns the tools whose rule set changed since their last run."""
+    had_scans = Scan.objects.done().filter(repository=scan.repository).exclude(pk=scan.pk)
+    previous = _previous_runs(scan.repository, scan)
+    changed: set[str] = set()
+    rows = []
+    for outcome in outcomes:
+        plan = outcome.plan
+        before = previous.get(plan.tool)
+        row = ToolRun(
+            scan=scan,
+            tool=plan.tool,
+            version=plan.version,
+            config_hash=plan.config_hash,
+            status=outcome.status,
+            exit_code=outcome.exit_code,
+            duration_ms=outcome.duration_ms,
+            error=outcome.error[:5000],
+            skip_reason=plan.skip_reason[:500],
+            findings=outcome.findings,
+        )
+        if outcome.status == ToolRunStatus.OK:
+            if before is not None:
+                row.previous_version = before.version
+                row.previous_config_hash = before.config_hash
+                row.ruleset_changed = (before.version, before.config_hash) != (
+                    plan.version,
+                    plan.config_hash,
+                )
+            else:
+                # A tool that starts running on a repository already scanned (a new
+                # configuration, a tool installed) changes the rule set too.
+                row.ruleset_changed = had_scans.exists()
+            if row.ruleset_changed:
+                changed.add(plan.tool)
+        rows.append(row)
+    ToolRun.objects.bulk_create(rows)
+    return changed
+
+
+def _begin(scan_id: int) -> Scan:
+    with transaction.atomic():
+        scan = (
+            Scan.objects.select_for_update().select_related("repository").filter(pk=scan_id).first()
+        )
+        if scan is None:
+            raise ScanNotFound(f"scan {scan_id} does not exist")
+        if scan.is_finished:
+            return scan
+        # A scan handed back by a stopping worker starts over.
+        scan.tool_runs.all().delete()
+        scan.occurrences.all().delete()
+        scan.status = ScanStatus.RUNNING
+        scan.started_at = timezone.now()
+        scan.progress, scan.phase, scan.error = 1, "resolving the commit", ""
+        scan.save(update_fields=["status", "started_at", "progress", "phase", "error"])
+    return scan
+
+
+def run_scan(*, scan_id: int, check_stop: StopCheck = _no_stop) -> Scan:
+    """Run a queued scan to its end in this process; the finished scan (done or failed)."""
+    scan = _begin(scan_id)
+    if scan.is_finished:
+        return scan
+    try:
+        _execute(scan, check_stop)
+    except (CodehealthError, OSError) as exc:
+        log.warning("scan %s of %s failed: %s", scan.pk, scan.repository.name, exc)
+        scan.status = ScanStatus.FAILED
+        scan.error = str(exc)[:5000]
+        scan.finished_at = timezone.now()
+        scan.phase = "failed"
+        scan.save(update_fields=["status", "error", "finished_at", "phase"])
+    return scan
+
+
+def _execute(scan: Scan, check_stop: StopCheck) -> None:
+    repository = scan.repository
+    host = open_repository(repository)
+    scan.commit = host.resolve(scan.ref or repository.default_branch)
+    if not repository.baseline_commit:
+        # Hold the line from the first scan on: what is there now is not new code.
+        repository.baseline_commit = scan.commit
+        repository.save(update_fields=["baseline_commit"])
+    scan.baseline = repository.baseline_commit
+    scan.save(update_fields=["commit", "baseline"])
+    _progress(scan, 5, "planning the scanners")
+    context = scan_context(repository, host, scan.commit)
+    plans = [(scanner, scanner.plan(context)) for scanner in registered_scanners()]
+    reused = _reusable(repository, scan.commit, [p for _, p in plans])
+    if reused is not None:
+        origin = reused.reused_from or reused
+        results = results_of(reused)
+        outcomes = [
+            _ToolOutcome(
+                run_plan, status=run.status, exit_code=run.exit_code, findings=run.findings
+            )
+            for run, run_plan in _reused_runs(reused, [p for _, p in plans])
+        ]
+        scan.reused_from = origin
+    else:
+        results, outcomes = _run_scanners(scan, host, context, plans, check_stop)
+    _progress(scan, 92, "matching findings")
+    previous = Scan.objects.latest_done(repository)
+    renames: dict[str, str] = {}
+    if previous is not None and previous.commit and previous.commit != scan.commit:
+        renames = host.renames(previous.commit, scan.commit)
+    with transaction.atomic():
+        changed = _store_tool_runs(scan, outcomes)
+        clean = {o.plan.tool for o in outcomes if o.status == ToolRunStatus.OK}
+        outcome: Outcome = record_results(
+            scan=scan,
+            host=host,
+            results=results,
+            clean_tools=clean,
+            ruleset_changed=changed,
+            renames=renames,
+        )
+        scan.counts = outcome.counts()
+        scan.status = ScanStatus.DONE
+        scan.progress, scan.phase = 100, "done"
+        scan.finished_at = timezone.now()
+        scan.save(
+            update_fields=["counts", "status", "progress", "phase", "finished_at", "reused_from"]
+        )
+
+
+def _reused_runs(scan: Scan, plans: list[Plan]) -> list[tuple[ToolRun, Plan]]:
+    by_tool = {p.tool: p for p in plans}
+    return [(run, by_tool[run.tool]) for run in scan.tool_runs.all() if run.tool in by_tool]

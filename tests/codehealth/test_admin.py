@@ -1,0 +1,69 @@
+"""The admin: repositories with a write-only token; machine-written rows read-only, acted
+on through actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from codehealth.models import Finding, FindingState, Repository, Scan
+from tests.codehealth.conftest import register, scan
+from tests.codehealth.gitrepo import GitRepo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_(staff: Any) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def repository(make_repo: Callable[..., GitRepo]) -> Repository:
+    repository = register(make_repo({"app.py": "import os\n"}), token="ghp_not_shown")
+    scan(repository)
+    return repository
+
+
+def test_every_changelist_opens(admin_client_: Client, repository: Repository) -> None:
+    for model in ("repository", "scan", "toolrun", "finding", "findingoccurrence", "autopr"):
+        assert admin_client_.get(f"/admin/codehealth/{model}/").status_code == 200, model
+    page = admin_client_.get(f"/admin/codehealth/repository/{repository.pk}/change/")
+    assert page.status_code == 200 and "ghp_not_shown" not in page.content.decode()
+    assert (
+        admin_client_.get(
+            f"/admin/codehealth/finding/{Finding.objects.get().pk}/change/"
+        ).status_code
+        == 200
+    )
+
+
+def test_findings_are_read_only_and_actions_call_the_services(
+    admin_client_: Client, repository: Repository
+) -> None:
+    finding = Finding.objects.get()
+    assert admin_client_.get("/admin/codehealth/finding/add/").status_code == 403
+
+    admin_client_.post(
+        "/admin/codehealth/finding/",
+        {"action": "mark_false_positive", "_selected_action": [finding.pk]},
+    )
+
+    finding.refresh_from_db()
+    assert finding.state == FindingState.FALSE_POSITIVE
+    assert finding.events.get().actor == "user:olga"
+
+
+def test_scan_now_from_the_admin_queues_a_scan(
+    admin_client_: Client, repository: Repository
+) -> None:
+    admin_client_.post(
+        "/admin/codehealth/repository/",
+        {"action": "scan_now", "_selected_action": [repository.pk]},
+    )
+    assert Scan.objects.filter(status="queued").count() == 1
