@@ -225,6 +225,8 @@ ENGINE_HEARTBEAT_GRACE_SECONDS = env_int("ENGINE_HEARTBEAT_GRACE_SECONDS", 90, m
 ENGINE_UNROUTABLE_AFTER_SECONDS = env_int("ENGINE_UNROUTABLE_AFTER_SECONDS", 300, minimum=0)
 ENGINE_RETRY_BASE_SECONDS = env_int("ENGINE_RETRY_BASE_SECONDS", 10, minimum=0)
 ENGINE_RETRY_MAX_SECONDS = env_int("ENGINE_RETRY_MAX_SECONDS", 3600, minimum=0)
+# Four eyes: nobody approves a dangerous task (ops task, dangerous tool call) they asked for.
+FOUR_EYES = env_bool("FOUR_EYES", default=False)
 
 # --- Routing ----------------------------------------------------------------------------
 # auto: OpenRouter if a key is set, else the OpenAI-compatible URL if set, else offline.

@@ -34,7 +34,7 @@ from engine.services import (
     reject_task,
     retry_task,
 )
-from engine.services.history import user_actor
+from engine.services.access import Decision, may_decide
 
 RECENT_PAGE_SIZE = 50
 APPROVALS_SHOWN = 50
@@ -230,9 +230,11 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "events": list(task.events.all()),
         "payload_json": pretty_json(task.payload),
         "result_json": None if task.result is None else pretty_json(task.result),
-        "can_cancel": not task.is_finished,
-        "can_retry": task.state in (TaskState.FAILED, TaskState.CANCELLED),
-        "can_decide": task.state == TaskState.WAITING_APPROVAL,
+        "can_cancel": not task.is_finished and may_decide(task, request.user, Decision.CANCEL),
+        "can_retry": task.state in (TaskState.FAILED, TaskState.CANCELLED)
+        and may_decide(task, request.user, Decision.RETRY),
+        "can_decide": task.state == TaskState.WAITING_APPROVAL
+        and may_decide(task, request.user, Decision.REJECT),
     }
     return render(request, "engine/task_detail.html", context)
 
@@ -293,13 +295,11 @@ def reject(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @require_POST
 def cancel(request: HttpRequest, task_id: int) -> HttpResponse:
-    actor = user_actor(operator(request))
-    act = partial(cancel_task, task_id=task_id, actor=actor)
+    act = partial(cancel_task, task_id=task_id, user=operator(request))
     return task_action(request, task_id, act, "cancel", "Cancelled")
 
 
 @require_POST
 def retry(request: HttpRequest, task_id: int) -> HttpResponse:
-    actor = user_actor(operator(request))
-    act = partial(retry_task, task_id=task_id, actor=actor)
+    act = partial(retry_task, task_id=task_id, user=operator(request))
     return task_action(request, task_id, act, "retry", "Retried")

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_GET
 from selfheal.autoheal import rule_statuses
 from selfheal.models import FindingPhase, PlaybookExecution
 from selfheal.serializers import ProgressSerializer
-from selfheal.services import REPAIR_REFUSED, may_run_repair, running_executions
+from selfheal.services import (
+    REPAIR_REFUSED,
+    REVERT_REFUSED,
+    may_revert,
+    may_run_repair,
+    running_executions,
+)
 
 HISTORY_SHOWN = 20
 
@@ -33,7 +39,12 @@ def _execution(pk: int | None) -> PlaybookExecution | None:
 
 def permission_context(request: HttpRequest) -> dict[str, Any]:
     """Whether the buttons that change the system are live for this user; if not, why."""
-    return {"may_repair": may_run_repair(request.user), "repair_refused": REPAIR_REFUSED}
+    return {
+        "may_repair": may_run_repair(request.user),
+        "repair_refused": REPAIR_REFUSED,
+        "may_revert": may_revert(request.user),
+        "revert_refused": REVERT_REFUSED,
+    }
 
 
 def execution_context(execution: PlaybookExecution | None) -> dict[str, Any]:
