@@ -64,6 +64,7 @@ class WorkerRow:
 class ApprovalRow:
     task: Task
     waiting_for: str
+    decidable: bool  # the user may decide it (docs/security.md): the buttons are shown
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,11 @@ def approval_rows(now: datetime, user: Any) -> list[ApprovalRow]:
         Task.objects.visible_to(user).awaiting_approval().defer(*LARGE_FIELDS)[:APPROVALS_SHOWN]
     )
     return [
-        ApprovalRow(task, compact_duration(now - (task.approval_requested_at or task.created_at)))
+        ApprovalRow(
+            task,
+            compact_duration(now - (task.approval_requested_at or task.created_at)),
+            decidable=may_decide(task, user, Decision.REJECT),
+        )
         for task in waiting
     ]
 

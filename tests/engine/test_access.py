@@ -89,9 +89,11 @@ def test_the_engine_page_refuses_too_and_offers_no_button(client: Client, user: 
     client.force_login(user)
 
     page = client.get(reverse("engine:task", args=[task.pk])).content.decode()
+    overview = client.get(reverse("engine:page")).content.decode()
     response = client.post(reverse("engine:approve", args=[task.pk]), follow=True)
 
     assert 'data-action="approve"' not in page
+    assert 'data-action="approve"' not in overview and "not yours to decide" in overview
     assert "engine.decide_others_task" in response.content.decode()
     task.refresh_from_db()
     assert task.state == TaskState.WAITING_APPROVAL
