@@ -19,10 +19,16 @@ The baseline matches kinds with ``kind IN (...)``, the form our claim uses: on P
 ``kind = ANY(array)`` cannot walk the claim index and sorts every pending row per claim, so
 it is also run, as "raw ANY", for reference; the ratio is against the faster IN form.
 
+"ours" claims with built-in workers, which may claim any task. "owned" runs the same loop
+with external workers registered by one user, on tasks that user created: a worker that is
+neither built-in nor shared claims only its owner's tasks, a condition of the claim
+(docs/security.md, "Who may claim what"), so this is what that condition costs.
+
 Rate = tasks / seconds from "go" until the last process found the queue empty; the best of
 --rounds interleaved rounds. Every run is checked: each task done exactly once, and for ours
 two history rows per task. The last line printed is one JSON object:
-{"ours", "baseline", "ratio", "baseline_any"}, each keyed by process count.
+{"ours", "baseline", "ratio", "baseline_any", "owned", "ratio_owned"}, each keyed by process
+count.
 """
 
 from __future__ import annotations
@@ -106,7 +112,7 @@ def yield_ready() -> None:
 def child(mode: str, index: int, barrier: Any, results: Any) -> None:
     global _barrier
     _barrier = barrier
-    if mode == "ours":
+    if mode in ("ours", "owned"):
         done = drain_ours(index)
     elif mode == "baseline":
         done = drain_baseline(index)
@@ -115,11 +121,14 @@ def child(mode: str, index: int, barrier: Any, results: Any) -> None:
     results.put((index, done, time.perf_counter()))
 
 
-def reset_queue(tasks: int, processes: int) -> None:
+def reset_queue(tasks: int, processes: int, *, owned: bool = False) -> None:
+    from django.contrib.auth.models import User
     from django.db import connection, connections
 
+    from engine.models import Worker, WorkerState
     from engine.services import ensure_builtin_worker
 
+    owner, _ = User.objects.get_or_create(username="bench-owner")
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE engine_taskevent, engine_task RESTART IDENTITY CASCADE")
     insert_tasks(
@@ -127,13 +136,27 @@ def reset_queue(tasks: int, processes: int) -> None:
         title="'bench ' || g",
         kind="'echo'",
         state="'pending'",
-        source="'engine'",
+        source="'user'" if owned else "'engine'",
+        created_by_id=str(owner.pk) if owned else "NULL",
         run_after="now() - interval '1 hour'",
         created_at="now() - interval '1 hour' + g * interval '1 millisecond'",
         updated_at="now()",
     )
     for index in range(processes):
-        ensure_builtin_worker(name=f"bench-{index}", capabilities=["echo"], max_concurrency=1)
+        if owned:
+            Worker.objects.update_or_create(
+                name=f"bench-{index}",
+                defaults={
+                    "capabilities": ["echo"],
+                    "max_concurrency": 1,
+                    "state": WorkerState.ONLINE,
+                    "builtin": False,
+                    "shared": False,
+                    "registered_by": owner,
+                },
+            )
+        else:
+            ensure_builtin_worker(name=f"bench-{index}", capabilities=["echo"], max_concurrency=1)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE engine_task")
         cursor.execute("VACUUM ANALYZE engine_taskevent")
@@ -146,14 +169,14 @@ def verify(tasks: int, mode: str) -> None:
     done = Task.objects.filter(state=TaskState.DONE, attempts=1).count()
     if done != tasks:
         sys.exit(f"{mode}: {done} of {tasks} tasks done exactly once")
-    if mode == "ours":
+    if mode in ("ours", "owned"):
         events = TaskEvent.objects.filter(to_state__in=[TaskState.RUNNING, TaskState.DONE])
         if events.count() != 2 * tasks:
-            sys.exit(f"ours: {events.count()} history rows for {tasks} tasks, expected 2 each")
+            sys.exit(f"{mode}: {events.count()} history rows for {tasks} tasks, expected 2 each")
 
 
 def measure(mode: str, processes: int, tasks: int) -> float:
-    reset_queue(tasks, processes)
+    reset_queue(tasks, processes, owned=mode == "owned")
     context = mp.get_context("fork")
     barrier = context.Barrier(processes + 1)
     results = context.Queue()
@@ -175,7 +198,7 @@ def measure(mode: str, processes: int, tasks: int) -> float:
     return tasks / (end - start)
 
 
-MODES = ("baseline", "baseline_any", "ours")
+MODES = ("baseline", "baseline_any", "ours", "owned")
 
 
 def main() -> None:
@@ -189,7 +212,10 @@ def main() -> None:
     counts = [int(n) for n in args.processes.split(",")]
     best: dict[str, dict[str, float]] = {mode: {} for mode in MODES}
     print(f"{args.tasks} echo tasks per run, best of {args.rounds} interleaved round(s)")
-    print(f"{'processes':>9}  {'ours/s':>8}  {'raw IN/s':>8}  {'raw ANY/s':>9}  {'ratio':>5}")
+    print(
+        f"{'processes':>9}  {'ours/s':>8}  {'owned/s':>8}  {'raw IN/s':>8}  {'raw ANY/s':>9}  "
+        f"{'ratio':>5}  {'owned':>5}"
+    )
     for count in counts:
         key = str(count)
         for _ in range(args.rounds):
@@ -197,9 +223,17 @@ def main() -> None:
             for mode in MODES:
                 rate = measure(mode, count, args.tasks)
                 best[mode][key] = round(max(best[mode].get(key, 0.0), rate), 1)
-        ours, raw, raw_any = (best[mode][key] for mode in ("ours", "baseline", "baseline_any"))
-        print(f"{count:>9}  {ours:>8.1f}  {raw:>8.1f}  {raw_any:>9.1f}  {ours / raw:>5.2f}")
+        ours, owned, raw, raw_any = (
+            best[mode][key] for mode in ("ours", "owned", "baseline", "baseline_any")
+        )
+        print(
+            f"{count:>9}  {ours:>8.1f}  {owned:>8.1f}  {raw:>8.1f}  {raw_any:>9.1f}  "
+            f"{ours / raw:>5.2f}  {owned / raw:>5.2f}"
+        )
     ratios = {key: round(best["ours"][key] / best["baseline"][key], 3) for key in best["ours"]}
+    owned_ratios = {
+        key: round(best["owned"][key] / best["baseline"][key], 3) for key in best["owned"]
+    }
     print(
         json.dumps(
             {
@@ -207,6 +241,8 @@ def main() -> None:
                 "baseline": best["baseline"],
                 "ratio": ratios,
                 "baseline_any": best["baseline_any"],
+                "owned": best["owned"],
+                "ratio_owned": owned_ratios,
             }
         )
     )

@@ -29,13 +29,12 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from chat.models import ChatSession
 from chat.services.broadcast import send_to_group
-from engine.models import ApiToken, hash_token
-from engine.services.workers import WORKER_TOKEN_PREFIX
+from engine.models import hash_token
+from engine.services import tokens
 
 TOKEN_KEYWORDS = ("token", "bearer")
 
@@ -52,27 +51,18 @@ def token_from_headers(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
 
 
 def user_for_token(raw: str) -> tuple[User | None, str]:
-    """The active user behind a user token, and the token's digest; worker tokens watch no
-    chat stream."""
-    digest = hash_token(raw)
-    if not raw or raw.startswith(WORKER_TOKEN_PREFIX):
-        return None, digest
-    token = ApiToken.objects.select_related("user").filter(token_hash=digest).first()
-    if token is None or token.revoked or not token.user.is_active:
-        return None, digest
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-    return token.user, digest
+    """The active user behind a user token, and the token's digest, by the engine's one token
+    check (`engine.services.tokens`); worker tokens watch no chat stream."""
+    return tokens.user_for_token(raw), hash_token(raw)
 
 
 def current_user(scope: dict[str, Any]) -> User | None:
-    """The scope's user as the database knows it now (active, staff), or None."""
+    """The scope's user as the database knows it now (active, staff), or None. A token's
+    user is looked up as the API looks it up, its use recorded by the same rule."""
     digest = scope.get("auth_token_hash")
     user: User | None
     if digest is not None:
-        token = ApiToken.objects.select_related("user").filter(token_hash=digest).first()
-        if token is None or token.revoked:
-            return None
-        user = token.user
+        user = tokens.user_for_digest(digest)
     else:
         pk = getattr(scope.get("user"), "pk", None)
         user = User.objects.filter(pk=pk).first() if pk is not None else None

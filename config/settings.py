@@ -227,6 +227,8 @@ ENGINE_RETRY_BASE_SECONDS = env_int("ENGINE_RETRY_BASE_SECONDS", 10, minimum=0)
 ENGINE_RETRY_MAX_SECONDS = env_int("ENGINE_RETRY_MAX_SECONDS", 3600, minimum=0)
 # Tasks the built-in worker (run_worker, make run) works at once: several agent runs at once.
 ENGINE_WORKER_CONCURRENCY = env_int("ENGINE_WORKER_CONCURRENCY", 4, minimum=1)
+# Four eyes: nobody approves a dangerous task (ops task, dangerous tool call) they asked for.
+FOUR_EYES = env_bool("FOUR_EYES", default=False)
 
 # --- Routing ----------------------------------------------------------------------------
 # auto: OpenRouter if a key is set, else the OpenAI-compatible URL if set, else offline.

@@ -213,18 +213,16 @@ class TaskAdmin(SaveOnlyEditedFields, TaskAdminBase):
 
     @admin.action(description="Requeue (retry) selected tasks")
     def requeue_selected(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
-        actor = user_actor(admin_user(request))
+        user = admin_user(request)
         ids = queryset.values_list("pk", flat=True)
-        apply_to_each(
-            self, request, ids, lambda pk: retry_task(task_id=pk, actor=actor), "Requeued"
-        )
+        apply_to_each(self, request, ids, lambda pk: retry_task(task_id=pk, user=user), "Requeued")
 
     @admin.action(description="Cancel selected tasks")
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
-        actor = user_actor(admin_user(request))
+        user = admin_user(request)
         ids = queryset.values_list("pk", flat=True)
         apply_to_each(
-            self, request, ids, lambda pk: cancel_task(task_id=pk, actor=actor), "Cancelled"
+            self, request, ids, lambda pk: cancel_task(task_id=pk, user=user), "Cancelled"
         )
 
 
@@ -237,16 +235,20 @@ class WorkerAdmin(SaveOnlyEditedFields, WorkerAdminBase):
         "max_concurrency",
         "heartbeat",
         "builtin",
+        "shared",
+        "registered_by",
         "created_at",
     )
-    list_filter = ("state", "builtin")
+    list_filter = ("state", "builtin", "shared")
     search_fields = ("name",)
     list_select_related = ("registered_by",)
+    # `shared` is edited here: a shared worker claims everyone's tasks (docs/security.md).
     fields = (
         "name",
         "state",
         "capabilities",
         "max_concurrency",
+        "shared",
         "last_heartbeat_at",
         "builtin",
         "registered_by",
@@ -299,15 +301,18 @@ class WorkerAdmin(SaveOnlyEditedFields, WorkerAdminBase):
                 f"(or failed, if it was their last): {listed}.",
             )
 
-    @admin.action(description="Drain selected workers (finish current work, claim nothing)")
+    @admin.action(
+        permissions=["change"],
+        description="Drain selected workers (finish current work, claim nothing)",
+    )
     def drain_selected(self, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
         self.set_state(request, queryset, WorkerState.DRAINING)
 
-    @admin.action(description="Mark selected workers online")
+    @admin.action(permissions=["change"], description="Mark selected workers online")
     def mark_online_selected(self, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
         self.set_state(request, queryset, WorkerState.ONLINE)
 
-    @admin.action(description="Mark selected workers offline")
+    @admin.action(permissions=["change"], description="Mark selected workers offline")
     def mark_offline_selected(self, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
         self.set_state(request, queryset, WorkerState.OFFLINE)
 
@@ -344,7 +349,7 @@ class ApiTokenAdmin(ApiTokenAdminBase):
     def prefix_shown(self, token: ApiToken) -> str:
         return f"{token.prefix}…"
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(permissions=["change"], description="Revoke selected tokens")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         revoked = revoke_api_tokens(token_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)

@@ -15,6 +15,8 @@ from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
+from engine.permissions import DECIDE_OTHERS_TASKS, has_permission
+
 
 class TaskState(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -98,6 +100,9 @@ class Worker(models.Model):
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     builtin = models.BooleanField(default=False, help_text="Runs in-process against the database.")
+    shared = models.BooleanField(
+        default=False, help_text="Claims everyone's tasks; otherwise only its owner's."
+    )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -113,6 +118,12 @@ class Worker(models.Model):
 
     def can_run(self, kind: str) -> bool:
         return kind in (self.capabilities or [])
+
+    @property
+    def claims_for_everyone(self) -> bool:
+        """Built-in and shared workers claim any task; any other only its owner's
+        (`TaskRouter.claim`, docs/security.md "Who may claim what")."""
+        return self.builtin or self.shared
 
     def heartbeat_age(self, now: datetime | None = None) -> timedelta | None:
         if self.last_heartbeat_at is None:
@@ -157,11 +168,15 @@ class TaskQuerySet(models.QuerySet["Task"]):
     def unfinished(self) -> TaskQuerySet:
         return self.filter(state__in=UNFINISHED_STATES)
 
-    def claimable(self, kinds: list[str], now: datetime) -> TaskQuerySet:
-        """Pending tasks of these kinds whose backoff has passed, most urgent first."""
-        return self.filter(state=TaskState.PENDING, kind__in=kinds, run_after__lte=now).order_by(
-            "-priority", "created_at", "id"
-        )
+    def claimable(
+        self, kinds: list[str], now: datetime, *, created_by_id: int | None = None
+    ) -> TaskQuerySet:
+        """Pending tasks of these kinds whose backoff has passed, most urgent first; with
+        `created_by_id`, only that user's."""
+        tasks = self.filter(state=TaskState.PENDING, kind__in=kinds, run_after__lte=now)
+        if created_by_id is not None:
+            tasks = tasks.filter(created_by_id=created_by_id)
+        return tasks.order_by("-priority", "created_at", "id")
 
     def counts_by_state(self) -> dict[str, int]:
         """Exact counts of every state: one GROUP BY over the whole table."""
@@ -192,9 +207,10 @@ class TaskQuerySet(models.QuerySet["Task"]):
         return StateCounts(counts, estimated=frozenset(estimate))
 
     def visible_to(self, user: Any) -> TaskQuerySet:
-        """What a person may see: everything for staff; for others, everything but other
-        people's chat tasks, whose titles and approval requests quote their conversations."""
-        if getattr(user, "is_staff", False):
+        """What a person may see: everything for staff and for those who may decide other
+        people's tasks; for others, everything but other people's chat tasks, whose titles
+        and approval requests quote their conversations."""
+        if getattr(user, "is_staff", False) or has_permission(user, DECIDE_OTHERS_TASKS):
             return self
         return self.exclude(Q(source=TaskSource.CHAT) & ~Q(created_by_id=user.pk))
 
@@ -260,6 +276,11 @@ class Task(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
 
+    dangerous = models.BooleanField(
+        default=False,
+        help_text="An ops task or a dangerous tool call: approving it needs "
+        "engine.approve_dangerous_task, and with FOUR_EYES someone other than its creator.",
+    )
     source = models.CharField(max_length=20, choices=TaskSource.choices, default=TaskSource.USER)
     source_ref = models.CharField(max_length=200, blank=True, help_text="e.g. a chat session id.")
     created_by = models.ForeignKey(
@@ -281,6 +302,16 @@ class Task(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            (
+                "decide_others_task",
+                "Can cancel, retry, approve or reject tasks other people or the system created",
+            ),
+            (
+                "approve_dangerous_task",
+                "Can approve dangerous tasks: ops tasks and dangerous tool calls",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["dedupe_key"],

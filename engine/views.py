@@ -34,7 +34,7 @@ from engine.services import (
     reject_task,
     retry_task,
 )
-from engine.services.history import user_actor
+from engine.services.access import Decision, may_decide
 
 RECENT_PAGE_SIZE = 50
 APPROVALS_SHOWN = 50
@@ -64,6 +64,7 @@ class WorkerRow:
 class ApprovalRow:
     task: Task
     waiting_for: str
+    decidable: bool  # the user may decide it (docs/security.md): the buttons are shown
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,11 @@ def approval_rows(now: datetime, user: Any) -> list[ApprovalRow]:
         Task.objects.visible_to(user).awaiting_approval().defer(*LARGE_FIELDS)[:APPROVALS_SHOWN]
     )
     return [
-        ApprovalRow(task, compact_duration(now - (task.approval_requested_at or task.created_at)))
+        ApprovalRow(
+            task,
+            compact_duration(now - (task.approval_requested_at or task.created_at)),
+            decidable=may_decide(task, user, Decision.REJECT),
+        )
         for task in waiting
     ]
 
@@ -230,9 +235,11 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "events": list(task.events.all()),
         "payload_json": pretty_json(task.payload),
         "result_json": None if task.result is None else pretty_json(task.result),
-        "can_cancel": not task.is_finished,
-        "can_retry": task.state in (TaskState.FAILED, TaskState.CANCELLED),
-        "can_decide": task.state == TaskState.WAITING_APPROVAL,
+        "can_cancel": not task.is_finished and may_decide(task, request.user, Decision.CANCEL),
+        "can_retry": task.state in (TaskState.FAILED, TaskState.CANCELLED)
+        and may_decide(task, request.user, Decision.RETRY),
+        "can_decide": task.state == TaskState.WAITING_APPROVAL
+        and may_decide(task, request.user, Decision.REJECT),
     }
     return render(request, "engine/task_detail.html", context)
 
@@ -293,13 +300,11 @@ def reject(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @require_POST
 def cancel(request: HttpRequest, task_id: int) -> HttpResponse:
-    actor = user_actor(operator(request))
-    act = partial(cancel_task, task_id=task_id, actor=actor)
+    act = partial(cancel_task, task_id=task_id, user=operator(request))
     return task_action(request, task_id, act, "cancel", "Cancelled")
 
 
 @require_POST
 def retry(request: HttpRequest, task_id: int) -> HttpResponse:
-    actor = user_actor(operator(request))
-    act = partial(retry_task, task_id=task_id, actor=actor)
+    act = partial(retry_task, task_id=task_id, user=operator(request))
     return task_action(request, task_id, act, "retry", "Retried")

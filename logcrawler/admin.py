@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from engine.admin import ReadOnlyAdminMixin
+from engine.permissions import has_permission
 from engine.services import EngineError
 from logcrawler.models import (
     OPEN_ALERT_STATES,
@@ -24,7 +25,7 @@ from logcrawler.models import (
     LogEntry,
     LogSource,
 )
-from logcrawler.services import crawl_source_once, set_fingerprint_state
+from logcrawler.services import crawl_source_once, may_change_state, set_fingerprint_state
 from logcrawler.services.alerts import resolve
 from logcrawler.sources import SourceError, adapter_class
 
@@ -131,14 +132,17 @@ class LogSourceAdmin(LogSourceAdminBase):
     def has_token(self, source: LogSource) -> bool:
         return source.has_secret
 
-    @admin.action(description="Crawl now")
+    def has_crawl_permission(self, request: HttpRequest) -> bool:
+        return has_permission(request.user, "logcrawler.crawl_logsource")
+
+    @admin.action(permissions=["crawl"], description="Crawl now")
     def crawl_selected(self, request: HttpRequest, queryset: QuerySet[LogSource]) -> None:
         for source in queryset:
             report = crawl_source_once(source=source)
             level = messages.ERROR if report.status == "error" else messages.SUCCESS
             self.message_user(request, report.line(), level)
 
-    @admin.action(description="Reset cursor (read again from the start)")
+    @admin.action(permissions=["change"], description="Reset cursor (read again from the start)")
     def reset_cursor(self, request: HttpRequest, queryset: QuerySet[LogSource]) -> None:
         count = queryset.update(cursor={}, retry_after=None)
         self.message_user(request, f"Reset the cursor of {count} sources.", messages.SUCCESS)
@@ -168,11 +172,7 @@ def _act_on(
     done, refused = 0, []
     for fingerprint_id in queryset.values_list("id", flat=True):
         try:
-            set_fingerprint_state(
-                fingerprint_id=fingerprint_id,
-                action=action,
-                actor=f"user:{request.user.get_username()}",
-            )
+            set_fingerprint_state(fingerprint_id=fingerprint_id, action=action, user=request.user)
             done += 1
         except EngineError as exc:
             refused.append(str(exc))
@@ -216,11 +216,20 @@ class ErrorFingerprintAdmin(FingerprintAdminBase):
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[ErrorFingerprint]) -> None:
         _act_on(self, request, queryset, "acknowledge")
 
-    @admin.action(description="Resolve (it regresses and alerts again if it comes back)")
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return may_change_state(request.user, "resolve")
+
+    def has_mute_permission(self, request: HttpRequest) -> bool:
+        return may_change_state(request.user, "mute")
+
+    @admin.action(
+        permissions=["resolve"],
+        description="Resolve (it regresses and alerts again if it comes back)",
+    )
     def resolve(self, request: HttpRequest, queryset: QuerySet[ErrorFingerprint]) -> None:
         _act_on(self, request, queryset, "resolve")
 
-    @admin.action(description="Mute (never alert)")
+    @admin.action(permissions=["mute"], description="Mute (never alert)")
     def mute(self, request: HttpRequest, queryset: QuerySet[ErrorFingerprint]) -> None:
         _act_on(self, request, queryset, "mute")
 
@@ -258,7 +267,12 @@ class AlertAdmin(ReadOnlyAdminMixin, AlertAdminBase):
     show_full_result_count = False
     actions = ("resolve_selected",)
 
-    @admin.action(description="Resolve the alert (the rule may open a new one)")
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return may_change_state(request.user, "resolve")
+
+    @admin.action(
+        permissions=["resolve"], description="Resolve the alert (the rule may open a new one)"
+    )
     def resolve_selected(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         count = 0
         for alert in queryset.filter(state__in=OPEN_ALERT_STATES).select_related("rule"):

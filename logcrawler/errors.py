@@ -23,3 +23,10 @@ class SourceNotFound(LogcrawlerError):
 class InvalidStateChange(LogcrawlerError):
     status_code = 409
     code = "invalid_state_change"
+
+
+class NotAllowed(LogcrawlerError):
+    """The user lacks the permission this change needs (docs/security.md)."""
+
+    status_code = 403
+    code = "not_allowed"

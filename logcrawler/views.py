@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from engine.services import EngineError
 from logcrawler.models import Alert, ErrorFingerprint, LogEntry, LogSource
-from logcrawler.services import ACTIONS, crawl_source_once, set_fingerprint_state
+from logcrawler.services import ACTIONS, check_may_crawl, crawl_source_once, set_fingerprint_state
 from logcrawler.services.health import RANGES, get_range, occurrence_series
 from logcrawler.services.page import health_context
 
@@ -90,9 +90,7 @@ def change_state(request: HttpRequest, fingerprint_id: str, action: str) -> Http
         raise Http404("no such action")
     try:
         fingerprint = set_fingerprint_state(
-            fingerprint_id=fingerprint_id,
-            action=action,
-            actor=f"user:{request.user.get_username()}",
+            fingerprint_id=fingerprint_id, action=action, user=request.user
         )
     except EngineError as exc:
         if exc.status_code == 404:
@@ -107,9 +105,12 @@ def change_state(request: HttpRequest, fingerprint_id: str, action: str) -> Http
 
 
 @require_POST
-@staff_member_required
 def crawl_now(request: HttpRequest, source_id: int) -> HttpResponse:
     source = get_object_or_404(LogSource, pk=source_id)
+    try:
+        check_may_crawl(request.user)
+    except EngineError as exc:
+        raise PermissionDenied(str(exc)) from None
     report = crawl_source_once(source=source)
     level = messages.ERROR if report.status == "error" else messages.SUCCESS
     messages.add_message(request, level, report.line())

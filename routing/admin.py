@@ -188,7 +188,11 @@ class ModelHealthAdmin(ReadOnlyAdmin):
     ]
     actions = ["reset_health"]
 
-    @admin.action(description="Forget failures (end the cool-down now)")
+    def has_reset_permission(self, request: HttpRequest) -> bool:
+        # Ending a cool-down sends calls back to a failing model: a policy decision.
+        return request.user.has_perm("routing.change_policy")
+
+    @admin.action(permissions=["reset"], description="Forget failures (end the cool-down now)")
     def reset_health(self, request: HttpRequest, queryset: Any) -> None:
         count = health.forget_failures(model_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} model(s) reset.")

@@ -17,7 +17,7 @@ from selfheal.models import (
     RepairAction,
     Snapshot,
 )
-from selfheal.services import actor_for, revert_execution
+from selfheal.services import actor_for, may_revert, revert_execution
 
 REVERT_MESSAGE_LEVEL: dict[str, int] = {
     ExecutionState.PARTIAL: messages.WARNING,
@@ -88,7 +88,10 @@ class PlaybookExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Revert the selected executions")
+    def has_revert_permission(self, request: HttpRequest) -> bool:
+        return may_revert(request.user)
+
+    @admin.action(permissions=["revert"], description="Revert the selected executions")
     def revert_selected(self, request: HttpRequest, queryset: QuerySet[PlaybookExecution]) -> None:
         for execution in queryset:
             try:

@@ -208,9 +208,10 @@ class PlaybookExecution(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        # Granted in the admin (to a user or a group); staff may run them without it.
+        # Granted in the admin, to a group or a user (docs/security.md).
         permissions = [
-            ("run_repair", "Can run self-heal repairs, auto-heal and reverts"),
+            ("run_repair", "Can run self-heal repairs and auto-heal"),
+            ("revert_execution", "Can revert self-heal executions"),
         ]
         constraints = [
             # The lock: a second run of a playbook cannot even be inserted while one runs.

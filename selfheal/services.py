@@ -13,13 +13,19 @@ from selfheal.models import AutoHealRule, ExecutionState, PlaybookExecution
 from selfheal.playbooks import DiagnoseSystemPlaybook, RepairCommonIssuesPlaybook, RevertPlaybook
 from selfheal.playbooks.base import Observer
 
-# Granted in the admin, to a user or a group: "selfheal | playbook execution | Can run
-# self-heal repairs, auto-heal and reverts".
+# Granted in the admin, to a group (docs/security.md) or a user: "selfheal | playbook
+# execution | Can run self-heal repairs and auto-heal" and "... Can revert self-heal
+# executions". Superusers hold both.
 RUN_REPAIR_PERMISSION = "selfheal.run_repair"
+REVERT_PERMISSION = "selfheal.revert_execution"
 REPAIR_REFUSED = (
-    "Repairs, auto-heal and reverts change the system: they need staff status or the "
-    f"{RUN_REPAIR_PERMISSION} permission, which an administrator grants in the admin. "
-    "Diagnosis is open to everyone signed in."
+    "Repairs and auto-heal change the system: they need the "
+    f"{RUN_REPAIR_PERMISSION} permission (the operator and admin groups hold it), which an "
+    "administrator grants in the admin. Diagnosis is open to everyone signed in."
+)
+REVERT_REFUSED = (
+    f"Reverts change the system: they need the {REVERT_PERMISSION} permission (the operator "
+    "and admin groups hold it), which an administrator grants in the admin."
 )
 
 
@@ -27,18 +33,31 @@ def actor_for(user: AbstractBaseUser | AnonymousUser | None) -> str:
     return user_actor(user)
 
 
+def _holds(user: AbstractBaseUser | AnonymousUser | None, permission: str) -> bool:
+    return isinstance(user, AbstractUser) and user.is_active and user.has_perm(permission)
+
+
 def may_run_repair(user: AbstractBaseUser | AnonymousUser | None) -> bool:
-    """Whether this user may start a repair (a dry run too), an auto-heal pass or a revert:
-    active staff, or an active user holding `selfheal.run_repair` (directly or by group)."""
-    if not isinstance(user, AbstractUser) or not user.is_active:
-        return False
-    return user.is_staff or user.has_perm(RUN_REPAIR_PERMISSION)
+    """Whether this user may start a repair (a dry run too) or an auto-heal pass: an active
+    user holding `selfheal.run_repair` (directly, by group, or as a superuser)."""
+    return _holds(user, RUN_REPAIR_PERMISSION)
+
+
+def may_revert(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Whether this user may revert an execution: `selfheal.revert_execution`."""
+    return _holds(user, REVERT_PERMISSION)
 
 
 def require_repair_permission(user: AbstractBaseUser | AnonymousUser | None) -> None:
     """Raise `RepairNotAllowed` (403) unless `may_run_repair(user)`."""
     if not may_run_repair(user):
         raise RepairNotAllowed(REPAIR_REFUSED)
+
+
+def require_revert_permission(user: AbstractBaseUser | AnonymousUser | None) -> None:
+    """Raise `RepairNotAllowed` (403) unless `may_revert(user)`."""
+    if not may_revert(user):
+        raise RepairNotAllowed(REVERT_REFUSED)
 
 
 def user_by_id(user_id: int) -> AbstractBaseUser | None:

@@ -15,7 +15,13 @@ from selfheal.autoheal import rule_statuses
 from selfheal.models import FindingPhase, PlaybookExecution
 from selfheal.playbooks import RepairCommonIssuesPlaybook
 from selfheal.serializers import ProgressSerializer
-from selfheal.services import REPAIR_REFUSED, may_run_repair, running_executions
+from selfheal.services import (
+    REPAIR_REFUSED,
+    REVERT_REFUSED,
+    may_revert,
+    may_run_repair,
+    running_executions,
+)
 
 HISTORY_SHOWN = 20
 
@@ -46,7 +52,12 @@ def repair_budget_context() -> dict[str, Any]:
 
 def permission_context(request: HttpRequest) -> dict[str, Any]:
     """Whether the buttons that change the system are live for this user; if not, why."""
-    return {"may_repair": may_run_repair(request.user), "repair_refused": REPAIR_REFUSED}
+    return {
+        "may_repair": may_run_repair(request.user),
+        "repair_refused": REPAIR_REFUSED,
+        "may_revert": may_revert(request.user),
+        "revert_refused": REVERT_REFUSED,
+    }
 
 
 def execution_context(execution: PlaybookExecution | None) -> dict[str, Any]:

@@ -31,6 +31,9 @@ class WorkerFactory(factory.django.DjangoModelFactory):
     max_concurrency = 1
     state = WorkerState.ONLINE
     last_heartbeat_at = factory.LazyFunction(timezone.now)
+    # An operator's worker, trusted with everyone's tasks; a user's own worker is
+    # WorkerFactory(shared=False, registered_by=user) (docs/security.md).
+    shared = True
 
 
 class TaskFactory(factory.django.DjangoModelFactory):

@@ -244,6 +244,7 @@ class ToolCalls:
             source=TaskSource.CHAT,
             source_ref=session.ref,
             created_by=session.owner,
+            dangerous=True,  # approving needs engine.approve_dangerous_task; four eyes apply
         ).task
         request_approval(task_id=task.pk, reason=reason, actor=system_actor(f"chat-{session.pk}"))
         execution.state = ExecutionState.AWAITING_APPROVAL

@@ -41,6 +41,13 @@ def _owner(context: ToolContext) -> User | None:
     return User.objects.filter(pk=context.owner_id).first()
 
 
+def _acting_owner(context: ToolContext) -> User:
+    owner = _owner(context)
+    if owner is None:
+        raise ToolError("the session's owner no longer exists; nobody to act for")
+    return owner
+
+
 def _visible_tasks(context: ToolContext) -> TaskQuerySet:
     """The agent sees what its session's owner may see on the Engine page; in a session
     the system started (no owner, staff only), what staff see."""
@@ -177,12 +184,14 @@ def cancel_engine_task(context: ToolContext, arguments: dict[str, Any]) -> dict[
     # A task the owner may not see is not there for the agent either, approval or not.
     if not _visible_tasks(context).filter(pk=arguments["task_id"]).exists():
         raise ToolError(f"task {arguments['task_id']} does not exist")
+    note = arguments.get("note") or f"cancelled from chat session {context.session_id}"
     try:
-        task = cancel_task(
-            task_id=arguments["task_id"],
-            actor=_actor(context),
-            note=arguments.get("note") or f"cancelled from chat session {context.session_id}",
-        )
+        if context.by_system:
+            task = cancel_task(task_id=arguments["task_id"], actor=_actor(context), note=note)
+        else:
+            # The owner's permission, whoever approved the call: an approval lets the agent
+            # act for its owner, never beyond them.
+            task = cancel_task(task_id=arguments["task_id"], user=_acting_owner(context), note=note)
     except EngineError as exc:
         raise ToolError(str(exc)) from exc
     return _task_row(task)

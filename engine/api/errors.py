@@ -13,5 +13,7 @@ from engine.services.errors import EngineError
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, EngineError):
         body = {**exc.details, "detail": str(exc), "code": exc.code}
+        if exc.field:
+            body["field"] = exc.field
         return Response(body, status=exc.status_code)
     return drf_exception_handler(exc, context)

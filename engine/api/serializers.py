@@ -235,6 +235,7 @@ class WorkerSerializer(serializers.ModelSerializer[Worker]):
             "state",
             "last_heartbeat_at",
             "builtin",
+            "shared",
             "created_at",
         ]
         read_only_fields = fields
@@ -250,6 +251,11 @@ class WorkerRegisterSerializer(serializers.Serializer[Any]):
     )
     max_concurrency = serializers.IntegerField(
         min_value=1, max_value=MAX_WORKER_CONCURRENCY, default=1
+    )
+    shared = serializers.BooleanField(
+        required=False,
+        help_text="Claims everyone's tasks, not only yours (needs engine.change_worker); "
+        "left out, a re-registered worker keeps its setting.",
     )
 
 
@@ -284,3 +290,6 @@ class ErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField(read_only=True)
     # Not read-only: the schema would list it as always present, and a plain 404 has none.
     code = serializers.CharField(required=False)
+    field = serializers.CharField(
+        required=False, help_text="The input field at fault, when the refusal is about one."
+    )

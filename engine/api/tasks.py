@@ -26,10 +26,14 @@ from engine.api.serializers import (
 )
 from engine.models import Task, TaskSource
 from engine.services import approve_task, cancel_task, create_task, reject_task, retry_task
-from engine.services.history import user_actor
 
 REFUSED = {
     400: OpenApiResponse(description="Invalid input; the body names the fields."),
+    403: OpenApiResponse(
+        ErrorSerializer,
+        description="Not yours to decide: another's task or a dangerous one needs a "
+        "permission, and with four eyes on nobody approves their own dangerous task.",
+    ),
     404: OpenApiResponse(ErrorSerializer, description="No such task."),
     409: OpenApiResponse(ErrorSerializer, description="The task is not in a state for this."),
 }
@@ -123,8 +127,7 @@ class TaskViewSet(viewsets.GenericViewSet[Task]):
         self.ensure_visible(pk)
         given = NoteSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        actor = user_actor(human_user(request))
-        task = cancel_task(task_id=pk, actor=actor, **given.validated_data)
+        task = cancel_task(task_id=pk, user=human_user(request), **given.validated_data)
         return Response(TaskSerializer(task).data)
 
     @decision("Retry a failed or cancelled task with fresh attempts", NoteSerializer)
@@ -133,6 +136,5 @@ class TaskViewSet(viewsets.GenericViewSet[Task]):
         self.ensure_visible(pk)
         given = NoteSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        actor = user_actor(human_user(request))
-        task = retry_task(task_id=pk, actor=actor, **given.validated_data)
+        task = retry_task(task_id=pk, user=human_user(request), **given.validated_data)
         return Response(TaskSerializer(task).data)

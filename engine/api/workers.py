@@ -65,10 +65,18 @@ class WorkerViewSet(viewsets.GenericViewSet[Worker]):
             201: RegisteredWorkerSerializer,
             200: OpenApiResponse(
                 RegisteredWorkerSerializer,
-                description="A worker of this name existed: it has a new token, the old one "
-                "no longer works.",
+                description="A worker of this name existed and is yours (or you manage "
+                "workers): it has a new token, the old one no longer works.",
             ),
             400: OpenApiResponse(description="Invalid input; the body names the fields."),
+            403: OpenApiResponse(
+                ErrorSerializer, description="`shared` asked by someone who may not manage workers."
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The name belongs to a built-in worker or to another user's worker "
+                "(`field` is `name`); nothing changed.",
+            ),
         },
     )
     def create(self, request: Request) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 class EngineError(Exception):
     status_code = 400
     code = "engine_error"
+    field = ""  # the input field at fault, when one is
 
     @property
     def details(self) -> dict[str, object]:
@@ -50,10 +51,12 @@ class TaskChanged(EngineError):
 
 
 class WorkerNameTaken(EngineError):
-    """The name belongs to a built-in worker, which runs in-process and takes no token."""
+    """The name belongs to a built-in worker (which runs in-process and takes no token) or
+    to another user's worker."""
 
     status_code = 409
     code = "worker_name_taken"
+    field = "name"
 
 
 class NotAllowed(EngineError):

@@ -162,10 +162,9 @@ def apply_unblock_rules(
     wait = unroutable_after_seconds
     if wait is None:
         wait = settings.ENGINE_UNROUTABLE_AFTER_SECONDS
-    capable = Worker.objects.online_capabilities()
     stranded = (
         Task.objects.filter(state=TaskState.PENDING, run_after__lt=now - timedelta(seconds=wait))
-        .exclude(kind__in=capable)
+        .exclude(claimable_by_an_online_worker())
         .order_by("created_at")
         .values_list("id", flat=True)[:limit]
     )
@@ -181,6 +180,23 @@ def apply_unblock_rules(
             )
             report.sent_for_approval.append(locked.pk)
     return report
+
+
+def claimable_by_an_online_worker() -> Q:
+    """Tasks some online worker may claim (`TaskRouter.claim`'s rule): a kind a built-in or
+    shared worker runs, or a kind one of its creator's own workers runs."""
+    everyone: set[str] = set()
+    by_owner: dict[int, set[str]] = {}
+    rows = Worker.objects.online().values_list("capabilities", "builtin", "shared", "registered_by")
+    for capabilities, builtin, shared, owner in rows:
+        if builtin or shared:
+            everyone.update(capabilities or [])
+        elif owner is not None:
+            by_owner.setdefault(owner, set()).update(capabilities or [])
+    reach = Q(kind__in=sorted(everyone))
+    for owner, kinds in by_owner.items():
+        reach |= Q(created_by_id=owner, kind__in=sorted(kinds - everyone))
+    return reach
 
 
 def reset_stuck_task(*, task_id: int, actor: Actor, now: datetime | None = None) -> Task:

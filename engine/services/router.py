@@ -25,7 +25,7 @@ from engine.services.postgres import fetch_task, task_columns
 CLAIM_SQL = """
 WITH candidate AS (
     SELECT id FROM engine_task
-     WHERE state = 'pending' AND kind IN ({kinds}) AND run_after <= %(now)s
+     WHERE state = 'pending' AND kind IN ({kinds}) AND run_after <= %(now)s{owner}
        AND (SELECT count(*) FROM engine_task
              WHERE state = 'running' AND lease_worker_id = %(worker)s) < %(capacity)s
      ORDER BY priority DESC, created_at, id
@@ -48,16 +48,25 @@ SELECT * FROM claimed
 """
 
 
+# A worker that is neither built-in nor shared claims only its owner's tasks.
+OWNER_ONLY = "\n       AND created_by_id = %(owner)s"
+
+
 @cache
-def claim_sql(kind_count: int) -> str:
+def claim_sql(kind_count: int, *, owner_only: bool = False) -> str:
     # IN with one placeholder per kind, not = ANY(array): PostgreSQL 15 walks the claim
     # index for IN but sorts every pending row for ANY.
     placeholders = ", ".join(f"%(kind{n})s" for n in range(kind_count))
-    return CLAIM_SQL.format(kinds=placeholders, columns=task_columns("task"))
+    return CLAIM_SQL.format(
+        kinds=placeholders, owner=OWNER_ONLY if owner_only else "", columns=task_columns("task")
+    )
 
 
 class TaskRouter:
-    """Claims are safe under concurrency on both databases.
+    """Claims are safe under concurrency on both databases, and a worker claims only what it
+    may run: a built-in or shared worker any task, any other worker only the tasks of the
+    user who registered it (docs/security.md, "Who may claim what"). The rule is a condition
+    of the one claim statement, not a second query.
 
     On PostgreSQL the candidate row is taken with ``FOR UPDATE SKIP LOCKED``, so concurrent
     claimers pass over each other's rows instead of queueing, in a single statement. On
@@ -83,17 +92,18 @@ class TaskRouter:
         if worker.state != WorkerState.ONLINE:
             raise WorkerUnavailable(f"worker {worker.name} is {worker.state}; it claims nothing")
         kinds = [k for k in worker.capabilities or [] if only is None or k in only]
-        if not kinds:
-            return None
+        owner = None if worker.claims_for_everyone else worker.registered_by_id
+        if not kinds or (owner is None and not worker.claims_for_everyone):
+            return None  # an ownerless worker that is not trusted with everyone's claims none
         if connection.vendor == "postgresql":
-            return self._claim_in_one_statement(worker, kinds, now or timezone.now())
+            return self._claim_in_one_statement(worker, kinds, owner, now or timezone.now())
         for _ in range(self.max_candidates):
             with transaction.atomic():
                 now = now or timezone.now()
                 held = Task.objects.filter(state=TaskState.RUNNING, lease_worker=worker).count()
                 if held >= worker.max_concurrency:
                     return None
-                candidate = self._candidate(kinds, now)
+                candidate = self._candidate(kinds, owner, now)
                 if candidate is None:
                     return None
                 expires = now + self.lease
@@ -124,9 +134,10 @@ class TaskRouter:
         return None
 
     def _claim_in_one_statement(
-        self, worker: Worker, kinds: list[str], now: datetime
+        self, worker: Worker, kinds: list[str], owner: int | None, now: datetime
     ) -> Task | None:
         params = {
+            "owner": owner,
             "now": now,
             "expires": now + self.lease,
             "worker": worker.pk,
@@ -135,10 +146,10 @@ class TaskRouter:
             "event_at": timezone.now(),
             **{f"kind{n}": kind for n, kind in enumerate(kinds)},
         }
-        return fetch_task(claim_sql(len(kinds)), params)
+        return fetch_task(claim_sql(len(kinds), owner_only=owner is not None), params)
 
-    def _candidate(self, kinds: list[str], now: datetime) -> Task | None:
-        queryset = Task.objects.claimable(kinds, now)
+    def _candidate(self, kinds: list[str], owner: int | None, now: datetime) -> Task | None:
+        queryset = Task.objects.claimable(kinds, now, created_by_id=owner)
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True, of=("self",))
         return queryset.first()

@@ -17,7 +17,9 @@ from engine.models import (
     TaskSource,
     TaskState,
 )
-from engine.services.errors import InvalidTransition, NotAllowed, TaskNotFound
+from engine.permissions import is_ops_kind
+from engine.services.access import Decision, approval_needed_at_creation, check_may_decide
+from engine.services.errors import InvalidTransition, TaskNotFound
 from engine.services.history import Actor, set_state, system_actor, user_actor
 from engine.signals import task_decided
 
@@ -50,8 +52,13 @@ def create_task(
     created_by: User | None = None,
     blocked_by: Task | None = None,
     actor: Actor | None = None,
+    dangerous: bool = False,
 ) -> CreatedTask:
-    """Create a task, or return the unfinished one that already has this dedupe key."""
+    """Create a task, or return the unfinished one that already has this dedupe key.
+
+    `dangerous` marks a task whose approval needs `engine.approve_dangerous_task` (ops
+    kinds are dangerous anyway). A person's ops task that they may not approve themselves
+    starts waiting for approval, ahead of any blocker."""
     if dedupe_key:
         existing = Task.objects.unfinished().filter(dedupe_key=dedupe_key).first()
         if existing is not None:
@@ -59,6 +66,9 @@ def create_task(
     initial = TaskState.PENDING
     if blocked_by is not None and blocked_by.state != TaskState.DONE:
         initial = TaskState.BLOCKED
+    approval = approval_needed_at_creation(kind=kind, created_by=created_by)
+    if approval:
+        initial = TaskState.WAITING_APPROVAL
     task = Task(
         title=title,
         kind=kind,
@@ -72,12 +82,16 @@ def create_task(
         created_by=created_by,
         blocked_by=blocked_by,
         state=initial,
+        dangerous=dangerous or is_ops_kind(kind),
+        approval_reason=approval,
+        approval_requested_at=timezone.now() if approval else None,
     )
     who = actor or (user_actor(created_by) if created_by else system_actor(source))
+    note = f"created; waits for approval: {approval}" if approval else "created"
     try:
         with transaction.atomic():
             task.save()
-            task.events.create(from_state="", to_state=initial, actor=who, note="created")
+            task.events.create(from_state="", to_state=initial, actor=who, note=note)
     except IntegrityError:
         # Lost a race with a concurrent create of the same dedupe key: theirs stands.
         existing = Task.objects.unfinished().filter(dedupe_key=dedupe_key).first()
@@ -119,18 +133,11 @@ def mark_waiting_approval(task: Task, *, reason: str, actor: Actor) -> None:
     )
 
 
-def check_may_decide(task: Task, user: User) -> None:
-    """A task a person created (a chat session's approval request, say) is theirs to decide,
-    or staff's; tasks the system created are anyone's to decide."""
-    if task.created_by_id is not None and task.created_by_id != user.pk and not user.is_staff:
-        raise NotAllowed(f"task {task.pk} belongs to another user; they or staff decide it")
-
-
 @transaction.atomic
 def approve_task(*, task_id: int, user: User, reroute_kind: str = "", note: str = "") -> Task:
     """Approve a waiting task: back to pending, optionally as another kind of work."""
     task = lock_task(task_id)
-    check_may_decide(task, user)
+    check_may_decide(task, user, Decision.APPROVE, as_kind=reroute_kind)
     if task.state != TaskState.WAITING_APPROVAL:
         raise InvalidTransition(f"task {task_id} is {task.state}, not waiting for approval")
     fields = ["approval_decision", "decided_by", "decided_at", "run_after"]
@@ -158,7 +165,7 @@ def approve_task(*, task_id: int, user: User, reroute_kind: str = "", note: str 
 @transaction.atomic
 def reject_task(*, task_id: int, user: User, note: str = "") -> Task:
     task = lock_task(task_id)
-    check_may_decide(task, user)
+    check_may_decide(task, user, Decision.REJECT)
     if task.state != TaskState.WAITING_APPROVAL:
         raise InvalidTransition(f"task {task_id} is {task.state}, not waiting for approval")
     task.approval_decision = ApprovalDecision.REJECTED
@@ -183,10 +190,16 @@ def _announce_decision(task: Task, decision: ApprovalDecision, user: User) -> No
 
 
 @transaction.atomic
-def cancel_task(*, task_id: int, actor: Actor, note: str = "") -> Task:
+def cancel_task(
+    *, task_id: int, actor: Actor | None = None, user: User | None = None, note: str = ""
+) -> Task:
     """Cancel an unfinished task. A running task's lease is withdrawn: its worker's
-    completion will then answer 409 and change nothing."""
+    completion will then answer 409 and change nothing.
+
+    A person's decision names the `user`, whose permission is checked (`check_may_decide`)
+    and who is the actor; the system's names only its `actor`."""
     task = lock_task(task_id)
+    actor = _decider(task, user, Decision.CANCEL, actor)
     if task.state in FINISHED_STATES:
         raise InvalidTransition(f"task {task_id} is already {task.state}")
     task.lease_worker = None
@@ -202,9 +215,13 @@ def cancel_task(*, task_id: int, actor: Actor, note: str = "") -> Task:
 
 
 @transaction.atomic
-def retry_task(*, task_id: int, actor: Actor, note: str = "") -> Task:
-    """Give a failed or cancelled task a fresh set of attempts."""
+def retry_task(
+    *, task_id: int, actor: Actor | None = None, user: User | None = None, note: str = ""
+) -> Task:
+    """Give a failed or cancelled task a fresh set of attempts (`user` and `actor` as for
+    `cancel_task`)."""
     task = lock_task(task_id)
+    actor = _decider(task, user, Decision.RETRY, actor)
     if task.state not in (TaskState.FAILED, TaskState.CANCELLED):
         raise InvalidTransition(f"task {task_id} is {task.state}; only failed or cancelled retry")
     if task.dedupe_key and Task.objects.unfinished().filter(dedupe_key=task.dedupe_key).exists():
@@ -228,6 +245,16 @@ def retry_task(*, task_id: int, actor: Actor, note: str = "") -> Task:
             f"another unfinished task holds dedupe key {task.dedupe_key!r}; retry that one"
         ) from None
     return task
+
+
+def _decider(task: Task, user: User | None, decision: Decision, actor: Actor | None) -> Actor:
+    """The history's actor for a decision, once a person's has been checked."""
+    if user is not None:
+        check_may_decide(task, user, decision)
+        return actor or user_actor(user)
+    if actor is None:
+        raise TypeError("a decision names the user who takes it, or the system's actor")
+    return actor
 
 
 @transaction.atomic

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from engine.executors import executors
 from engine.models import ApiToken, Worker, WorkerState, hash_token
-from engine.services.errors import WorkerNameTaken
+from engine.permissions import MANAGE_WORKERS, has_permission
+from engine.services.errors import NotAllowed, WorkerNameTaken
 from engine.services.history import Actor, worker_actor
 from engine.services.leases import end_attempts_held_by
 from engine.signals import api_tokens_revoked
@@ -73,26 +74,50 @@ def register_worker(
     capabilities: list[str],
     max_concurrency: int = 1,
     registered_by: User | None = None,
+    shared: bool | None = None,
 ) -> RegisteredWorker:
     """Register an external worker, or re-register one by name with a fresh token.
 
     The token is returned once; only its digest is stored, so a worker that lost its token
-    registers again and the old token stops working.
+    registers again and the old token stops working. A worker belongs to the user who
+    registered it: only they, or a user who may manage workers (`engine.change_worker`), may
+    register it again, and it keeps its owner. Only such a user may make a worker `shared`
+    (it then claims everyone's tasks); `None` leaves it as it is. `registered_by` None is the
+    operator on the machine (a command, a test): no check.
     """
+    manager = registered_by is None or has_permission(registered_by, MANAGE_WORKERS)
+    if shared and not manager:
+        raise NotAllowed(
+            "shared: only a user who may manage workers (engine.change_worker) may register a "
+            "shared worker, which claims everyone's tasks"
+        )
     token = new_token(WORKER_TOKEN_PREFIX)
     worker, created = Worker.objects.select_for_update().get_or_create(
         name=name,
-        defaults={"capabilities": capabilities, "max_concurrency": max_concurrency},
+        defaults={
+            "capabilities": capabilities,
+            "max_concurrency": max_concurrency,
+            "registered_by": registered_by,
+        },
     )
     if worker.builtin:
         raise WorkerNameTaken(f"worker name {name!r} belongs to a built-in worker")
+    owned = registered_by is not None and worker.registered_by_id == registered_by.pk
+    if not (created or owned or manager):
+        # Refused before anything is written: the owner's token keeps working.
+        raise WorkerNameTaken(
+            f"worker name {name!r} belongs to another user's worker; choose another name"
+        )
+    if worker.registered_by_id is None:
+        worker.registered_by = registered_by  # an owner whose account is gone: adopted
     worker.capabilities = sorted(set(capabilities))
     worker.max_concurrency = max_concurrency
     worker.state = WorkerState.ONLINE
     worker.last_heartbeat_at = timezone.now()
     worker.token_hash = hash_token(token)
     worker.builtin = False
-    worker.registered_by = registered_by
+    if shared is not None:
+        worker.shared = shared
     worker.save()
     return RegisteredWorker(worker, token, created)
 

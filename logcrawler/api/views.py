@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from engine.api.parsers import API_PARSERS
 from engine.api.permissions import IsHumanUser
 from engine.api.serializers import ErrorSerializer
+from engine.permissions import has_permission
 from logcrawler.api.serializers import (
     AlertFilterSerializer,
     AlertSerializer,
@@ -35,15 +36,23 @@ from logcrawler.services import crawl_source_once, search_entries, set_fingerpri
 from logcrawler.services.health import RANGES, occurrence_series
 
 
-class StaffWrites(BasePermission):
-    """People read; only staff add, change or crawl sources."""
+class SourceWrites(BasePermission):
+    """People read; adding, changing and crawling sources need Django's add_logsource and
+    change_logsource, and logcrawler.crawl_logsource."""
 
-    message = "Only staff may change log sources."
+    needs = {
+        "create": "logcrawler.add_logsource",
+        "partial_update": "logcrawler.change_logsource",
+        "update": "logcrawler.change_logsource",
+        "crawl": "logcrawler.crawl_logsource",
+    }
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
-        return bool(request.user and request.user.is_staff)
+        permission = self.needs.get(getattr(view, "action", ""), "logcrawler.change_logsource")
+        self.message = f"This needs the {permission} permission."
+        return has_permission(request.user, permission)
 
 
 class Newest(CursorPagination):
@@ -70,8 +79,8 @@ class SourcePagination(Newest):
 @extend_schema_view(
     list=extend_schema(summary="List log sources (tokens are never returned)"),
     retrieve=extend_schema(summary="A log source with its health"),
-    create=extend_schema(summary="Add a log source (staff)"),
-    partial_update=extend_schema(summary="Change a log source (staff)"),
+    create=extend_schema(summary="Add a log source (logcrawler.add_logsource)"),
+    partial_update=extend_schema(summary="Change a log source (logcrawler.change_logsource)"),
 )
 class SourceViewSet(
     mixins.ListModelMixin,
@@ -80,7 +89,7 @@ class SourceViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet[LogSource],
 ):
-    permission_classes = [IsHumanUser, StaffWrites]
+    permission_classes = [IsHumanUser, SourceWrites]
     parser_classes = API_PARSERS
     serializer_class = LogSourceSerializer
     pagination_class = SourcePagination
@@ -88,7 +97,9 @@ class SourceViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     @extend_schema(
-        summary="Crawl the source now (staff)", request=None, responses=CrawlReportSerializer
+        summary="Crawl the source now (logcrawler.crawl_logsource)",
+        request=None,
+        responses=CrawlReportSerializer,
     )
     @action(detail=True, methods=["post"])
     def crawl(self, request: Request, pk: str) -> Response:
@@ -129,6 +140,18 @@ STATE_CHANGE = extend_schema(
     request=None,
     responses={
         200: FingerprintSerializer,
+        404: OpenApiResponse(ErrorSerializer, description="No such fingerprint."),
+    },
+)
+GUARDED_CHANGE = extend_schema(
+    request=None,
+    responses={
+        200: FingerprintSerializer,
+        403: OpenApiResponse(
+            ErrorSerializer,
+            description="Needs logcrawler.mute_fingerprint (mute, unmute) "
+            "or logcrawler.resolve_fingerprint (resolve).",
+        ),
         404: OpenApiResponse(ErrorSerializer, description="No such fingerprint."),
     },
 )
@@ -176,7 +199,7 @@ class FingerprintViewSet(viewsets.ReadOnlyModelViewSet[ErrorFingerprint]):
 
     def _change(self, request: Request, pk: str, action_name: str) -> Response:
         fingerprint = set_fingerprint_state(
-            fingerprint_id=pk, action=action_name, actor=f"user:{request.user.get_username()}"
+            fingerprint_id=pk, action=action_name, user=request.user
         )
         return Response(FingerprintSerializer(fingerprint).data)
 
@@ -187,19 +210,19 @@ class FingerprintViewSet(viewsets.ReadOnlyModelViewSet[ErrorFingerprint]):
         return self._change(request, pk, "acknowledge")
 
     @extend_schema(summary="Resolve: it regresses and alerts again if it comes back")
-    @STATE_CHANGE
+    @GUARDED_CHANGE
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:
         return self._change(request, pk, "resolve")
 
     @extend_schema(summary="Mute: never alert on it")
-    @STATE_CHANGE
+    @GUARDED_CHANGE
     @action(detail=True, methods=["post"])
     def mute(self, request: Request, pk: str) -> Response:
         return self._change(request, pk, "mute")
 
     @extend_schema(summary="Unmute (back to acknowledged)")
-    @STATE_CHANGE
+    @GUARDED_CHANGE
     @action(detail=True, methods=["post"])
     def unmute(self, request: Request, pk: str) -> Response:
         return self._change(request, pk, "unmute")

@@ -81,6 +81,11 @@ class ErrorFingerprint(models.Model):
 
     class Meta:
         ordering = ["-last_seen"]
+        # Granted through groups (docs/security.md); acknowledging needs none.
+        permissions = [
+            ("mute_fingerprint", "Can mute and unmute error groups"),
+            ("resolve_fingerprint", "Can resolve error groups and alerts"),
+        ]
         indexes = [
             models.Index(fields=["last_seen"], name="fingerprint_last_seen_idx"),
             models.Index(fields=["level_no", "last_seen"], name="fingerprint_level_idx"),

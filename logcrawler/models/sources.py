@@ -55,6 +55,8 @@ class LogSource(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Adding and changing sources are Django's add_logsource and change_logsource.
+        permissions = [("crawl_logsource", "Can crawl a log source now")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"

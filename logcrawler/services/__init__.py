@@ -7,7 +7,12 @@ from logcrawler.services.alerts import (
 )
 from logcrawler.services.crawl import CrawlReport, crawl_source, crawl_source_once, crawl_sources
 from logcrawler.services.entries import search_entries
-from logcrawler.services.fingerprints import ACTIONS, set_fingerprint_state
+from logcrawler.services.fingerprints import (
+    ACTIONS,
+    check_may_crawl,
+    may_change_state,
+    set_fingerprint_state,
+)
 from logcrawler.services.http_ingest import IngestReply, ingest_batch, ingest_source
 from logcrawler.services.ingest import IngestResult, ingest_entries
 from logcrawler.services.maintenance import PruneReport, prune_logs
@@ -21,6 +26,7 @@ __all__ = [
     "IngestResult",
     "PruneReport",
     "alert_on_fingerprints",
+    "check_may_crawl",
     "crawl_source",
     "crawl_source_once",
     "crawl_sources",
@@ -28,6 +34,7 @@ __all__ = [
     "ingest_batch",
     "ingest_entries",
     "ingest_source",
+    "may_change_state",
     "prune_logs",
     "reset_fingerprinter_cache",
     "search_entries",

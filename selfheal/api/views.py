@@ -32,6 +32,7 @@ from selfheal.serializers import (
 from selfheal.services import (
     actor_for,
     require_repair_permission,
+    require_revert_permission,
     revert_execution,
     run_diagnosis,
     run_repair,
@@ -40,7 +41,10 @@ from selfheal.services import (
 
 BUSY = OpenApiResponse(SelfhealErrorSerializer, description="This playbook is already running.")
 REFUSED = OpenApiResponse(
-    SelfhealErrorSerializer, description="Needs staff status or the selfheal.run_repair permission."
+    SelfhealErrorSerializer, description="Needs the selfheal.run_repair permission."
+)
+REVERT_REFUSED = OpenApiResponse(
+    SelfhealErrorSerializer, description="Needs the selfheal.revert_execution permission."
 )
 
 
@@ -55,13 +59,21 @@ class IsPerson(BasePermission):
 
 
 class MayRunRepair(BasePermission):
-    """Staff, or a user granted `selfheal.run_repair`: repairs, auto-heal and reverts.
+    """A user granted `selfheal.run_repair`: repairs and auto-heal.
 
     A refusal is `RepairNotAllowed`, so the 403 has the API's error shape (detail and code).
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
         require_repair_permission(request.user)
+        return True
+
+
+class MayRevert(BasePermission):
+    """A user granted `selfheal.revert_execution`; refused as `RepairNotAllowed` too."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        require_revert_permission(request.user)
         return True
 
 
@@ -179,12 +191,12 @@ class ExecutionViewSet(viewsets.GenericViewSet[PlaybookExecution]):
         request=RevertRequestSerializer,
         responses={
             201: ExecutionDetailSerializer,
-            403: REFUSED,
+            403: REVERT_REFUSED,
             404: SelfhealErrorSerializer,
             409: SelfhealErrorSerializer,
         },
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsPerson, MayRunRepair])
+    @action(detail=True, methods=["post"], permission_classes=[IsPerson, MayRevert])
     def revert(self, request: Request, pk: int) -> Response:
         body = RevertRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from chat.services import create_session
@@ -37,7 +38,12 @@ new MutationObserver(function (records, observer) {
 def test_operator_signs_in_and_approves_a_waiting_task(
     live_server: Any, page: Any, django_user_model: Any
 ) -> None:
-    django_user_model.objects.create_user(username="nina", password="pw-nina-123")
+    nina = django_user_model.objects.create_user(username="nina", password="pw-nina-123")
+    # She decides the system's tasks. (Granted directly: a live-server test's database is
+    # flushed between tests, which takes the migrations' groups away; permissions return.)
+    nina.user_permissions.add(
+        Permission.objects.get(content_type__app_label="engine", codename="decide_others_task")
+    )
     task = create_task(title="restart payments service", kind="agent").task
     request_approval(task_id=task.pk, reason="restarts a production service", actor="system:guard")
 

@@ -18,7 +18,7 @@ from chat.services import post_message, stop_run
 from chat.stop_reasons import StopReason
 from chat.tools import Tool, ToolContext, tools
 from engine.models import Task, TaskState
-from engine.services import approve_task, reject_task, request_approval
+from engine.services import NotAllowed, approve_task, reject_task, request_approval
 from engine.services.history import system_actor
 from engine.worker import WorkerLoop
 from routing.models import Policy
@@ -48,6 +48,35 @@ def test_a_dangerous_call_waits_on_an_engine_task(user: Any, test_tools: Calls) 
     assert (session.state, session.stop_reason) == ("awaiting_approval", "awaiting_approval")
     requested = ChatEvent.objects.get(session=session, type="approval.requested")
     assert requested.data["task_id"] == task.pk
+
+
+def test_the_owner_may_not_approve_their_own_agents_dangerous_call(
+    user: Any, test_tools: Calls
+) -> None:
+    session, execution = ask_for_zap(user)
+    task = execution.approval_task
+    assert task is not None and task.dangerous
+
+    with pytest.raises(NotAllowed, match=r"engine\.approve_dangerous_task"):
+        approve_task(task_id=task.pk, user=user)
+
+    assert test_tools.seen == []
+    session.refresh_from_db()
+    assert session.state == SessionState.AWAITING_APPROVAL
+
+
+def test_with_four_eyes_not_even_a_superuser_approves_their_own_agents_call(
+    staff: Any, test_tools: Calls, settings: Any
+) -> None:
+    settings.FOUR_EYES = True
+    _, execution = ask_for_zap(staff)
+    task = execution.approval_task
+    assert task is not None
+
+    with pytest.raises(NotAllowed, match="four eyes"):
+        approve_task(task_id=task.pk, user=staff)
+    task.refresh_from_db()
+    assert task.state == TaskState.WAITING_APPROVAL
 
 
 def test_a_call_its_tool_refuses_for_this_owner_asks_nobody_for_approval(

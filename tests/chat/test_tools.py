@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from chat.tools import Tool, ToolContext, ToolRegistry, tools
+from chat.tools import Tool, ToolContext, ToolError, ToolRegistry, tools
 from chat.tools.schema import check_schema, validation_errors
 from engine.models import Task, TaskState
 from engine.services import create_task
@@ -111,9 +111,24 @@ def test_the_engine_tools_read_and_change_the_engine(user: Any) -> None:
     created = tools.get("create_task").function(context, {"title": "new", "kind": "echo"})  # type: ignore[union-attr]
     made = Task.objects.get(pk=created["id"])
     assert (made.created_by, made.source, made.source_ref) == (user, "chat", "chat:7")
-    tools.get("cancel_task").function(context, {"task_id": task.pk})  # type: ignore[union-attr]
-    task.refresh_from_db()
-    assert task.state == TaskState.CANCELLED
+    tools.get("cancel_task").function(context, {"task_id": made.pk})  # type: ignore[union-attr]
+    made.refresh_from_db()
+    assert made.state == TaskState.CANCELLED
+
+
+@pytest.mark.django_db
+def test_the_agent_cancels_only_what_its_owner_may_decide(user: Any) -> None:
+    """An approval lets the agent act for its owner, never beyond: a plain owner's agent may
+    not cancel the system's tasks (nor other people's)."""
+    context = ToolContext(session_id=7, owner_id=user.pk, mode="ops")
+    system_task = create_task(title="nightly", kind="echo").task
+    cancel = tools.get("cancel_task")
+    assert cancel is not None
+
+    with pytest.raises(ToolError, match=r"engine\.decide_others_task"):
+        cancel.function(context, {"task_id": system_task.pk})
+    system_task.refresh_from_db()
+    assert system_task.state == TaskState.PENDING
 
 
 @pytest.mark.django_db

@@ -255,7 +255,7 @@ def test_unknown_task_is_404(api: APIClient, path: str) -> None:
 
 
 def test_approve_puts_it_back_to_pending(api: APIClient, user: Any) -> None:
-    task = waiting_task()
+    task = waiting_task(created_by=user)
 
     response = api.post(f"/api/tasks/{task.pk}/approve/", {"note": "go"}, format="json")
 
@@ -267,8 +267,8 @@ def test_approve_puts_it_back_to_pending(api: APIClient, user: Any) -> None:
     assert event is not None and (event.actor, event.note) == ("user:alice", "go")
 
 
-def test_approve_can_reroute_to_another_kind(api: APIClient) -> None:
-    task = waiting_task()
+def test_approve_can_reroute_to_another_kind(api: APIClient, user: Any) -> None:
+    task = waiting_task(created_by=user)
 
     response = api.post(
         f"/api/tasks/{task.pk}/approve/", {"reroute_kind": "deploy-staging"}, format="json"
@@ -281,8 +281,8 @@ def test_approve_can_reroute_to_another_kind(api: APIClient) -> None:
     assert event.data == {"rerouted_from": "deploy", "rerouted_to": "deploy-staging"}
 
 
-def test_reject_cancels_it(api: APIClient) -> None:
-    task = waiting_task()
+def test_reject_cancels_it(api: APIClient, user: Any) -> None:
+    task = waiting_task(created_by=user)
 
     response = api.post(f"/api/tasks/{task.pk}/reject/", {"note": "too risky"}, format="json")
 
@@ -293,8 +293,8 @@ def test_reject_cancels_it(api: APIClient) -> None:
     assert event is not None and event.note == "too risky"
 
 
-def test_cancel_and_retry(api: APIClient) -> None:
-    task = create_task(title="t", kind="echo").task
+def test_cancel_and_retry(api: APIClient, user: Any) -> None:
+    task = create_task(title="t", kind="echo", created_by=user).task
 
     cancelled = api.post(f"/api/tasks/{task.pk}/cancel/", {}, format="json")
     retried = api.post(f"/api/tasks/{task.pk}/retry/", {"note": "once more"}, format="json")
@@ -320,9 +320,9 @@ def test_cancel_and_retry(api: APIClient) -> None:
     ],
 )
 def test_decision_in_the_wrong_state_is_409_and_changes_nothing(
-    api: APIClient, action: str, state: TaskState
+    api: APIClient, user: Any, action: str, state: TaskState
 ) -> None:
-    task = TaskFactory(state=state)
+    task = TaskFactory(state=state, created_by=user)
 
     response = api.post(f"/api/tasks/{task.pk}/{action}/", {}, format="json")
 

@@ -33,7 +33,8 @@ def client_for(registered: RegisteredWorker) -> APIClient:
 
 @pytest.fixture
 def echo() -> RegisteredWorker:
-    return register_worker(name="echo-1", capabilities=["echo"], max_concurrency=2)
+    """An operator's worker, shared: it claims everyone's tasks."""
+    return register_worker(name="echo-1", capabilities=["echo"], max_concurrency=2, shared=True)
 
 
 @pytest.fixture
@@ -74,20 +75,20 @@ def test_register_returns_the_worker_and_its_token_once(api: APIClient, user: An
     assert worker_api.post(f"/api/workers/{worker.pk}/heartbeat/").status_code == 200
 
 
-def test_registering_a_known_name_again_replaces_its_token(
-    api: APIClient, echo: RegisteredWorker, echo_api: APIClient
-) -> None:
+def test_registering_ones_own_worker_again_replaces_its_token(api: APIClient, user: Any) -> None:
+    mine = register_worker(name="mine-1", capabilities=["echo"], registered_by=user)
+
     response = api.post(
-        "/api/workers/", {"name": "echo-1", "capabilities": ["echo"]}, format="json"
+        "/api/workers/", {"name": "mine-1", "capabilities": ["echo"]}, format="json"
     )
 
     assert response.status_code == 200
     assert response.data["created"] is False
-    assert response.data["worker"]["id"] == echo.worker.pk
-    assert echo_api.post(f"/api/workers/{echo.worker.pk}/heartbeat/").status_code == 401
+    assert response.data["worker"]["id"] == mine.worker.pk
+    assert client_for(mine).post(f"/api/workers/{mine.worker.pk}/heartbeat/").status_code == 401
     fresh = APIClient()
     fresh.credentials(HTTP_AUTHORIZATION=f"Token {response.data['token']}")
-    assert fresh.post(f"/api/workers/{echo.worker.pk}/heartbeat/").status_code == 200
+    assert fresh.post(f"/api/workers/{mine.worker.pk}/heartbeat/").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -271,7 +272,7 @@ def test_complete_refuses_a_result_no_database_can_store(
 def test_completing_a_task_held_by_another_worker_is_409_and_changes_nothing(
     echo: RegisteredWorker, echo_api: APIClient
 ) -> None:
-    other = register_worker(name="other", capabilities=["echo"]).worker
+    other = register_worker(name="other", capabilities=["echo"], shared=True).worker
     task = running_task(other)
 
     response = echo_api.post(

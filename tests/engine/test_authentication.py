@@ -14,9 +14,10 @@ from rest_framework.test import APIClient
 
 from engine import token_cache
 from engine.api.permissions import IsHumanUser, IsThisWorker
-from engine.authentication import WorkerPrincipal, token_owner
+from engine.authentication import WorkerPrincipal
 from engine.models import ApiToken, hash_token
 from engine.services import create_api_token, register_worker, revoke_api_tokens
+from engine.services.tokens import token_owner
 from tests.factories import UserFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db

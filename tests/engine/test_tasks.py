@@ -125,7 +125,9 @@ def test_unknown_task_is_not_found() -> None:
         cancel_task(task_id=999_999, actor="system:test")
 
 
-def test_a_users_task_is_decided_by_that_user_or_staff(user, staff, django_user_model) -> None:
+def test_a_users_task_is_decided_by_that_user_or_a_superuser(
+    user, staff, django_user_model
+) -> None:
     from engine.services import NotAllowed
 
     bob = django_user_model.objects.create_user(username="bob", password="pw-bob-123")
@@ -142,10 +144,18 @@ def test_a_users_task_is_decided_by_that_user_or_staff(user, staff, django_user_
     assert approve_task(task_id=mine.pk, user=staff).state == TaskState.PENDING
 
 
-def test_a_system_task_is_anyones_to_decide(user) -> None:
+def test_a_system_task_is_for_those_who_may_decide_others_tasks(user) -> None:
+    from django.contrib.auth.models import Group
+
+    from engine.services import NotAllowed
+
     task = create_task(title="stranded", kind="x").task
     request_approval(task_id=task.pk, reason="no worker", actor="system:test")
 
+    with pytest.raises(NotAllowed, match=r"engine\.decide_others_task"):
+        reject_task(task_id=task.pk, user=user)
+    user.groups.add(Group.objects.get(name="operator"))
+    user = type(user).objects.get(pk=user.pk)  # a fresh permission cache
     assert reject_task(task_id=task.pk, user=user).state == TaskState.CANCELLED
 
 

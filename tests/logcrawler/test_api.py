@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import include, path
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
@@ -71,14 +72,45 @@ def test_source_settings_are_validated_per_kind(staff_api: APIClient) -> None:
     assert missing_path.status_code == 400
 
 
-def test_only_staff_change_sources(api: APIClient) -> None:
-    response = api.post(
+def test_a_plain_user_may_not_add_change_or_crawl_sources(api: APIClient) -> None:
+    source = LogSource.objects.create(name="f", kind="file", settings={"path": "/x"})
+
+    added = api.post(
         "/api/logs/sources/",
-        {"name": "f", "kind": "file", "settings": {"path": "/x"}},
+        {"name": "g", "kind": "file", "settings": {"path": "/x"}},
         format="json",
     )
+    changed = api.patch(f"/api/logs/sources/{source.pk}/", {"enabled": False}, format="json")
+    crawled = api.post(f"/api/logs/sources/{source.pk}/crawl/")
+
+    assert (added.status_code, changed.status_code, crawled.status_code) == (403, 403, 403)
+    assert "logcrawler.add_logsource" in added.json()["detail"]
+    assert "logcrawler.crawl_logsource" in crawled.json()["detail"]
+    assert list(LogSource.objects.values_list("name", "enabled")) == [("f", True)]
+
+
+def test_an_operator_crawls_but_does_not_edit_sources(user: Any) -> None:
+    user.groups.add(Group.objects.get(name="operator"))
+    source = LogSource.objects.create(name="f", kind="http")
+    api = api_client_for(user)
+
+    assert api.patch(f"/api/logs/sources/{source.pk}/", {}, format="json").status_code == 403
+    assert api.post(f"/api/logs/sources/{source.pk}/crawl/").status_code == 200
+
+
+@pytest.mark.parametrize("action", ["mute", "resolve", "unmute"])
+def test_a_plain_user_may_not_mute_or_resolve_an_error_group(api: APIClient, action: str) -> None:
+    ingest(entry("disk /dev/sda1 full", at=NOW - minutes(2)))
+    fingerprint = ErrorFingerprint.objects.get(level="ERROR")
+
+    response = api.post(f"/api/logs/fingerprints/{fingerprint.id}/{action}/")
 
     assert response.status_code == 403
+    assert response.json()["code"] == "not_allowed"
+    fingerprint.refresh_from_db()
+    assert fingerprint.state == "new"
+    acknowledged = api.post(f"/api/logs/fingerprints/{fingerprint.id}/acknowledge/")
+    assert acknowledged.status_code == 200, "acknowledging silences nothing: anyone may"
 
 
 def test_crawl_a_source_through_the_api(staff_api: APIClient, tmp_path: Any) -> None:
@@ -112,7 +144,8 @@ def test_entries_are_filtered_and_cursor_paginated(api: APIClient) -> None:
     assert api.get("/api/logs/entries/?level=LOUD").status_code == 400
 
 
-def test_fingerprints_list_detail_and_actions(api: APIClient) -> None:
+def test_fingerprints_list_detail_and_actions(staff_api: APIClient) -> None:
+    api = staff_api
     ingest(entry("disk /dev/sda1 full", at=NOW - minutes(2)), entry("cache warm", level="INFO"))
     fingerprint = ErrorFingerprint.objects.get(level="ERROR")
 

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
@@ -17,6 +18,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rules")]
 
 @pytest.fixture
 def signed_in(client: Client, user: Any) -> Client:
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def operator(client: Client, user: Any) -> Client:
+    """Alice in the operator role: she may mute, resolve and crawl."""
+    user.groups.add(Group.objects.get(name="operator"))
     client.force_login(user)
     return client
 
@@ -117,11 +126,11 @@ def test_an_unknown_fingerprint_is_404(signed_in: Client) -> None:
     [("acknowledge", "acknowledged"), ("resolve", "resolved"), ("mute", "muted")],
 )
 def test_the_buttons_change_the_state_and_come_back(
-    signed_in: Client, errors: list[ErrorFingerprint], action: str, state: str
+    operator: Client, errors: list[ErrorFingerprint], action: str, state: str
 ) -> None:
     fingerprint = errors[0]
 
-    response = signed_in.post(
+    response = operator.post(
         f"/logs/fingerprints/{fingerprint.id}/{action}/", {"next": "/logs/?range=hour"}
     )
 
@@ -132,15 +141,30 @@ def test_the_buttons_change_the_state_and_come_back(
 
 
 def test_buttons_are_post_only_and_refuse_unknown_actions(
-    signed_in: Client, errors: list[ErrorFingerprint]
+    operator: Client, errors: list[ErrorFingerprint]
 ) -> None:
     fingerprint = errors[0]
 
-    assert signed_in.get(f"/logs/fingerprints/{fingerprint.id}/resolve/").status_code == 405
-    assert signed_in.post(f"/logs/fingerprints/{fingerprint.id}/delete/").status_code == 404
-    assert signed_in.post("/logs/fingerprints/nope/resolve/").status_code == 404
-    response = signed_in.post(f"/logs/fingerprints/{fingerprint.id}/unmute/", follow=True)
+    assert operator.get(f"/logs/fingerprints/{fingerprint.id}/resolve/").status_code == 405
+    assert operator.post(f"/logs/fingerprints/{fingerprint.id}/delete/").status_code == 404
+    assert operator.post("/logs/fingerprints/nope/resolve/").status_code == 404
+    response = operator.post(f"/logs/fingerprints/{fingerprint.id}/unmute/", follow=True)
     assert "is not muted" in response.content.decode()
+    fingerprint.refresh_from_db()
+    assert fingerprint.state == FingerprintState.NEW
+
+
+@pytest.mark.parametrize("action", ["mute", "resolve"])
+def test_a_plain_user_may_not_mute_or_resolve_an_error_group(
+    signed_in: Client, errors: list[ErrorFingerprint], action: str
+) -> None:
+    fingerprint = errors[0]
+    page = signed_in.get(f"/logs/fingerprints/{fingerprint.id}/").content.decode()
+
+    response = signed_in.post(f"/logs/fingerprints/{fingerprint.id}/{action}/", follow=True)
+
+    assert f'data-action="{action}"' not in page, "no button for what one may not do"
+    assert "logcrawler." in response.content.decode()  # the refusal names the permission
     fingerprint.refresh_from_db()
     assert fingerprint.state == FingerprintState.NEW
 
@@ -155,16 +179,16 @@ def test_an_offsite_next_is_ignored(signed_in: Client, errors: list[ErrorFingerp
     assert response["Location"] == f"/logs/fingerprints/{fingerprint.id}/"
 
 
-def test_crawl_now_is_for_staff(client: Client, user: Any, staff: Any, tmp_path: Any) -> None:
+def test_crawl_now_needs_the_crawl_permission(client: Client, user: Any, tmp_path: Any) -> None:
     log = tmp_path / "a.log"
     log.write_text("ERROR something broke\n")
     source = LogSource.objects.create(name="f", kind=SourceKind.FILE, settings={"path": str(log)})
     client.force_login(user)
-    assert client.post(f"/logs/sources/{source.pk}/crawl/").status_code == 302
+    assert client.post(f"/logs/sources/{source.pk}/crawl/").status_code == 403
     source.refresh_from_db()
     assert source.lines_read == 0
 
-    client.force_login(staff)
+    user.groups.add(Group.objects.get(name="operator"))
     response = client.post(f"/logs/sources/{source.pk}/crawl/", follow=True)
 
     source.refresh_from_db()

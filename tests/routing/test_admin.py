@@ -116,3 +116,31 @@ def test_ending_a_cool_down_by_hand(client: Any, staff: Any) -> None:
     )
 
     assert ModelHealth.objects.get(pk="a/b").consecutive_failures == 0
+
+
+def test_a_staff_member_without_the_permission_may_not_edit_a_policy_or_end_a_cool_down(
+    client: Any,
+) -> None:
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    policy = Policy.objects.get(mode="ops")
+    ModelHealth.objects.create(model_id="a/b", consecutive_failures=5)
+    operator = UserFactory(is_staff=True)
+    operator.groups.add(Group.objects.get(name="operator"))  # may view routing, not edit it
+    client.force_login(operator)
+    url = reverse("admin:routing_policy_change", args=[policy.pk])
+
+    edit = client.post(url, {"mode": "ops", "model": "x/y", "daily_ceiling": "999"})
+    client.post(
+        reverse("admin:routing_modelhealth_changelist"),
+        {"action": "reset_health", "_selected_action": ["a/b"]},
+    )
+
+    assert edit.status_code == 403
+    policy.refresh_from_db()
+    assert policy.model != "x/y"
+    assert ModelHealth.objects.get(pk="a/b").consecutive_failures == 5
+    operator.groups.add(Group.objects.get(name="admin"))
+    assert "_save" in client.get(url).content.decode(), "the admin role edits policies"

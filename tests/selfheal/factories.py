@@ -26,11 +26,15 @@ class AutoHealRuleFactory(factory.django.DjangoModelFactory):
     max_runs_per_hour = 2
 
 
-def grant_repair(user: Any) -> Any:
-    """Give `user` the permission an operator grants in the admin; a fresh copy, since a
-    user's permissions are cached on the instance."""
+def grant_repair(user: Any, *codenames: str) -> Any:
+    """Give `user` the permissions an operator grants in the admin (by default both of
+    self-heal's: run_repair and revert_execution); a fresh copy, since a user's permissions
+    are cached on the instance."""
     user.user_permissions.add(
-        Permission.objects.get(content_type__app_label="selfheal", codename="run_repair")
+        *Permission.objects.filter(
+            content_type__app_label="selfheal",
+            codename__in=codenames or ("run_repair", "revert_execution"),
+        )
     )
     return type(user).objects.get(pk=user.pk)
 

@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.urls import include, path
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
@@ -211,26 +211,25 @@ def test_changing_runs_are_refused_403_without_the_permission(
 
     assert response.status_code == 403
     assert response.json()["code"] == "repair_not_allowed"
-    assert "selfheal.run_repair" in response.json()["detail"]
+    needed = "selfheal.revert_execution" if "revert" in url else "selfheal.run_repair"
+    assert needed in response.json()["detail"]
     assert PlaybookExecution.objects.count() == before, "nothing ran"
     blocked.refresh_from_db()
     assert blocked.state == TaskState.PENDING, "the repair's change was not reverted"
 
 
-def test_staff_may_repair_without_the_permission() -> None:
+def test_staff_status_alone_is_no_permission_but_a_superuser_holds_them_all() -> None:
     staff = UserFactory(username="sam", is_staff=True)
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
 
-    response = api_client_for(staff).post(API + "repair/", {"dry_run": True}, format="json")
+    refused = api_client_for(staff).post(API + "repair/", {"dry_run": True}, format="json")
+    allowed = api_client_for(root).post(API + "repair/", {"dry_run": True}, format="json")
 
-    assert response.status_code == 201
+    assert (refused.status_code, allowed.status_code) == (403, 201)
 
 
-def test_the_permission_granted_through_a_group_lets_a_user_repair_and_revert(
-    user: Any,
-) -> None:
-    operators = Group.objects.create(name="operators")
-    operators.permissions.add(Permission.objects.get(codename="run_repair"))
-    user.groups.add(operators)
+def test_the_operator_role_lets_a_user_repair_and_revert(user: Any) -> None:
+    user.groups.add(Group.objects.get(name="operator"))
     client = api_client_for(user)
     blocked_on_done(1)
 
@@ -240,8 +239,22 @@ def test_the_permission_granted_through_a_group_lets_a_user_repair_and_revert(
     assert (repair.status_code, revert.status_code) == (201, 201)
 
 
-def test_an_inactive_staff_user_may_not_repair() -> None:
-    assert may_run_repair(UserFactory(username="gone", is_staff=True, is_active=False)) is False
+def test_repairing_does_not_let_one_revert(user: Any) -> None:
+    client = api_client_for(grant_repair(user, "run_repair"))
+    blocked_on_done(1)
+    repair = client.post(API + "repair/", {}, format="json")
+
+    revert = client.post(f"{API}executions/{repair.json()['id']}/revert/", {}, format="json")
+
+    assert repair.status_code == 201
+    assert revert.status_code == 403
+    assert "selfheal.revert_execution" in revert.json()["detail"]
+    assert PlaybookExecution.objects.get(pk=repair.json()["id"]).reverted_at is None
+
+
+def test_an_inactive_superuser_may_not_repair() -> None:
+    gone = UserFactory(username="gone", is_staff=True, is_superuser=True, is_active=False)
+    assert may_run_repair(gone) is False
 
 
 def test_the_api_schema_generates_without_warnings() -> None:

@@ -101,10 +101,10 @@ def test_the_diagnosis_is_open_to_an_owner_without_the_permission() -> None:
     assert _call("selfheal_diagnose", {}, owner_id=plain.pk)["state"] == "done"
 
 
-def test_a_staff_owner_may_repair() -> None:
-    staff = UserFactory(username="sam", is_staff=True)
+def test_a_superuser_owner_may_repair() -> None:
+    root = UserFactory(username="sam", is_staff=True, is_superuser=True)
 
-    assert _call("selfheal_repair", {}, owner_id=staff.pk)["dry_run"] is True
+    assert _call("selfheal_repair", {}, owner_id=root.pk)["dry_run"] is True
 
 
 def test_bad_arguments_are_refused_before_the_tool_runs() -> None:
@@ -124,6 +124,7 @@ def test_the_repair_is_refused_before_approval_for_an_owner_without_the_permissi
         return tool.refused(ToolContext(session_id=7, owner_id=owner_id, mode="ops"))
 
     assert refused(owner.pk) is None
-    assert refused(UserFactory(username="sam", is_staff=True).pk) is None
+    assert refused(UserFactory(username="root", is_superuser=True).pk) is None
+    assert "selfheal.run_repair" in (refused(UserFactory(username="sam", is_staff=True).pk) or "")
     assert "selfheal.run_repair" in (refused(UserFactory(username="plain").pk) or "")
     assert refused(None) is not None  # a system session: no one whose permission covers it
