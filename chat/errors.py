@@ -38,11 +38,11 @@ class BudgetSpent(NothingToRun):
 
     def __init__(self, message: str, *, budget: str, used: object, limit: object, field: str):
         super().__init__(message)
-        self.budget, self.used, self.limit, self.field = budget, used, limit, field
+        self.budget, self.used, self.limit, self.to_raise = budget, used, limit, field
 
     @property
     def details(self) -> dict[str, object]:
-        return {"budget": self.budget, "used": self.used, "limit": self.limit, "raise": self.field}
+        return {"budget": self.budget, "used": self.used, "limit": self.limit, "raise": self.to_raise}
 
 
 class InvalidMode(ChatError):
