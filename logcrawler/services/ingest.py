@@ -29,6 +29,7 @@ from logcrawler.models import (
     LogEntry,
     LogSource,
 )
+from logcrawler.services.alerts import EvaluationReport, alert_on_fingerprints
 from logcrawler.services.sql import upsert_fingerprints, upsert_occurrences
 from logcrawler.services.store import cache
 
@@ -53,8 +54,10 @@ class GroupTally:
 class IngestResult:
     stored: int = 0
     fingerprints: int = 0
+    fingerprint_ids: list[str] = field(default_factory=list)
     new_fingerprints: list[str] = field(default_factory=list)
     regressed_fingerprints: list[str] = field(default_factory=list)
+    alerts: EvaluationReport = field(default_factory=EvaluationReport)
 
 
 @dataclass
@@ -205,7 +208,11 @@ def _store(
         state = _lock_state()
         cache.current(state)
         prepared = _prepare(entries, source.pk if source else None, now)
-        result = IngestResult(stored=len(prepared.rows), fingerprints=len(prepared.tallies))
+        result = IngestResult(
+            stored=len(prepared.rows),
+            fingerprints=len(prepared.tallies),
+            fingerprint_ids=list(prepared.tallies),
+        )
         if prepared.rows:
             _insert_entries(prepared.rows)
             changed = [t.group for t in prepared.tallies.values() if cache.changed(t.group)]
@@ -264,9 +271,7 @@ def ingest_entries(
             cache.invalidate()
             raise
     if alert and (result.new_fingerprints or result.regressed_fingerprints):
-        from logcrawler.services.alerts import alert_on_fingerprints
-
-        alert_on_fingerprints(
+        result.alerts = alert_on_fingerprints(
             new=result.new_fingerprints, regressed=result.regressed_fingerprints, now=now
         )
     return result
