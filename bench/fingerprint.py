@@ -29,7 +29,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
+from _common import shared_data  # noqa: E402
 from drain3 import TemplateMiner  # noqa: E402
 from drain3.masking import MaskingInstruction  # noqa: E402
 from drain3.template_miner_config import TemplateMinerConfig  # noqa: E402
@@ -182,7 +184,7 @@ def summary(runs: dict[str, Run]) -> dict[str, dict[str, float]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/loghub_2k")
+    parser.add_argument("--data", type=Path, default=shared_data("loghub_2k"))
     parser.add_argument("--dump", type=Path, help="write system,LineId,fingerprint as CSV")
     parser.add_argument("--rounds", type=int, default=7, help="timing rounds per system")
     args = parser.parse_args()

@@ -43,10 +43,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, setup_django
+from _common import setup_django, shared_data
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/juggernaut_ingest_bench"
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "loghub_2k"
+DEFAULT_DATA = shared_data("loghub_2k")
 START = datetime(2025, 6, 2, tzinfo=UTC)
 _NUMBER = re.compile(r"\d+")
 TABLES = (
@@ -107,7 +107,7 @@ def run_ours(path: Path, lines: int) -> dict[str, Any]:
     report = crawl_source(source=source)
     seconds = time.perf_counter() - start
     if report.status != "ok":
-        sys.exit(f"crawl failed: {report}")
+        sys.exit(f"crawl failed: {report.line()}")
     entries = LogEntry.objects.count()
     return {
         "lines_per_second": lines / seconds,
@@ -194,6 +194,9 @@ def main() -> None:
     AlertRule.objects.update(enabled=False)
     lines = build_lines(args.data, args.lines)
     with tempfile.TemporaryDirectory() as folder:
+        # A file source follows only files under LOGCRAWLER_FILE_ROOTS: this process lets
+        # it follow the one it writes, wherever the system keeps temporary files.
+        settings.LOGCRAWLER_FILE_ROOTS = [*settings.LOGCRAWLER_FILE_ROOTS, folder]
         path = Path(folder) / "loghub.log"
         path.write_text("\n".join(lines) + "\n")
         rounds = [run_ours(path, len(lines)) for _ in range(args.rounds)]
