@@ -17,6 +17,7 @@ from logcrawler.models import LogSource, SourceStatus
 from logcrawler.services.alerts import EvaluationReport
 from logcrawler.services.ingest import ingest_entries
 from logcrawler.sources import RateLimited, SourceError, adapter_for
+from logcrawler.sources.readahead import read_ahead
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def crawl_source(*, source: LogSource, now: datetime | None = None) -> CrawlRepo
     lines = 0
     alerts = EvaluationReport()
     try:
-        for batch in adapter.batches():
+        for batch in read_ahead(adapter.batches()):
             result = ingest_entries(source=source, entries=batch.entries, cursor=batch.cursor)
             source.cursor = batch.cursor
             lines += result.stored
