@@ -82,6 +82,9 @@ class IngestView(APIView):
                 description="Over LOGCRAWLER_INGEST_MAX_BYTES or LOGCRAWLER_INGEST_MAX_ENTRIES."
             ),
             415: OpenApiResponse(description="Unsupported Content-Type."),
+            422: OpenApiResponse(
+                description="The Idempotency-Key was already used for a different batch."
+            ),
         },
     )
     def post(self, request: Request) -> Response:

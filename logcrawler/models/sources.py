@@ -82,6 +82,9 @@ class IngestBatch(models.Model):
     response = models.JSONField(default=dict)
     entries_done = models.PositiveIntegerField(default=0)
     complete = models.BooleanField(default=True)
+    # SHA-256 of what the key was first used for (type, service, body): a key reused for
+    # another batch is refused, never answered with the first batch's result or mixed in.
+    body_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -4,11 +4,13 @@ A body may hold up to LOGCRAWLER_INGEST_MAX_ENTRIES entries; they are stored
 LOGCRAWLER_BATCH_LINES at a time, one transaction each, so that a big push never holds the
 database (SQLite's single writer above all) for long. With an idempotency key the batch's
 row records how many entries are stored: a retry of a batch that failed part-way stores
-only the rest, and a batch already complete is answered as the first time.
+only the rest, and a batch already complete is answered as the first time. A key reused for
+a different batch is refused (422), never answered with the first batch's result.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +52,29 @@ def ingest_source(name: str = "") -> LogSource:
     return named
 
 
+def _request_hash(body: bytes, *, content_type: str, service: str) -> str:
+    digest = hashlib.sha256()
+    for part in (content_type.split(";", 1)[0].strip().lower(), service):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _reused(batch: IngestBatch, request_hash: str) -> IngestReply | None:
+    """The refusal of a key already used for another batch (rows from before the hash was
+    kept have none and are trusted)."""
+    if not batch.body_hash or batch.body_hash == request_hash:
+        return None
+    return IngestReply(
+        status=422,
+        body={
+            "detail": "This Idempotency-Key was already used for a different batch "
+            "(body, Content-Type or service); use a new key for a new batch.",
+            "code": "idempotency_key_reused",
+        },
+    )
+
+
 def _replay(batch: IngestBatch) -> IngestReply:
     # Every stored batch was answered 201 the first time (a body with no good entry is a
     # 400 and stores no batch): the replay answers the same, marked as a replay.
@@ -88,12 +113,16 @@ def _store_keyed(
     key: str,
     entries: Sequence[ParsedEntry],
     *,
+    request_hash: str,
     received: int,
     rejected: list[dict[str, Any]],
 ) -> IngestReply:
     batch, _ = IngestBatch.objects.get_or_create(
-        source=source, key=key, defaults={"complete": False}
+        source=source, key=key, defaults={"complete": False, "body_hash": request_hash}
     )
+    refused = _reused(batch, request_hash)
+    if refused is not None:
+        return refused
     if batch.complete:
         return _replay(batch)
     size = max(int(settings.LOGCRAWLER_BATCH_LINES), 1)
@@ -127,10 +156,11 @@ def ingest_batch(
     """Store the batch's good entries and report the bad ones. With an idempotency key, a
     batch already stored under that key is answered as it was, and stores nothing."""
     key = idempotency_key.strip()[:MAX_KEY_CHARS]
+    request_hash = _request_hash(body, content_type=content_type, service=service)
     if key:
         done = IngestBatch.objects.filter(source=source, key=key, complete=True).first()
         if done is not None:
-            return _replay(done)
+            return _reused(done, request_hash) or _replay(done)
     parsed = parse_body(
         body,
         content_type=content_type,
@@ -145,7 +175,12 @@ def ingest_batch(
         )
     if key:
         return _store_keyed(
-            source, key, parsed.entries, received=parsed.received, rejected=rejected
+            source,
+            key,
+            parsed.entries,
+            request_hash=request_hash,
+            received=parsed.received,
+            rejected=rejected,
         )
     progress: dict[str, Any] = {}
     size = max(int(settings.LOGCRAWLER_BATCH_LINES), 1)

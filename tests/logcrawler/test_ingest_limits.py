@@ -164,3 +164,19 @@ def test_a_keyed_push_that_fails_part_way_stores_the_rest_once_when_retried(
     assert replayed.status_code == 201 and replayed.json() == {**retried.json(), "replayed": True}
     messages = sorted(LogEntry.objects.values_list("message", flat=True))
     assert messages == sorted(f"order {n} failed" for n in range(6))
+
+
+def test_a_key_reused_for_another_batch_is_refused_and_stores_nothing(
+    client: APIClient,
+) -> None:
+    key = {"HTTP_IDEMPOTENCY_KEY": "push-9"}
+    first = post(client, [{"message": "order 1 failed"}], **key)
+
+    other = post(client, [{"message": "order 2 failed"}], **key)
+    elsewhere = post(client, [{"message": "order 1 failed"}], query="?service=billing", **key)
+
+    assert first.status_code == 201
+    assert other.status_code == elsewhere.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert list(LogEntry.objects.values_list("message", flat=True)) == ["order 1 failed"]
+    assert post(client, [{"message": "order 1 failed"}], **key).status_code == 201
