@@ -13,6 +13,13 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/juggernaut_bench"
 
 
+def shared_data(name: str) -> Path:
+    """``shared/data/<name>`` beside the checkout (``../shared``), or beside the folder that
+    holds it (a worktree under ``wt/``): the first that exists, else the first."""
+    candidates = [base / "shared" / "data" / name for base in (REPO.parent, REPO.parent.parent)]
+    return next((path for path in candidates if path.exists()), candidates[0])
+
+
 def setup_django(database_url: str) -> None:
     """Point Django at `database_url` (PostgreSQL), create the database if missing, migrate."""
     if not database_url.startswith(("postgres://", "postgresql://")):

@@ -17,6 +17,12 @@ _ACCESS = re.compile(
     rf'(?<![\w/])"?(?P<method>{_METHODS}) (?P<target>\S+)(?: HTTP/\d(?:\.\d)?)?"? '
     r"(?P<status>[1-5]\d\d)\b"
 )
+# HAProxy's HTTP log puts the status after the timers (Tq/Tw/Tc/Tr/Ta) and the quoted
+# request at the end: "... be_api/srv1 0/0/1/12/13 200 512 - - ---- ... "GET /x HTTP/1.1"".
+_HAPROXY_ACCESS = re.compile(
+    r"\s-?\d+(?:/[+-]?\d+){3,4} (?P<status>[1-5]\d\d) .*"
+    rf'"(?P<method>{_METHODS}) (?P<target>\S+)(?: HTTP/\d(?:\.\d)?)?"'
+)
 # Tokens that start an access line's request; a message without one is not an access line.
 METHOD_TOKENS = frozenset(
     prefix + method for method in _METHODS.split("|") for prefix in ("", '"', "'", "[")
@@ -69,8 +75,9 @@ def route_shape(target: str) -> str:
 
 
 def parse_access_line(message: str) -> AccessLine | None:
-    """The request in an access-log line (common/combined log format, uvicorn, plain)."""
-    match = _ACCESS.search(message)
+    """The request in an access-log line (common/combined log format as nginx and Apache
+    write it, Envoy's default format, uvicorn, HAProxy's HTTP log, plain)."""
+    match = _ACCESS.search(message) or _HAPROXY_ACCESS.search(message)
     if match is None:
         return None
     return AccessLine(

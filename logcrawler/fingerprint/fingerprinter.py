@@ -29,12 +29,19 @@ from logcrawler.fingerprint.parse import ParsedEntry
 from logcrawler.fingerprint.stacktrace import TRACEBACK_HEADER, parse_traceback
 
 _MESSAGE_CACHE_LIMIT = 100_000
+# Masking treats the digits 1-9 alike (tests/logcrawler/test_masking.py holds it), so two
+# messages that differ only in those digits have one key, and so one group: a message with
+# its digits folded is a cache key that numbers which change every line ("took 38 ms",
+# "took 41 ms") do not defeat. Only plain message groups are cached so: an access line's
+# status code and a traceback's frames are read from the raw text.
+# (On the UTF-8 bytes: bytes.translate is twenty times faster than str.translate.)
+_FOLD_DIGITS = bytes.maketrans(b"23456789", b"11111111")
 
 
 class _Scope:
     """The groups of one service: keys seen, and message groups by token count."""
 
-    __slots__ = ("by_length", "by_message", "keys", "message_keys")
+    __slots__ = ("by_folded", "by_length", "by_message", "keys", "message_keys")
 
     def __init__(self) -> None:
         self.keys: dict[str, dict[tuple[str, ...], TemplateGroup]] = {
@@ -46,6 +53,8 @@ class _Scope:
         self.by_length: dict[int, list[TemplateGroup]] = {}
         # Exact message -> group: a cache only (bounded), the keys above are the memory.
         self.by_message: dict[str, TemplateGroup] = {}
+        # Message with its digits folded -> message group: a cache too (bounded).
+        self.by_folded: dict[bytes, TemplateGroup] = {}
 
 
 class ErrorFingerprinter:
@@ -84,15 +93,24 @@ class ErrorFingerprinter:
         group = seen.get(message)
         if group is not None:
             return group.unchanged
+        folded = message.encode("utf-8", "surrogatepass").translate(_FOLD_DIGITS)
+        group = scope.by_folded.get(folded)
+        if group is not None:
+            return group.unchanged
         if TRACEBACK_HEADER in message:
             result = self._traceback(scope, message, service)
         else:
             key = self._masker.tokens(message)
             group = scope.message_keys.get(key)
-            if group is not None and METHOD_TOKENS.isdisjoint(key):
+            plain = METHOD_TOKENS.isdisjoint(key)
+            if group is not None and plain:
                 result = group.unchanged
             else:
                 result = self._new_key(scope, message, key, service)
+            if plain and result.group.kind == KIND_MESSAGE:
+                if len(scope.by_folded) >= _MESSAGE_CACHE_LIMIT:
+                    scope.by_folded.clear()
+                scope.by_folded[folded] = result.group
         if len(seen) >= _MESSAGE_CACHE_LIMIT:
             seen.clear()
         seen[message] = result.group

@@ -179,7 +179,7 @@ def mask_message(message: str) -> str:
 # Masking treats every digit but 0 alike (0 only matters in "0x") and no pattern counts past
 # 12 digits in a row, so tokens that differ only in such digits, or in the length of very
 # long digit runs, share one cache entry: ids stop missing the cache.
-_FOLD_DIGITS = str.maketrans("23456789", "11111111")
+_FOLD_DIGITS = bytes.maketrans(b"23456789", b"11111111")
 _LONG_RUN_LENGTH = 12
 _LONG_DIGIT_RUN = re.compile(r"\d{13,}")
 _LONG_RUN_FOLDED = "1" * 13
@@ -204,7 +204,12 @@ _NUMBERED_NAME = re.compile(r"([A-Za-z_]+[_.=\#-]-?)\d+")
 
 def _cache_key(raw: str) -> str:
     """A token that ``mask_token`` masks exactly as it masks ``raw``, shared by many tokens."""
-    folded = raw.translate(_FOLD_DIGITS)
+    # On the UTF-8 bytes: bytes.translate is many times faster than str.translate.
+    folded = (
+        raw.encode("utf-8", "surrogatepass")
+        .translate(_FOLD_DIGITS)
+        .decode("utf-8", "surrogatepass")
+    )
     if len(folded) > _LONG_RUN_LENGTH:
         folded = _LONG_DIGIT_RUN.sub(_LONG_RUN_FOLDED, folded)
     return folded

@@ -71,13 +71,22 @@ class LogSource(models.Model):
 
 
 class IngestBatch(models.Model):
-    """One accepted HTTP ingest batch, by its Idempotency-Key, so a retry is not stored twice."""
+    """One accepted HTTP ingest batch, by its Idempotency-Key, so a retry is not stored twice.
+
+    A batch is stored a chunk per transaction; ``entries_done`` says how far, so a retry of a
+    batch that failed part-way stores the rest, once. ``complete``: its answer is final.
+    """
 
     source = models.ForeignKey(LogSource, on_delete=models.CASCADE, related_name="batches")
     key = models.CharField(max_length=200)
     accepted = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     response = models.JSONField(default=dict)
+    entries_done = models.PositiveIntegerField(default=0)
+    complete = models.BooleanField(default=True)
+    # SHA-256 of what the key was first used for (type, service, body): a key reused for
+    # another batch is refused, never answered with the first batch's result or mixed in.
+    body_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

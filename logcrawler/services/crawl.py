@@ -4,17 +4,20 @@ on the source row (last crawl, lines read, last error, rate limit)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
+from chat.redaction import redact_text
 from engine.services import job_lock
 from logcrawler.errors import SourceNotFound
 from logcrawler.models import LogSource, SourceStatus
+from logcrawler.services.alerts import EvaluationReport
 from logcrawler.services.ingest import ingest_entries
 from logcrawler.sources import RateLimited, SourceError, adapter_for
+from logcrawler.sources.readahead import read_ahead
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,7 @@ class CrawlReport:
     status: str
     detail: str
     skipped: bool = False
+    alerts: EvaluationReport = field(default_factory=EvaluationReport)
 
     def line(self) -> str:
         if self.skipped:
@@ -50,12 +54,16 @@ def _record(
     detail: str,
     error: str = "",
     retry_after: datetime | None = None,
+    alerts: EvaluationReport | None = None,
 ) -> CrawlReport:
+    # Providers' words end up here (Railway's errors, file system messages): the shared
+    # redaction keeps a token an upstream echoed off the page, the API and the admin.
+    detail, error = redact_text(detail)[:MAX_DETAIL_CHARS], redact_text(error)
     fields = {
         "last_crawl_at": now,
         "last_crawl_lines": lines,
         "status": status,
-        "status_detail": detail[:MAX_DETAIL_CHARS],
+        "status_detail": detail,
         "last_error": error,
         "retry_after": retry_after,
     }
@@ -64,19 +72,26 @@ def _record(
     LogSource.objects.filter(pk=source.pk).update(**fields)
     for name, value in fields.items():
         setattr(source, name, value)
-    return CrawlReport(source.name, lines, status, detail[:MAX_DETAIL_CHARS])
+    return CrawlReport(source.name, lines, status, detail, alerts=alerts or EvaluationReport())
 
 
 def crawl_source(*, source: LogSource, now: datetime | None = None) -> CrawlReport:
-    """Read what arrived since the source's cursor; the outcome is kept on the row."""
+    """Read what arrived since the source's cursor; the outcome is kept on the row.
+
+    Whatever went wrong is said with its reason, in the status detail (page, API, the
+    command's output) and the last error: a source that cannot be read, or the parts of one
+    that could not be read while the rest was stored.
+    """
     now = now or timezone.now()
     adapter = adapter_for(source, now=now)
     lines = 0
+    alerts = EvaluationReport()
     try:
-        for batch in adapter.batches():
+        for batch in read_ahead(adapter.batches()):
             result = ingest_entries(source=source, entries=batch.entries, cursor=batch.cursor)
             source.cursor = batch.cursor
             lines += result.stored
+            alerts.merge(result.alerts)
     except RateLimited as exc:
         until = now + timedelta(seconds=exc.retry_after_seconds)
         detail = f"{exc}; next crawl after {until:%H:%M:%S} UTC"
@@ -88,13 +103,33 @@ def crawl_source(*, source: LogSource, now: datetime | None = None) -> CrawlRepo
             detail=detail,
             error=str(exc),
             retry_after=until,
+            alerts=alerts,
         )
     except SourceError as exc:
+        reason = str(exc) or type(exc).__name__
         return _record(
-            source, now=now, lines=lines, status=SourceStatus.ERROR, detail="", error=str(exc)
+            source,
+            now=now,
+            lines=lines,
+            status=SourceStatus.ERROR,
+            detail="; ".join([reason, *adapter.notes.failures, *adapter.notes.notes]),
+            error="; ".join([reason, *adapter.notes.failures]),
+            alerts=alerts,
+        )
+    notes = "; ".join(adapter.notes.notes)
+    if adapter.notes.failures:
+        failed = "; ".join(adapter.notes.failures)
+        return _record(
+            source,
+            now=now,
+            lines=lines,
+            status=SourceStatus.ERROR,
+            detail=f"could not read {failed}" + (f"; {notes}" if notes else ""),
+            error=failed,
+            alerts=alerts,
         )
     return _record(
-        source, now=now, lines=lines, status=SourceStatus.OK, detail="; ".join(adapter.notes.notes)
+        source, now=now, lines=lines, status=SourceStatus.OK, detail=notes, alerts=alerts
     )
 
 
@@ -131,6 +166,9 @@ def _crawl_isolated(*, source: LogSource, now: datetime | None) -> CrawlReport:
         return crawl_source_once(source=source, now=now)
     except Exception as exc:  # the loop's boundary: record it, go on
         log.exception("logcrawler: crawling %s failed", source.name)
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        LogSource.objects.filter(pk=source.pk).update(status=SourceStatus.ERROR, last_error=error)
-        return CrawlReport(source.name, 0, SourceStatus.ERROR, f"failed ({type(exc).__name__})")
+        error = redact_text(f"{type(exc).__name__}: {exc}")[:2000]
+        detail = f"failed: {error}"[:MAX_DETAIL_CHARS]
+        LogSource.objects.filter(pk=source.pk).update(
+            status=SourceStatus.ERROR, last_error=error, status_detail=detail
+        )
+        return CrawlReport(source.name, 0, SourceStatus.ERROR, detail)

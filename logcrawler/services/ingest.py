@@ -10,7 +10,7 @@ alert rules.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from logcrawler.models import (
     LogEntry,
     LogSource,
 )
+from logcrawler.services.alerts import EvaluationReport, alert_on_fingerprints
 from logcrawler.services.sql import upsert_fingerprints, upsert_occurrences
 from logcrawler.services.store import cache
 
@@ -53,13 +54,15 @@ class GroupTally:
 class IngestResult:
     stored: int = 0
     fingerprints: int = 0
+    fingerprint_ids: list[str] = field(default_factory=list)
     new_fingerprints: list[str] = field(default_factory=list)
     regressed_fingerprints: list[str] = field(default_factory=list)
+    alerts: EvaluationReport = field(default_factory=EvaluationReport)
 
 
 @dataclass
 class _Prepared:
-    rows: list[tuple[Any, ...]]
+    rows: int
     tallies: dict[str, GroupTally]
     minutes: dict[tuple[str, datetime], int]
     created: list[TemplateGroup]
@@ -84,45 +87,71 @@ def _without_nul(entry: ParsedEntry) -> ParsedEntry:
     )
 
 
-def _prepare(entries: Sequence[ParsedEntry], source_id: int | None, now: datetime) -> _Prepared:
-    fingerprinter = cache.fingerprinter
-    assert fingerprinter is not None
-    rows: list[tuple[Any, ...]] = []
+Row = tuple[Any, ...]
+
+
+def _prepare(
+    entries: Sequence[ParsedEntry],
+    source_id: int | None,
+    now: datetime,
+    write: Callable[[Row], object],
+    *,
+    json_attributes: bool,
+) -> _Prepared:
+    """Fingerprint every entry, hand each entry's row to ``write`` as soon as it is made (on
+    PostgreSQL, into a running COPY, so the server stores rows while this loop fingerprints
+    the next ones), and gather the per-fingerprint tallies and per-minute counts."""
+    fingerprint = cache.fingerprinter.fingerprint  # type: ignore[union-attr]
     tallies: dict[str, GroupTally] = {}
     minutes: dict[tuple[str, datetime], int] = {}
     created: list[TemplateGroup] = []
+    last_ts: datetime | None = None
+    minute = now
     for entry in entries:
-        if "\x00" in entry.message or any("\x00" in v for v in entry.attributes.values()):
+        if (
+            "\x00" in entry.message
+            or "\x00" in entry.service
+            or (entry.attributes and any("\x00" in v for v in entry.attributes.values()))
+        ):
             entry = _without_nul(entry)
-        result = fingerprinter.fingerprint(entry)
-        group = result.group
-        if result.is_new:
+        group, is_new, _ = fingerprint(entry)
+        if is_new:
             created.append(group)
         ts = entry.timestamp or now
         level = entry.level
+        message = entry.message
         if group.kind == KIND_HTTP:
             # Access lines are logged at INFO whatever their status; a 5xx is an error.
             level = worse_level(level, level_for_status_class(group.tokens[-1]))
-        elif not level and TRACEBACK_HEADER in entry.message:
+        elif not level and TRACEBACK_HEADER in message:
             level = Level.ERROR
-        message = _clean(entry.message, MAX_MESSAGE_CHARS)
-        service = entry.service[:MAX_SERVICE_CHARS]
-        rows.append((source_id, ts, level, service, message, entry.attributes, group.id))
-        minute = ts.replace(second=0, microsecond=0)
-        key = (group.id, minute)
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[:MAX_MESSAGE_CHARS]
+        service = entry.service
+        if len(service) > MAX_SERVICE_CHARS:
+            service = service[:MAX_SERVICE_CHARS]
+        attributes: Any = entry.attributes
+        if json_attributes:
+            attributes = _attributes_json(attributes)
+        gid = group.id
+        write((source_id, ts, level, service, message, attributes, gid))
+        if ts is not last_ts:
+            last_ts = ts
+            minute = ts.replace(second=0, microsecond=0)
+        key = (gid, minute)
         minutes[key] = minutes.get(key, 0) + 1
-        tally = tallies.get(group.id)
+        tally = tallies.get(gid)
         if tally is None:
-            tallies[group.id] = GroupTally(group, service, 1, ts, ts, level, message)
+            tallies[gid] = GroupTally(group, service, 1, ts, ts, level, message)
             continue
         tally.count += 1
         if ts < tally.first_seen:
             tally.first_seen = ts
         elif ts > tally.last_seen:
             tally.last_seen = ts
-        if LEVEL_NUMBERS.get(level, 0) > LEVEL_NUMBERS.get(tally.level, 0):
+        if level != tally.level and LEVEL_NUMBERS.get(level, 0) > LEVEL_NUMBERS.get(tally.level, 0):
             tally.level = level
-    return _Prepared(rows, tallies, minutes, created)
+    return _Prepared(len(entries), tallies, minutes, created)
 
 
 def _attributes_json(attributes: dict[str, str]) -> str:
@@ -133,29 +162,19 @@ def _attributes_json(attributes: dict[str, str]) -> str:
     return text.replace("\\u0000", "\\ufffd") if "\\u0000" in text else text
 
 
-def _copy_entries(rows: list[tuple[Any, ...]]) -> None:
-    columns = "source_id, ts, level, service, message, attributes, fingerprint_id"
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        with raw.copy(f"COPY logcrawler_logentry ({columns}) FROM STDIN") as copy:
-            for source_id, ts, level, service, message, attributes, fingerprint in rows:
-                copy.write_row(
-                    (
-                        source_id,
-                        ts,
-                        level,
-                        service,
-                        message,
-                        _attributes_json(attributes),
-                        fingerprint,
-                    )
-                )
-
-
-def _insert_entries(rows: list[tuple[Any, ...]]) -> None:
+def _prepare_and_insert(
+    entries: Sequence[ParsedEntry], source_id: int | None, now: datetime
+) -> _Prepared:
+    """The batch's entry rows stored, and what the upserts need."""
     if connection.vendor == "postgresql":
-        _copy_entries(rows)
-        return
+        columns = "source_id, ts, level, service, message, attributes, fingerprint_id"
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY logcrawler_logentry ({columns}) FROM STDIN") as copy,
+        ):
+            return _prepare(entries, source_id, now, copy.write_row, json_attributes=True)
+    rows: list[Row] = []
+    prepared = _prepare(entries, source_id, now, rows.append, json_attributes=False)
     LogEntry.objects.bulk_create(
         [
             LogEntry(
@@ -171,6 +190,7 @@ def _insert_entries(rows: list[tuple[Any, ...]]) -> None:
         ],
         batch_size=1000,
     )
+    return prepared
 
 
 def _relax_commit() -> None:
@@ -204,10 +224,13 @@ def _store(
             _relax_commit()
         state = _lock_state()
         cache.current(state)
-        prepared = _prepare(entries, source.pk if source else None, now)
-        result = IngestResult(stored=len(prepared.rows), fingerprints=len(prepared.tallies))
+        prepared = _prepare_and_insert(entries, source.pk if source else None, now)
+        result = IngestResult(
+            stored=prepared.rows,
+            fingerprints=len(prepared.tallies),
+            fingerprint_ids=list(prepared.tallies),
+        )
         if prepared.rows:
-            _insert_entries(prepared.rows)
             changed = [t.group for t in prepared.tallies.values() if cache.changed(t.group)]
             version = state.version + 1 if changed else state.version
             order = {group.id: state.groups + n for n, group in enumerate(prepared.created)}
@@ -264,9 +287,7 @@ def ingest_entries(
             cache.invalidate()
             raise
     if alert and (result.new_fingerprints or result.regressed_fingerprints):
-        from logcrawler.services.alerts import alert_on_fingerprints
-
-        alert_on_fingerprints(
+        result.alerts = alert_on_fingerprints(
             new=result.new_fingerprints, regressed=result.regressed_fingerprints, now=now
         )
     return result

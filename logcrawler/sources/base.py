@@ -37,13 +37,21 @@ class Batch:
 
 @dataclass
 class CrawlNotes:
-    """What the adapter wants the source's status to say besides the line count."""
+    """What the adapter wants the source's status to say besides the line count, and the
+    parts of the source it could not read this time (each with its reason): a crawl with
+    failures ends in error, with what it could read stored."""
 
     notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
 
     def add(self, note: str) -> None:
         if note not in self.notes:
             self.notes.append(note)
+
+    def fail(self, where: str, reason: str) -> None:
+        failure = f"{where}: {reason}"
+        if failure not in self.failures:
+            self.failures.append(failure)
 
 
 class SourceAdapter:

@@ -40,6 +40,25 @@ class UnsupportedMediaType(ValueError):
     pass
 
 
+class TooManyEntries(PayloadError):
+    """More entries in one body than LOGCRAWLER_INGEST_MAX_ENTRIES allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The body holds more than {limit} entries, the most one request may carry "
+            "(LOGCRAWLER_INGEST_MAX_ENTRIES); send smaller batches."
+        )
+        self.limit = limit
+
+
+def control_characters_problem(name: str, value: str) -> str:
+    """Why ``value`` cannot be a service name, or '' when it can: PostgreSQL text cannot
+    hold NUL, and no name needs a control character."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        return f"{name} must not contain control characters (NUL, newlines, ...)"
+    return ""
+
+
 @dataclass(frozen=True)
 class Rejected:
     index: int
@@ -94,6 +113,8 @@ def entry_from_item(item: Any, *, service: str) -> ParsedEntry:
     entry_service = item.get("service", service) or service
     if not isinstance(entry_service, str) or len(entry_service) > MAX_SERVICE_CHARS:
         raise ValueError(f"service must be a string of at most {MAX_SERVICE_CHARS} characters")
+    if problem := control_characters_problem("service", entry_service):
+        raise ValueError(problem)
     attributes = item.get("attributes", {})
     if not isinstance(attributes, dict):
         raise ValueError("attributes must be an object")
@@ -131,8 +152,18 @@ def _ndjson_items(text: str) -> Iterator[tuple[int, Any, str]]:
             yield index, None, "not valid JSON"
 
 
-def parse_body(body: bytes, *, content_type: str, service: str) -> ParsedBody:
-    """The entries in an ingest body, and the ones refused with their index and reason."""
+def _non_blank_lines(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+def parse_body(
+    body: bytes, *, content_type: str, service: str, max_entries: int | None = None
+) -> ParsedBody:
+    """The entries in an ingest body, and the ones refused with their index and reason.
+
+    More than ``max_entries`` items (text: entries, a traceback being one) is `TooManyEntries`,
+    raised before the items are parsed.
+    """
     media = content_type.split(";", 1)[0].strip().lower()
     try:
         text = body.decode("utf-8")
@@ -141,7 +172,10 @@ def parse_body(body: bytes, *, content_type: str, service: str) -> ParsedBody:
     parsed = ParsedBody()
     if media in TEXT_TYPES:
         lines = text.splitlines()
-        for start, end in join_lines(lines):
+        spans = list(join_lines(lines))
+        if max_entries is not None and len(spans) > max_entries:
+            raise TooManyEntries(max_entries)
+        for start, end in spans:
             parsed.received += 1
             joined = "\n".join(lines[start:end]).rstrip()
             try:
@@ -150,10 +184,15 @@ def parse_body(body: bytes, *, content_type: str, service: str) -> ParsedBody:
                 parsed.rejected.append(Rejected(start, str(exc)))
         return parsed
     if media in JSON_TYPES:
+        array = _json_items(text)
+        if max_entries is not None and len(array) > max_entries:
+            raise TooManyEntries(max_entries)
         items: Iterator[tuple[int, Any, str]] = (
-            (index, item, "") for index, item in enumerate(_json_items(text))
+            (index, item, "") for index, item in enumerate(array)
         )
     elif media in NDJSON_TYPES:
+        if max_entries is not None and _non_blank_lines(text) > max_entries:
+            raise TooManyEntries(max_entries)
         items = _ndjson_items(text)
     else:
         raise UnsupportedMediaType(

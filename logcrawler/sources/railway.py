@@ -23,6 +23,7 @@ from logcrawler.levels import level_for_status_class, worse_level
 from logcrawler.sources.base import (
     Batch,
     CrawlNotes,
+    RateLimited,
     SourceAdapter,
     SourceError,
     register_source_kind,
@@ -170,6 +171,10 @@ class RailwaySource(SourceAdapter):
         return chosen
 
     def batches(self) -> Iterator[Batch]:
+        """Each active deployment's streams, each from its own cursor. A query that fails
+        (Railway's error, an unreadable answer) is noted and skipped: the other services,
+        deployments and streams are still read, and the failed one's cursor stays put, so
+        the next crawl asks again. A rate limit ends the crawl (it holds for every query)."""
         config = self.source.settings
         project_id = str(config.get("project_id") or "")
         client = self.client()
@@ -178,38 +183,56 @@ class RailwaySource(SourceAdapter):
         lookback = int(config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES)) * 60
         state = copy.deepcopy(self.source.cursor) if isinstance(self.source.cursor, dict) else {}
         known: dict[str, dict[str, Any]] = state.setdefault("deployments", {})
-        active: dict[str, str] = {}
+        active: set[str] = set()
         for service_id, name in self._services(client, project_id).items():
-            for deployment in client.deployments(
-                project_id=project_id,
-                environment_id=str(config.get("environment_id") or ""),
-                service_id=service_id,
-            ):
+            try:
+                deployments = client.deployments(
+                    project_id=project_id,
+                    environment_id=str(config.get("environment_id") or ""),
+                    service_id=service_id,
+                )
+            except RateLimited:
+                raise
+            except SourceError as exc:
+                self.notes.fail(f"deployments of {name}", str(exc))
+                # Unknown whether they still run: keep reading the ones we know.
+                active.update(d for d, r in known.items() if r.get("service") == name)
+                continue
+            for deployment in deployments:
                 if deployment.active:
-                    active[deployment.id] = name
+                    active.add(deployment.id)
                     known.setdefault(deployment.id, {"service": name})
         streams = [STREAM_LOGS] + ([STREAM_HTTP] if config.get("http_logs", True) else [])
         for deployment_id in list(known):
             record = known[deployment_id]
+            complete = True
             for stream in streams:
                 cursor = TimestampCursor.from_json(record.get(stream))
                 start = (
-                    cursor.ts_ns
-                    if cursor.ts_ns is not None
-                    else end_ns - lookback * (NS_PER_SECOND)
+                    cursor.ts_ns if cursor.ts_ns is not None else end_ns - lookback * NS_PER_SECOND
                 )
-                for lines in crawl_windows(
+                windows = crawl_windows(
                     self._fetcher(client, stream, deployment_id),
                     cursor,
                     start_ns=start,
                     end_ns=end_ns,
                     limit=int(config.get("limit", DEFAULT_LIMIT)),
                     notes=self.notes,
-                ):
-                    record[stream] = cursor.as_json()
-                    entries = self._entries(lines, stream, record["service"], deployment_id)
-                    yield Batch(entries, copy.deepcopy(state))
-            if deployment_id not in active:
+                )
+                try:
+                    for lines in windows:
+                        record[stream] = cursor.as_json()
+                        entries = self._entries(lines, stream, record["service"], deployment_id)
+                        yield Batch(entries, copy.deepcopy(state))
+                except RateLimited:
+                    raise
+                except SourceError as exc:
+                    complete = False
+                    label = "HTTP logs" if stream == STREAM_HTTP else "deployment logs"
+                    self.notes.fail(
+                        f"{label} of {record['service']} (deployment {deployment_id})", str(exc)
+                    )
+            if deployment_id not in active and complete:
                 del known[deployment_id]
                 yield Batch([], copy.deepcopy(state))
 

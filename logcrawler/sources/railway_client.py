@@ -18,10 +18,12 @@ from typing import Any
 
 import requests
 
+from chat.redaction import REDACTED, redact_text
 from logcrawler.sources.base import CrawlNotes, RateLimited, SourceError
 from logcrawler.sources.cursor import format_rfc3339_ns, line_hash, parse_rfc3339_ns
 
 MAX_LIMIT = 5000
+MAX_ERROR_CHARS = 400
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
 # How the token travels: an account or workspace token as a bearer, a project token in
 # Railway's own header. (Names of kinds, not secrets.)
@@ -55,11 +57,15 @@ query DeploymentLogs($deploymentId: String!, $filter: String, $limit: Int,
   }
 }"""
 
+# HTTP logs are read around an anchor (the schema's words: "beforeDate: oldest date to look
+# for logs before the anchor", "beforeLimit: limit the number of logs returned before the
+# anchor"): the window's end is the anchor, its start the oldest date, and nothing is asked
+# for after the anchor (``afterLimit: 0``), whatever the server's default for it may be.
 HTTP_LOGS_QUERY = """
-query HttpLogs($deploymentId: String!, $filter: String, $limit: Int,
-               $startDate: String, $endDate: String) {
-  httpLogs(deploymentId: $deploymentId, filter: $filter, limit: $limit,
-           startDate: $startDate, endDate: $endDate) {
+query HttpLogs($deploymentId: String!, $filter: String, $anchorDate: String,
+               $beforeDate: String, $beforeLimit: Int, $afterLimit: Int) {
+  httpLogs(deploymentId: $deploymentId, filter: $filter, anchorDate: $anchorDate,
+           beforeDate: $beforeDate, beforeLimit: $beforeLimit, afterLimit: $afterLimit) {
     timestamp
     requestId
     method
@@ -70,6 +76,14 @@ query HttpLogs($deploymentId: String!, $filter: String, $limit: Int,
     srcIp
   }
 }"""
+
+# Every query the client sends, by name: a test holds each to Railway's published schema.
+QUERIES = {
+    "ProjectServices": SERVICES_QUERY,
+    "ServiceDeployments": DEPLOYMENTS_QUERY,
+    "DeploymentLogs": DEPLOYMENT_LOGS_QUERY,
+    "HttpLogs": HTTP_LOGS_QUERY,
+}
 
 
 @dataclass(frozen=True)
@@ -202,7 +216,23 @@ class RailwayLogsClient:
         return {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
 
     def query(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """The ``data`` of one GraphQL query; errors of every kind raise `SourceError`."""
+        """The ``data`` of one GraphQL query; errors of every kind raise `SourceError`, with
+        Railway's own words for them, redacted (no token, no key-shaped text)."""
+        try:
+            return self._query(document, variables)
+        except RateLimited:
+            raise
+        except SourceError as exc:
+            raise SourceError(self.redact(str(exc))) from None
+
+    def redact(self, text: str) -> str:
+        """Railway's text without our token (some servers echo it) or anything shaped
+        like a secret (the shared redaction of chat)."""
+        if self._token:
+            text = text.replace(self._token, REDACTED)
+        return redact_text(text)
+
+    def _query(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
         retries = 0
         while True:
             self.requests_made += 1
@@ -229,24 +259,32 @@ class RailwayLogsClient:
             return self._data(response)
 
     @staticmethod
-    def _data(response: requests.Response) -> dict[str, Any]:
-        if response.status_code in (401, 403):
-            raise SourceError(f"Railway refused the token (HTTP {response.status_code})")
-        if response.status_code >= 400:
-            raise SourceError(f"Railway answered HTTP {response.status_code}")
+    def _body(response: requests.Response) -> dict[str, Any] | None:
         try:
             body = response.json()
         except ValueError:
-            raise SourceError("Railway answered with something that is not JSON") from None
-        if not isinstance(body, dict):
-            raise SourceError("Railway answered with an unexpected JSON shape")
-        errors = body.get("errors")
+            return None
+        return body if isinstance(body, dict) else None
+
+    @classmethod
+    def _data(cls, response: requests.Response) -> dict[str, Any]:
+        body = cls._body(response)
+        errors = _error_messages(body.get("errors") if body else None)
+        if response.status_code in (401, 403):
+            raise SourceError(
+                f"Railway refused the token (HTTP {response.status_code})"
+                + (f": {errors}" if errors else "")
+            )
+        if response.status_code >= 400:
+            # A query Railway cannot run (a field or argument its schema lacks, a variable
+            # of the wrong type) is answered 400 with GraphQL errors: say which.
+            raise SourceError(
+                f"Railway answered HTTP {response.status_code}" + (f": {errors}" if errors else "")
+            )
+        if body is None:
+            raise SourceError("Railway answered with something that is not JSON")
         if errors:
-            messages = [
-                str(error.get("message", error)) if isinstance(error, dict) else str(error)
-                for error in (errors if isinstance(errors, list) else [errors])
-            ]
-            raise SourceError("Railway GraphQL error: " + "; ".join(messages)[:400])
+            raise SourceError(f"Railway GraphQL error: {errors}")
         data = body.get("data")
         if not isinstance(data, dict):
             raise SourceError("Railway answered without data")
@@ -279,27 +317,9 @@ class RailwayLogsClient:
     def deployment_logs(
         self, *, deployment_id: str, start_ns: int, end_ns: int, limit: int, filter: str = ""
     ) -> list[RailwayLine]:
-        data = self.query(
-            DEPLOYMENT_LOGS_QUERY,
-            self._window(deployment_id, start_ns, end_ns, limit, filter),
-        )
-        return [_line(raw) for raw in data.get("deploymentLogs") or []]
-
-    def http_logs(
-        self, *, deployment_id: str, start_ns: int, end_ns: int, limit: int, filter: str = ""
-    ) -> list[RailwayLine]:
-        data = self.query(
-            HTTP_LOGS_QUERY, self._window(deployment_id, start_ns, end_ns, limit, filter)
-        )
-        return [_http_line(raw) for raw in data.get("httpLogs") or []]
-
-    @staticmethod
-    def _window(
-        deployment_id: str, start_ns: int, end_ns: int, limit: int, filter: str
-    ) -> dict[str, Any]:
         variables: dict[str, Any] = {
             "deploymentId": deployment_id,
-            "limit": min(max(limit, 1), MAX_LIMIT),
+            "limit": _page_size(limit),
             # A nanosecond early: whether Railway's startDate is inclusive or not, lines at
             # the cursor's own stamp come back, and the cursor drops those already stored.
             "startDate": format_rfc3339_ns(start_ns - 1),
@@ -307,4 +327,46 @@ class RailwayLogsClient:
         }
         if filter:
             variables["filter"] = filter
-        return variables
+        data = self.query(DEPLOYMENT_LOGS_QUERY, variables)
+        return [_line(raw) for raw in data.get("deploymentLogs") or []]
+
+    def http_logs(
+        self, *, deployment_id: str, start_ns: int, end_ns: int, limit: int, filter: str = ""
+    ) -> list[RailwayLine]:
+        """The HTTP log lines stamped from ``start_ns`` to ``end_ns``: up to ``limit`` of
+        them before the anchor ``end_ns``, none after it."""
+        variables: dict[str, Any] = {
+            "deploymentId": deployment_id,
+            "anchorDate": format_rfc3339_ns(end_ns),
+            "beforeDate": format_rfc3339_ns(start_ns - 1),
+            "beforeLimit": _page_size(limit),
+            "afterLimit": 0,
+        }
+        if filter:
+            variables["filter"] = filter
+        data = self.query(HTTP_LOGS_QUERY, variables)
+        lines = [_http_line(raw) for raw in data.get("httpLogs") or []]
+        # Whichever side of the anchor Railway files a line stamped on it, and whatever it
+        # sends past the dates, only the window's own lines count (for the page and cursor).
+        return [line for line in lines if start_ns - 1 <= line.ts_ns <= end_ns]
+
+
+def _page_size(limit: int) -> int:
+    return min(max(limit, 1), MAX_LIMIT)
+
+
+def _error_messages(errors: Any) -> str:
+    """GraphQL ``errors`` as one line: each message, with the path it concerns."""
+    if not errors:
+        return ""
+    parts = []
+    for error in errors if isinstance(errors, list) else [errors]:
+        if isinstance(error, dict):
+            message = str(error.get("message", error))
+            path = error.get("path")
+            if isinstance(path, list) and path:
+                message += f" (at {'.'.join(str(step) for step in path)})"
+        else:
+            message = str(error)
+        parts.append(message)
+    return "; ".join(parts)[:MAX_ERROR_CHARS]

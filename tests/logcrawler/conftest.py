@@ -28,12 +28,17 @@ def no_rules(db: Any) -> None:
 
 @pytest.fixture
 def fake_railway(settings: Any) -> Iterator[FakeRailway]:
+    """Railway on 127.0.0.1; after the test, every query the crawler sent must have been
+    valid against Railway's schema (a test that sends a bad one on purpose clears
+    ``fake.expect_valid``)."""
     fake = FakeRailway().start()
     settings.RAILWAY_API_URL = fake.url
     settings.RAILWAY_TOKEN = fake.token
     settings.RAILWAY_MAX_RETRY_WAIT = 5
     yield fake
     fake.stop()
+    if fake.expect_valid:
+        assert fake.invalid_requests() == []
 
 
 @pytest.fixture(autouse=True)

@@ -80,3 +80,47 @@ def test_ingest_file_bad_path_is_one_line_and_non_zero(tmp_path: Path) -> None:
     assert str(failure.value) == f"{tmp_path / 'missing.log'}: no such file"
     with pytest.raises(CommandError, match="no such file"):
         run("ingest_file", str(tmp_path))
+
+
+def test_crawl_logs_says_why_a_source_failed(tmp_path: Path, settings: object) -> None:
+    LogSource.objects.create(
+        name="outside", kind=SourceKind.FILE, settings={"path": "/etc/hostname"}
+    )
+    LogSource.objects.create(
+        name="gone", kind=SourceKind.FILE, settings={"path": str(tmp_path / "gone.log")}
+    )
+    out = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("crawl_logs", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert any(
+        line.startswith("outside: 0 entries stored, error (Only files under")
+        and "LOGCRAWLER_FILE_ROOTS" in line
+        for line in lines
+    )
+    assert any(line.startswith("gone: 0 entries stored, error (cannot read") for line in lines)
+    outside = LogSource.objects.get(name="outside")
+    assert "LOGCRAWLER_FILE_ROOTS" in outside.status_detail == outside.last_error
+
+
+def test_crawl_logs_counts_the_alerts_its_crawl_opened(tmp_path: Path) -> None:
+    from logcrawler.models import Alert, RuleKind
+    from tests.logcrawler.helpers import rule
+
+    rule(RuleKind.NEW_FINGERPRINT, min_level="ERROR", create_task=False, send_webhook=False)
+    log = tmp_path / "app.log"
+    log.write_text(
+        "ERROR payment declined for order 1\n"
+        "ERROR disk full on /var/data\n"
+        "ERROR cannot reach the mail server\n"
+        "CRITICAL database connection lost\n"
+        "INFO all fine\n"
+    )
+    LogSource.objects.create(name="app", kind=SourceKind.FILE, settings={"path": str(log)})
+
+    output = run("crawl_logs")
+
+    assert Alert.objects.count() == 4
+    assert "alerts: 4 opened, 4 fired, 0 resolved" in output

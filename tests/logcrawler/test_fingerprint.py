@@ -17,7 +17,17 @@ from logcrawler.fingerprint import (
 )
 from logcrawler.fingerprint.evaluation import grouping_accuracy
 
-LOGHUB = Path(__file__).resolve().parents[3] / "shared" / "data" / "loghub_2k"
+# ../shared beside the checkout, or beside the folder of worktrees that holds it.
+LOGHUB = next(
+    (
+        path
+        for path in (
+            Path(__file__).resolve().parents[n] / "shared" / "data" / "loghub_2k" for n in (3, 4)
+        )
+        if path.exists()
+    ),
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "loghub_2k",
+)
 
 LINES = [
     "Invalid user alice from 10.0.0.1",

@@ -53,7 +53,7 @@ def lines_before_now(fake: FakeRailway, count: int, *, prefix: str, minutes: int
 def test_every_line_is_stored_once_across_crawls_whichever_end_a_full_page_keeps(
     fake_railway: FakeRailway, source: LogSource, cut: str
 ) -> None:
-    fake_railway.cut = cut
+    fake_railway.cut_logs = cut
     lines_before_now(fake_railway, 25, prefix="first")
 
     report = crawl(source)

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from logcrawler.errors import SourceNotFound
-from logcrawler.services import crawl_sources, evaluate_alert_rules
+from logcrawler.services import EvaluationReport, crawl_sources, evaluate_alert_rules
 
 
 class Command(BaseCommand):
@@ -23,9 +23,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if not reports:
             self.stdout.write("no enabled source to crawl")
+        alerts = EvaluationReport()
         for report in reports:
             self.stdout.write(report.line())
-        alerts = evaluate_alert_rules()
+            # The new-fingerprint rules run at ingest, inside the crawl: count them too.
+            alerts.merge(report.alerts)
+        alerts.merge(evaluate_alert_rules())
         self.stdout.write(
             f"alerts: {len(alerts.opened)} opened, {len(alerts.fired)} fired, "
             f"{len(alerts.resolved)} resolved"
