@@ -42,7 +42,12 @@ class BudgetSpent(NothingToRun):
 
     @property
     def details(self) -> dict[str, object]:
-        return {"budget": self.budget, "used": self.used, "limit": self.limit, "raise": self.to_raise}
+        return {
+            "budget": self.budget,
+            "used": self.used,
+            "limit": self.limit,
+            "raise": self.to_raise,
+        }
 
 
 class InvalidMode(ChatError):

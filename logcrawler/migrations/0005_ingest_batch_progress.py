@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('logcrawler', '0002_default_rules'),
+        ('logcrawler', '0004_roles'),
     ]
 
     operations = [
