@@ -245,6 +245,8 @@ ROUTING_READ_TIMEOUT = env_int("ROUTING_READ_TIMEOUT", 120, minimum=1)
 ROUTING_STREAM_TIMEOUT = env_int("ROUTING_STREAM_TIMEOUT", 600, minimum=1)
 ROUTING_MAX_RETRIES = env_int("ROUTING_MAX_RETRIES", 2, minimum=0)
 ROUTING_MAX_RETRY_WAIT = env_int("ROUTING_MAX_RETRY_WAIT", 30, minimum=0)
+# Requests one model call may send upstream, retries and fallbacks together; docs/routing.md.
+ROUTING_MAX_UPSTREAM_REQUESTS = env_int("ROUTING_MAX_UPSTREAM_REQUESTS", 3, minimum=1)
 ROUTING_FAILURE_THRESHOLD = env_int("ROUTING_FAILURE_THRESHOLD", 3, minimum=1)
 ROUTING_COOLDOWN_SECONDS = env_int("ROUTING_COOLDOWN_SECONDS", 300, minimum=0)
 # false: ledger rows commit without waiting for the WAL flush (PostgreSQL); see docs/routing.md.
@@ -254,6 +256,9 @@ ROUTING_LOOKUP_SECONDS = env_int("ROUTING_LOOKUP_SECONDS", 1, minimum=0)
 # A call without a session reserves from a block this many times its estimate, held by the
 # process for up to 5 s (routing/services/allowances.py); 0 or 1: every call its own row.
 ROUTING_ALLOWANCE_CALLS = env_int("ROUTING_ALLOWANCE_CALLS", 20, minimum=0)
+# The gateway's rate limits, as DRF writes rates (600/min); empty turns one off.
+GATEWAY_TOKEN_THROTTLE_RATE = env_str("GATEWAY_TOKEN_THROTTLE_RATE", "600/min")
+GATEWAY_POLICY_THROTTLE_RATE = env_str("GATEWAY_POLICY_THROTTLE_RATE", "3000/min")
 
 # --- Chat -------------------------------------------------------------------------------
 # Loop guardrails: the model is nudged one repetition before the threshold, stopped at it.

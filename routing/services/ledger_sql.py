@@ -19,7 +19,8 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from routing.models import MONEY_PLACES, BudgetCounter, BudgetReservation, ModelCall
+from routing.models import BudgetCounter, BudgetReservation, ModelCall
+from routing.money import MONEY_DIGITS, MONEY_PLACES
 from routing.services.budget_sql import (
     RELAX,
     charge_counters,
@@ -114,7 +115,9 @@ def _settlement(
     parts = [f"new_call AS ({_insert_call_sql(connection.vendor)})"]
     params = _call_values(call)
     if call.cost > 0:
-        amount = connection.ops.adapt_decimalfield_value(Decimal(call.cost), 20, MONEY_PLACES)
+        amount = connection.ops.adapt_decimalfield_value(
+            Decimal(call.cost), MONEY_DIGITS, MONEY_PLACES
+        )
         rows = ", ".join(["(%s, %s)"] * len(keys))
         # Only quoted names and placeholders are interpolated; the values go as parameters.
         parts.append(
@@ -130,7 +133,7 @@ def _settlement(
             f"gone AS (UPDATE {reservations} SET amount = amount - %s "  # noqa: S608
             f"WHERE {_q('id')} = %s)"
         )
-        params.append(connection.ops.adapt_decimalfield_value(take_off, 20, MONEY_PLACES))
+        params.append(connection.ops.adapt_decimalfield_value(take_off, MONEY_DIGITS, MONEY_PLACES))
     params.append(reservation_id)
     relaxing = f", {RELAX}" if relax else ""
     return f"WITH {', '.join(parts)} SELECT id{relaxing} FROM new_call", params  # noqa: S608

@@ -214,11 +214,9 @@ def test_a_client_that_hangs_up_mid_stream_ends_the_call(
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read_whole(
-    app: GatewayFastPath, monkeypatch: pytest.MonkeyPatch
+    app: GatewayFastPath, settings: Any
 ) -> None:
-    from routing.gateway import asgi
-
-    monkeypatch.setattr(asgi, "MAX_BODY_BYTES", 1000)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     big = {"model": "mode:ops", "messages": [{"role": "user", "content": "x" * 5000}]}
 
     status, _, content = call(app, "/v1/chat/completions", body=big)
