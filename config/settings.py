@@ -256,6 +256,8 @@ ROUTING_LOOKUP_SECONDS = env_int("ROUTING_LOOKUP_SECONDS", 1, minimum=0)
 # A call without a session reserves from a block this many times its estimate, held by the
 # process for up to 5 s (routing/services/allowances.py); 0 or 1: every call its own row.
 ROUTING_ALLOWANCE_CALLS = env_int("ROUTING_ALLOWANCE_CALLS", 20, minimum=0)
+# Settlements the database refused wait here until they land (routing/services/outbox.py).
+ROUTING_LEDGER_OUTBOX = VAR_DIR / "ledger-outbox"
 # The gateway's rate limits, as DRF writes rates (600/min); empty turns one off.
 GATEWAY_TOKEN_THROTTLE_RATE = env_str("GATEWAY_TOKEN_THROTTLE_RATE", "600/min")
 GATEWAY_POLICY_THROTTLE_RATE = env_str("GATEWAY_POLICY_THROTTLE_RATE", "3000/min")

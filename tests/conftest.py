@@ -25,8 +25,10 @@ def staff(django_user_model: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _fresh_routing_lookups() -> Any:
     """Routing keeps policies, prices, health and blocks of reserved money, the token check
-    keeps token owners, in the process for a moment; a test's rows roll back without a
-    signal, so no test may see another's."""
+    keeps token owners, the gateway counts calls in the cache, in the process for a moment;
+    a test's rows roll back without a signal, so no test may see another's."""
+    from django.core.cache import cache
+
     from engine.token_cache import recent_owners
     from routing.services import lookups
     from routing.services.allowances import blocks
@@ -34,7 +36,9 @@ def _fresh_routing_lookups() -> Any:
     lookups.clear_all()
     recent_owners.clear()
     blocks.forget()
+    cache.clear()  # rate-limit counters (routing/gateway/throttle.py)
     yield
     lookups.clear_all()
     recent_owners.clear()
     blocks.forget()
+    cache.clear()
