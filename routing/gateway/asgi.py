@@ -49,7 +49,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 WORKER_SCOPE_KEY = "juggernaut.gateway_worker"
 GATEWAY_NAMESPACE = "gateway"
-MAX_IDLE_WORKERS = 64
 logger = logging.getLogger(__name__)
 
 
@@ -74,7 +73,9 @@ class _Workers:
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway")
 
     def release(self, worker: ThreadPoolExecutor) -> None:
-        if len(self._idle) >= MAX_IDLE_WORKERS:
+        # No more idle threads than the process may hold database connections: a burst
+        # leaves no crowd of threads behind it (each kept its connection before the pool).
+        if len(self._idle) >= settings.DATABASE_POOL_MAX:
             _retire(worker)
         else:
             self._idle.append(worker)

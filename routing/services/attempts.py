@@ -9,6 +9,7 @@ from time import perf_counter
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from routing.errors import ProviderError
@@ -114,6 +115,7 @@ class Attempts:
             started, clock = timezone.now(), perf_counter()
             first_token_ms: int | None = None
             said: list[str] = []
+            _hand_back_connection()
             sending = self.provider.send(self.request_for(group))
             try:
                 while True:
@@ -300,6 +302,17 @@ class Attempts:
                 error="The caller stopped reading; the cost is estimated from what it was sent.",
             ),
         )
+
+
+def _hand_back_connection() -> None:
+    """A call waits on its model for seconds; its thread needs no database connection
+    meanwhile. With a pool (PostgreSQL: config/database.py) it goes back for the process's
+    other requests, and the next query takes one again; without, nothing changes. Never
+    inside a transaction, which lives on its connection."""
+    if connection.connection is None or connection.in_atomic_block:
+        return
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and connection.autocommit:
+        connection.close()
 
 
 def _ms(clock: float) -> int:

@@ -433,3 +433,21 @@ def test_the_most_recently_released_worker_serves_the_next_request() -> None:
         for worker in (first, second):
             worker.shutdown(wait=True)
         workers.close()
+
+
+def test_the_gateway_keeps_no_more_idle_threads_than_the_pool_allows(
+    app: GatewayFastPath, token: str, settings: Any
+) -> None:
+    """Each idle thread kept a database connection before the pool (issue 15)."""
+    settings.DATABASE_POOL_MAX = 3
+
+    async def burst() -> list[Any]:
+        scope = http_scope("/v1/chat/completions", body=ASK, token=token)
+        raw = json.dumps(ASK).encode()
+        return await asyncio.gather(*(_drive(app, dict(scope), raw, None) for _ in range(8)))
+
+    answers = asyncio.run(burst())
+    idle = len(app.workers._idle)
+
+    assert [sent[0]["status"] for sent in answers] == [200] * 8
+    assert 1 <= idle <= 3
