@@ -23,6 +23,17 @@ def staff(django_user_model: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _ledger_outbox_of_its_own(settings: Any, tmp_path: Any) -> Any:
+    """A settlement the database refuses waits on disk (routing/services/outbox.py): each
+    test gets its own folder, and no drain left over from it runs into the next test."""
+    from routing.services.outbox import drainer
+
+    settings.ROUTING_LEDGER_OUTBOX = tmp_path / "ledger-outbox"
+    yield
+    drainer.cancel()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_routing_lookups() -> Any:
     """Routing keeps policies, prices, health and blocks of reserved money, the token check
     keeps token owners, the gateway counts calls in the cache, in the process for a moment;

@@ -174,3 +174,27 @@ def test_events_lost_on_the_way_are_read_back_and_shown_in_order(
     assert shown.all_inner_texts() == ["first", "second", "third"]
     seq = int(page.locator("#chat-status").get_attribute("data-last-seq"))
     assert seq == session.events.count()
+
+
+def test_the_cost_meter_writes_money_one_way_and_says_when_it_is_over(
+    page: Any, daphne: Daphne, django_user_model: Any
+) -> None:
+    from decimal import Decimal
+
+    from chat.models import ChatSession
+
+    user = django_user_model.objects.create_user(username="omar", password="pw-omar-123")
+    session = create_session(owner=user, mode="ops")
+    ChatSession.objects.filter(pk=session.pk).update(
+        max_cost=Decimal("0.10"), cost_used=Decimal("0.12")
+    )
+
+    sign_in(page, daphne, user)
+    page.goto(f"{daphne.http}/chat/{session.pk}/")
+    meter = page.locator("[data-meter=cost]")
+    meter.locator(".chat-meter-note").wait_for(timeout=10_000)
+
+    assert meter.locator(".chat-meter-value").inner_text() == "$0.12 / $0.10"
+    assert "Over the limit" in meter.locator(".chat-meter-note").inner_text()
+    fill = meter.locator(".chat-meter-fill").evaluate("node => node.style.width")
+    assert fill == "100%"  # never past the track

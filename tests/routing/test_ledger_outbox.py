@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -40,11 +39,10 @@ postgres_only = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True)
-def outbox(settings: Any, tmp_path: Any) -> Iterator[Any]:
-    settings.ROUTING_LEDGER_OUTBOX = tmp_path / "ledger-outbox"
-    yield settings.ROUTING_LEDGER_OUTBOX
-    outbox_module.drainer.cancel()
+@pytest.fixture
+def outbox(settings: Any) -> Any:
+    """The folder tests/conftest.py gives each test."""
+    return settings.ROUTING_LEDGER_OUTBOX
 
 
 def held_call(fake: FakeOpenRouter, cost: str = "0.0042") -> HeldSettlements:

@@ -41,8 +41,8 @@ const METERS = [
 function overLimitNote(entry) {
   if (Number(entry.used) <= Number(entry.limit)) return null;
   return el("div", "chat-meter-note",
-    "Over the limit: a provider reported more than the worst case reserved, or the limit " +
-    "was lowered below what was spent. No further model call is sent.");
+    "Over the limit: a provider charged more than the worst case reserved, or the limit " +
+    "was lowered. No further model call is sent.");
 }
 
 export function renderMeters() {
