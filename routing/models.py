@@ -299,6 +299,7 @@ class ModelCall(models.Model):
     error = models.TextField(blank=True)
     overrun = money_field(
         default=ZERO,
+        db_default=ZERO,  # so that a process still on the code before it can write rows
         help_text="What the provider reported above the reservation (its worst case); "
         "the only way spend passes a ceiling.",
     )
@@ -319,7 +320,10 @@ class ModelCall(models.Model):
         help_text="Who made the call: the gateway's token owner, a chat session's owner.",
     )
     api_token_prefix = models.CharField(
-        max_length=12, blank=True, help_text="The API token the gateway call came with."
+        max_length=12,
+        blank=True,
+        db_default="",
+        help_text="The API token the gateway call came with.",
     )
     settlement_key = models.UUIDField(
         null=True,

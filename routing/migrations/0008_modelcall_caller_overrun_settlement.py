@@ -19,12 +19,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='modelcall',
             name='api_token_prefix',
-            field=models.CharField(blank=True, help_text='The API token the gateway call came with.', max_length=12),
+            field=models.CharField(blank=True, db_default='', help_text='The API token the gateway call came with.', max_length=12),
         ),
         migrations.AddField(
             model_name='modelcall',
             name='overrun',
-            field=models.DecimalField(decimal_places=12, default=Decimal('0'), help_text='What the provider reported above the reservation (its worst case); the only way spend passes a ceiling.', max_digits=24),
+            field=models.DecimalField(decimal_places=12, db_default=Decimal('0'), default=Decimal('0'), help_text='What the provider reported above the reservation (its worst case); the only way spend passes a ceiling.', max_digits=24),
         ),
         migrations.AddField(
             model_name='modelcall',
