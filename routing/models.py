@@ -322,6 +322,7 @@ class ModelCall(models.Model):
     api_token_prefix = models.CharField(
         max_length=12,
         blank=True,
+        default="",
         db_default="",
         help_text="The API token the gateway call came with.",
     )

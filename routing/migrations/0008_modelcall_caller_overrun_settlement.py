@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='modelcall',
             name='api_token_prefix',
-            field=models.CharField(blank=True, db_default='', help_text='The API token the gateway call came with.', max_length=12),
+            field=models.CharField(blank=True, db_default='', default='', help_text='The API token the gateway call came with.', max_length=12),
         ),
         migrations.AddField(
             model_name='modelcall',
