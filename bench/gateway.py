@@ -11,9 +11,17 @@ sends the same chat completion N times both ways, interleaved so drift hits both
 Plain calls are timed to the last byte; streamed calls to the first content token (TTFT).
 Goal: under 2 ms added at p50 and under 10 ms at p99.
 
-    .venv/bin/python bench/gateway.py [--requests 1000] [--database-url postgres://...]
+Then the load run: `--concurrency` clients (64) send calls through the gateway for
+`--seconds` each, plain first, then streamed, and every failure is counted: a status other
+than 200, a stream without its `[DONE]` or with an error event, a refused or cut connection.
+Goal: 0 errors (issue 15 saw 115 of ~4,500 answered 500 when PostgreSQL ran out of
+connections). The gateway's rate limits are off for the bench.
 
-The last line printed is JSON: {"ours": {...}, "baseline": {...}, "ratio": {...}, ...}.
+    .venv/bin/python bench/gateway.py [--requests 1000] [--database-url postgres://...]
+                                      [--concurrency 64] [--seconds 10]
+
+The last line printed is JSON: {"ours": {...}, "baseline": {...}, "ratio": {...},
+"concurrent": {"plain": {...}, "streamed": {...}}, ...}.
 """
 
 from __future__ import annotations
@@ -26,9 +34,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -134,7 +144,74 @@ def setup_project(env: dict[str, str]) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def run(requests_count: int, database_url: str | None) -> dict[str, dict[str, float]]:
+def one_call(session: requests.Session, url: str, headers: dict[str, str], stream: bool) -> str:
+    """One call through the gateway, read to its end: '' when it was a whole answer, else
+    what was wrong (the status and error code, or how the stream ended)."""
+    body = {"model": "mode:ops", "messages": MESSAGES, "stream": stream}
+    with session.post(url, json=body, headers=headers, timeout=30, stream=stream) as response:
+        if response.status_code != 200:
+            try:
+                code = response.json()["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                code = "?"
+            return f"{response.status_code} {code}"
+        if not stream:
+            return "" if "choices" in response.json() else "200 without choices"
+        lines = [line for line in response.iter_lines(chunk_size=None) if line]
+    for line in lines:
+        if line.startswith(b'data: {"error"'):
+            return "stream error " + str(json.loads(line[6:])["error"].get("code"))
+    return "" if lines and lines[-1] == b"data: [DONE]" else "stream cut short"
+
+
+def load(url: str, token: str, *, clients: int, seconds: float, stream: bool) -> dict[str, Any]:
+    """`clients` threads calling as fast as they are answered for `seconds`."""
+    headers = {"Authorization": f"Bearer {token}"}
+    ok: list[float] = []
+    failed: list[str] = []
+    lock = threading.Lock()
+    go = threading.Event()
+    deadline = [0.0]
+
+    def client() -> None:
+        with requests.Session() as session:
+            go.wait()
+            while time.monotonic() < deadline[0]:
+                started = time.perf_counter()
+                try:
+                    why = one_call(session, url, headers, stream)
+                except requests.RequestException as exc:
+                    why = type(exc).__name__
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    (failed.append(why) if why else ok.append(elapsed))
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.monotonic() + seconds
+    go.set()
+    for thread in threads:
+        thread.join(timeout=seconds + 60)
+    result: dict[str, Any] = {
+        "clients": clients,
+        "seconds": seconds,
+        "requests": len(ok) + len(failed),
+        "errors": len(failed),
+        "answered_per_second": round(len(ok) / seconds, 1),
+    }
+    if ok:
+        result.update(
+            {"p50_ms": round(statistics.median(ok), 1), "p99_ms": round(percentile(ok, 0.99), 1)}
+        )
+    if failed:
+        result["error_kinds"] = {kind: failed.count(kind) for kind in sorted(set(failed))}
+    return result
+
+
+def run(
+    requests_count: int, database_url: str | None, *, clients: int, seconds: float
+) -> dict[str, Any]:
     processes: list[subprocess.Popen[str]] = []
     with tempfile.TemporaryDirectory(prefix="jg-bench-gateway-") as tmp:
         try:
@@ -157,6 +234,8 @@ def run(requests_count: int, database_url: str | None) -> dict[str, dict[str, fl
                 "OPENROUTER_API_KEY": "sk-or-bench-not-a-real-key",
                 "OPENROUTER_BASE_URL": upstream_url,
                 "ROUTING_MAX_RETRIES": "0",
+                "GATEWAY_TOKEN_THROTTLE_RATE": "",  # the bench is the flood a limit stops
+                "GATEWAY_POLICY_THROTTLE_RATE": "",
                 "LOG_LEVEL": "WARNING",
                 "PYTHONPATH": os.pathsep.join([tmp, str(ROOT), os.environ.get("PYTHONPATH", "")]),
             }
@@ -183,16 +262,20 @@ def run(requests_count: int, database_url: str | None) -> dict[str, dict[str, fl
             processes.append(daphne)
             ours_url = f"http://127.0.0.1:{port}/v1/chat/completions"
             wait_until_up(f"http://127.0.0.1:{port}/v1/models")
-            return measure(requests_count, upstream_url, ours_url, token)
+            results: dict[str, Any] = measure(requests_count, upstream_url, ours_url, token)
+            if clients > 0:
+                results["concurrent"] = {
+                    kind: load(ours_url, token, clients=clients, seconds=seconds, stream=stream)
+                    for kind, stream in (("plain", False), ("streamed", True))
+                }
+            return results
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
 
 
-def measure(
-    count: int, upstream_url: str, ours_url: str, token: str
-) -> dict[str, dict[str, float]]:
+def measure(count: int, upstream_url: str, ours_url: str, token: str) -> dict[str, Any]:
     baseline_url = f"{upstream_url}/chat/completions"
     direct = {"model": "openai/gpt-4o-mini", "messages": MESSAGES, "max_tokens": 1024}
     routed = {"model": "mode:ops", "messages": MESSAGES}
@@ -223,8 +306,11 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--concurrency", type=int, default=64, help="clients of the load run")
+    parser.add_argument("--seconds", type=float, default=10, help="per load run; 0 skips it")
     args = parser.parse_args()
-    results = run(args.requests, args.database_url)
+    clients = args.concurrency if args.seconds > 0 else 0
+    results = run(args.requests, args.database_url, clients=clients, seconds=args.seconds)
     ours = {
         "plain_p50_ms": results["ours_plain"]["p50_ms"],
         "plain_p99_ms": results["ours_plain"]["p99_ms"],
@@ -252,6 +338,19 @@ def main() -> None:
         )
     goal = added["plain_p50_ms"] < 2 and added["plain_p99_ms"] < 10
     print(f"goal (< 2 ms added at p50, < 10 ms at p99, plain): {'met' if goal else 'NOT met'}")
+    concurrent = results.get("concurrent", {})
+    for kind, row in concurrent.items():
+        print(
+            f"{row['clients']} concurrent {kind}: {row['requests']} calls in {row['seconds']:g} s, "
+            f"{row['errors']} errors, {row['answered_per_second']} answered/s, "
+            f"p50 {row.get('p50_ms', '-')} ms, p99 {row.get('p99_ms', '-')} ms"
+            + (f", errors: {row['error_kinds']}" if row.get("error_kinds") else "")
+        )
+    if concurrent:
+        errors = sum(row["errors"] for row in concurrent.values())
+        print(
+            f"goal (0 errors at {clients} concurrent calls): {'met' if errors == 0 else 'NOT met'}"
+        )
     print(
         json.dumps(
             {
@@ -262,6 +361,7 @@ def main() -> None:
                 "served": served,
                 "database": database,
                 "requests": args.requests,
+                "concurrent": concurrent,
             }
         )
     )

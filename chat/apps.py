@@ -18,14 +18,17 @@ class ChatConfig(AppConfig):
         )
         from chat.executor import execute_agent
         from chat.services.approvals import on_task_decided
+        from chat.services.budgets import CHAT_SESSION_PREFIX, may_charge
         from chat.services.runs import AGENT_KIND
         from chat.tools import engine_tools
         from engine.executors import register_executor
         from engine.models import ApiToken
         from engine.signals import api_tokens_revoked, task_decided
+        from routing.sessions import register_session_owner
 
         # An agent run holds its worker thread for as long as the conversation lasts.
         register_executor(AGENT_KIND, execute_agent, long_running=True)
+        register_session_owner(CHAT_SESSION_PREFIX, may_charge)
         engine_tools.register()
         task_decided.connect(on_task_decided, dispatch_uid="chat.resume_after_decision")
         user_logged_out.connect(

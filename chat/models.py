@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from chat.events import OPS_NOTICE
-from routing.models import Mode
+from routing.models import Mode, money_field
 
 ZERO = Decimal("0")
 
@@ -78,7 +78,7 @@ class ChatSession(models.Model):
     max_steps = models.PositiveIntegerField(null=True, blank=True)
     max_seconds = models.PositiveIntegerField(null=True, blank=True)
     max_retries = models.PositiveIntegerField(null=True, blank=True)
-    max_cost = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    max_cost = money_field(null=True, blank=True)
 
     # Use of the current run (a run starts with a user message; Run continues a paused one).
     run_number = models.PositiveIntegerField(default=0)
@@ -88,9 +88,7 @@ class ChatSession(models.Model):
     segment_started_at = models.DateTimeField(
         null=True, blank=True, help_text="When the segment now running began."
     )
-    cost_used = models.DecimalField(
-        max_digits=20, decimal_places=8, default=ZERO, help_text="Spent by the whole session."
-    )
+    cost_used = money_field(default=ZERO, help_text="Spent by the whole session.")
     nudged_rules = models.JSONField(default=list, blank=True, help_text="Nudges of this run.")
 
     created_at = models.DateTimeField(default=timezone.now)
@@ -135,7 +133,7 @@ class ChatMessage(models.Model):
     provider = models.CharField(max_length=50, blank=True)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
-    cost = models.DecimalField(max_digits=20, decimal_places=8, default=ZERO)
+    cost = money_field(default=ZERO)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -97,6 +97,15 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 CONN_MAX_AGE = env_int("CONN_MAX_AGE", 600, minimum=0)
+# PostgreSQL: each process's connection pool (config/database.py, docs/configuration.md).
+DATABASE_POOL_MIN = env_int("DATABASE_POOL_MIN", 1, minimum=0)
+DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 10, minimum=1)
+DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 30, minimum=1)
+if DATABASE_POOL_MIN > DATABASE_POOL_MAX:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOL_MIN ({DATABASE_POOL_MIN}) is more than DATABASE_POOL_MAX "
+        f"({DATABASE_POOL_MAX})."
+    )
 
 
 def _database() -> dict[str, Any]:
@@ -106,8 +115,12 @@ def _database() -> dict[str, Any]:
     url = parse_database_url(DATABASE_URL)
     if url.engine.endswith("sqlite3"):
         return _sqlite(url.name)
-    # Persistent connections, never Django's pool: django-q2 forks its workers, and forked
-    # processes sharing pooled connections read each other's results.
+    # A pool per process, bounded; a forked child drops its parent's (config/database.py).
+    pool = {
+        "min_size": DATABASE_POOL_MIN,
+        "max_size": DATABASE_POOL_MAX,
+        "timeout": DATABASE_POOL_TIMEOUT,
+    }
     return {
         "ENGINE": url.engine,
         "NAME": url.name,
@@ -115,9 +128,9 @@ def _database() -> dict[str, Any]:
         "PASSWORD": url.password,
         "HOST": url.host,
         "PORT": url.port,
-        "CONN_MAX_AGE": CONN_MAX_AGE,
-        "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": dict(url.options or {}),
+        "CONN_MAX_AGE": 0,  # the pool keeps them; Django's persistence cannot be combined
+        "CONN_HEALTH_CHECKS": True,  # the pool checks a connection before handing it out
+        "OPTIONS": {**dict(url.options or {}), "pool": pool},
         "TEST": {"NAME": env_str("TEST_DATABASE_NAME", f"test_{url.name}")},
     }
 
@@ -249,6 +262,8 @@ ROUTING_READ_TIMEOUT = env_int("ROUTING_READ_TIMEOUT", 120, minimum=1)
 ROUTING_STREAM_TIMEOUT = env_int("ROUTING_STREAM_TIMEOUT", 600, minimum=1)
 ROUTING_MAX_RETRIES = env_int("ROUTING_MAX_RETRIES", 2, minimum=0)
 ROUTING_MAX_RETRY_WAIT = env_int("ROUTING_MAX_RETRY_WAIT", 30, minimum=0)
+# Requests one model call may send upstream, retries and fallbacks together; docs/routing.md.
+ROUTING_MAX_UPSTREAM_REQUESTS = env_int("ROUTING_MAX_UPSTREAM_REQUESTS", 3, minimum=1)
 ROUTING_FAILURE_THRESHOLD = env_int("ROUTING_FAILURE_THRESHOLD", 3, minimum=1)
 ROUTING_COOLDOWN_SECONDS = env_int("ROUTING_COOLDOWN_SECONDS", 300, minimum=0)
 # false: ledger rows commit without waiting for the WAL flush (PostgreSQL); see docs/routing.md.
@@ -258,6 +273,11 @@ ROUTING_LOOKUP_SECONDS = env_int("ROUTING_LOOKUP_SECONDS", 1, minimum=0)
 # A call without a session reserves from a block this many times its estimate, held by the
 # process for up to 5 s (routing/services/allowances.py); 0 or 1: every call its own row.
 ROUTING_ALLOWANCE_CALLS = env_int("ROUTING_ALLOWANCE_CALLS", 20, minimum=0)
+# Settlements the database refused wait here until they land (routing/services/outbox.py).
+ROUTING_LEDGER_OUTBOX = VAR_DIR / "ledger-outbox"
+# The gateway's rate limits, as DRF writes rates (600/min); empty turns one off.
+GATEWAY_TOKEN_THROTTLE_RATE = env_str("GATEWAY_TOKEN_THROTTLE_RATE", "600/min")
+GATEWAY_POLICY_THROTTLE_RATE = env_str("GATEWAY_POLICY_THROTTLE_RATE", "3000/min")
 
 # --- Chat -------------------------------------------------------------------------------
 # Loop guardrails: the model is nudged one repetition before the threshold, stopped at it.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
 
 from routing.models import (
     ModelCall,
@@ -15,6 +16,7 @@ from routing.models import (
     Policy,
     ToolPermission,
 )
+from routing.money import format_money
 from routing.services import health
 
 # The admin and form classes are generic only to the type checker, not at run time.
@@ -74,16 +76,28 @@ class PolicyAdmin(PolicyAdminBase):
         "mode",
         "model",
         "fallbacks",
-        "max_price_per_1k",
+        "price_cap",
         "max_iterations",
         "max_seconds",
         "max_retries",
-        "session_ceiling",
-        "daily_ceiling",
+        "session_ceiling_shown",
+        "daily_ceiling_shown",
         "permissions",
         "updated_at",
     ]
     ordering = ["mode"]
+
+    @admin.display(description="Cap / 1k tokens", ordering="max_price_per_1k")
+    def price_cap(self, policy: Policy) -> str:
+        return format_money(policy.max_price_per_1k)
+
+    @admin.display(description="Session ceiling", ordering="session_ceiling")
+    def session_ceiling_shown(self, policy: Policy) -> str:
+        return format_money(policy.session_ceiling)
+
+    @admin.display(description="Daily ceiling", ordering="daily_ceiling")
+    def daily_ceiling_shown(self, policy: Policy) -> str:
+        return format_money(policy.daily_ceiling)
 
     @admin.display(description="Fallbacks")
     def fallbacks(self, policy: Policy) -> str:
@@ -145,15 +159,18 @@ class ModelCallAdmin(ReadOnlyAdmin):
         "created_at",
         "mode",
         "session_ref",
+        "user",
+        "api_token_prefix",
         "provider",
         "model",
         "prompt_tokens",
         "completion_tokens",
-        "cost",
+        "cost_shown",
         "cost_source",
         "latency_ms",
         "outcome",
     ]
+    list_select_related = ["user"]
     list_filter = [
         "mode",
         "provider",
@@ -164,6 +181,7 @@ class ModelCallAdmin(ReadOnlyAdmin):
     ]
     search_fields = [
         "=request_id",
+        "=api_token_prefix",
         "session_ref",
         "model",
         "requested_model",
@@ -173,6 +191,11 @@ class ModelCallAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False  # a COUNT(*) per page is slow on a big ledger
 
+    @admin.display(description="Cost", ordering="cost")
+    def cost_shown(self, call: ModelCall) -> str:
+        shown = format_money(call.cost)
+        return f"{shown} (overrun {format_money(call.overrun)})" if call.overrun else shown
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -181,8 +204,10 @@ class ModelCallAdmin(ReadOnlyAdmin):
 class ModelHealthAdmin(ReadOnlyAdmin):
     list_display = [
         "model_id",
+        "breaker_state",
         "consecutive_failures",
         "cooldown_until",
+        "probe_until",
         "last_failure_at",
         "last_success_at",
     ]
@@ -192,7 +217,14 @@ class ModelHealthAdmin(ReadOnlyAdmin):
         # Ending a cool-down sends calls back to a failing model: a policy decision.
         return request.user.has_perm("routing.change_policy")
 
-    @admin.action(permissions=["reset"], description="Forget failures (end the cool-down now)")
+    @admin.display(description="Circuit")
+    def breaker_state(self, row: ModelHealth) -> str:
+        return str(row.breaker(timezone.now()).label)
+
+    @admin.action(
+        permissions=["reset"],
+        description="Close the circuit (forget failures, end the cool-down now)",
+    )
     def reset_health(self, request: HttpRequest, queryset: Any) -> None:
         count = health.forget_failures(model_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} model(s) reset.")

@@ -46,6 +46,23 @@ def check_routing_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
                     id="routing.E001",
                 )
             )
+    messages += _check_throttle_rates()
+    return messages
+
+
+def _check_throttle_rates() -> list[CheckMessage]:
+    from routing.gateway.throttle import parse_rate
+
+    messages: list[CheckMessage] = []
+    for name in ("GATEWAY_TOKEN_THROTTLE_RATE", "GATEWAY_POLICY_THROTTLE_RATE"):
+        try:
+            parse_rate(getattr(settings, name))
+        except ValueError as exc:
+            messages.append(
+                Error(
+                    f"{name}: {exc}.", hint="e.g. 600/min; empty for no limit.", id="routing.E004"
+                )
+            )
     return messages
 
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-
-def dollars(amount: Decimal) -> str:
-    """$0.025, $5.00, $0.0001: enough places to see a small amount, no float noise."""
-    text = f"{amount.quantize(Decimal('0.0001')).normalize():f}"
-    whole, _, fraction = text.partition(".")
-    return f"${whole}.{fraction.ljust(2, '0')}"
+from routing.money import format_money
+from routing.redaction import redact_text
 
 
 class RoutingError(Exception):
     status_code = 400
     code = "routing_error"
     error_type = "invalid_request_error"
+    param: str | None = None  # the request field at fault, as OpenAI's errors name it
 
 
 class UnknownMode(RoutingError):
@@ -25,6 +22,23 @@ class UnknownMode(RoutingError):
 
 class ModelNotAllowed(RoutingError):
     code = "model_not_allowed"
+    param = "model"
+
+
+class ModelOverPriceCap(ModelNotAllowed):
+    """The caller named a model the policy lists but prices over its cap: refused, never
+    quietly served by another model."""
+
+    code = "model_over_price_cap"
+
+
+class SessionNotOwned(RoutingError):
+    """A gateway caller named a session (X-Juggernaut-Session, `user`) it may not charge."""
+
+    status_code = 403
+    code = "session_not_owned"
+    error_type = "permission_error"
+    param = "user"
 
 
 class NoModelAvailable(RoutingError):
@@ -50,10 +64,11 @@ class BudgetExceeded(RoutingError):
         self.spent = spent
         self.estimate = estimate
         self.remaining = max(ceiling - spent, Decimal("0"))
+        left, limit = format_money(self.remaining), format_money(ceiling)
         super().__init__(
-            f"Refused before sending: this call may cost up to {dollars(estimate)}, and the "
-            f"{ceiling_name} ceiling of {dollars(ceiling)} has {dollars(self.remaining)} left "
-            f"({dollars(spent)} spent or reserved). Raise the ceiling in the policy, or wait."
+            f"Refused before sending: this call may cost up to {format_money(estimate)}, and the "
+            f"{ceiling_name} ceiling of {limit} has {left} left ({format_money(spent)} spent or "
+            "reserved). Raise the ceiling in the policy, or wait."
         )
 
 
@@ -67,7 +82,9 @@ class ProviderError(RoutingError):
     counts_against_model = True
 
     def __init__(self, message: str, *, attempts: int = 1) -> None:
-        super().__init__(message)
+        # Its text quotes the upstream, which may echo the key it was sent: redacted here,
+        # before any answer, event, ledger row or log line can carry it.
+        super().__init__(redact_text(message))
         self.attempts = attempts
 
 
@@ -78,7 +95,12 @@ class ProviderAuthError(ProviderError):
 
 
 class ProviderOutOfCredits(ProviderError):
+    """The upstream account has no credit left (402): a quota error, as OpenRouter answers
+    it, not a server error; the gateway's clients get the 402."""
+
+    status_code = 402
     code = "upstream_out_of_credits"
+    error_type = "insufficient_quota"
     fallback = False
     counts_against_model = False
 

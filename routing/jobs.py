@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from routing.providers import configured_provider_name
-from routing.services import sync_from_openrouter
+from routing.services import outbox, sync_from_openrouter
 from routing.services.budgets import purge_lapsed_reservations
 
 logger = logging.getLogger(__name__)
@@ -23,3 +23,9 @@ def sync_models_job() -> str:
 def purge_lapsed_reservations_job() -> str:
     """Drop reservations that lapsed (their process died before settling)."""
     return f"{purge_lapsed_reservations()} lapsed reservations deleted"
+
+
+def drain_ledger_outbox_job() -> str:
+    """Land the settlements the database refused (routing/services/outbox.py)."""
+    landed = outbox.drain()
+    return f"{landed} settlements landed, {len(outbox.pending())} waiting"

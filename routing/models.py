@@ -1,7 +1,7 @@
 """Routing's rows: a policy per mode, model prices, model health, the cost ledger, budgets.
 
-Money is `Decimal`: per-token prices keep 10 places (cheap models cost a few hundred-millionths
-of a dollar per token), amounts of money keep 8. Tokens are integers; times are UTC.
+Money is `Decimal`: per-token prices and amounts of money keep 12 places (routing/money.py).
+Tokens are integers; times are UTC.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -17,9 +18,9 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from routing.money import MONEY_DIGITS, MONEY_PLACES, PRICE_DIGITS, PRICE_PLACES, format_money
+
 ZERO = Decimal("0")
-PRICE_PLACES = 10
-MONEY_PLACES = 8
 
 
 class Mode(models.TextChoices):
@@ -56,11 +57,11 @@ class CostSource(models.TextChoices):
 
 
 def money_field(**kwargs: Any) -> models.DecimalField[Any, Any]:
-    return models.DecimalField(max_digits=20, decimal_places=MONEY_PLACES, **kwargs)
+    return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
 
 
 def price_field(**kwargs: Any) -> models.DecimalField[Any, Any]:
-    return models.DecimalField(max_digits=20, decimal_places=PRICE_PLACES, **kwargs)
+    return models.DecimalField(max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES, **kwargs)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -173,30 +174,58 @@ class ModelPrice(models.Model):
         return max(self.prompt_price, self.completion_price) * 1000
 
 
+class Breaker(models.TextChoices):
+    """A model's circuit breaker, as routing/services/health.py moves it."""
+
+    CLOSED = "closed", "Closed (in use)"
+    OPEN = "open", "Open (skipped while it cools down)"
+    HALF_OPEN = "half_open", "Half-open (one call may probe it)"
+
+
 class ModelHealth(models.Model):
-    """Consecutive failures of a model; one that keeps failing is skipped for a cool-down."""
+    """A model's circuit breaker: closed while it answers; open (skipped) for a cool-down
+    after failures in a row; then half-open, where one call probes it and closes it again or
+    opens it for another cool-down. Only failures that say something about the model count."""
 
     model_id = models.CharField(max_length=200, primary_key=True)
-    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(
+        default=0,
+        help_text="Failures in a row while closed; back to 0 on a success and when it opens.",
+    )
     last_error = models.TextField(blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
-    cooldown_until = models.DateTimeField(null=True, blank=True)
+    cooldown_until = models.DateTimeField(
+        null=True, blank=True, help_text="Set while open: until when calls skip it."
+    )
+    probe_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Half-open: a call is probing it until then (a lease, should that call die).",
+    )
 
     class Meta:
         verbose_name_plural = "model health"
 
     def __str__(self) -> str:
-        return f"{self.model_id}: {self.consecutive_failures} failures"
+        return f"{self.model_id}: {self.breaker(timezone.now()).label}"
 
-    def cooling_down(self, now: datetime) -> bool:
-        return self.cooldown_until is not None and self.cooldown_until > now
+    def breaker(self, now: datetime) -> Breaker:
+        if self.cooldown_until is None:
+            return Breaker.CLOSED
+        return Breaker.OPEN if self.cooldown_until > now else Breaker.HALF_OPEN
+
+    def probing(self, now: datetime) -> bool:
+        return self.probe_until is not None and self.probe_until > now
 
 
 class ModelCallQuerySet(models.QuerySet["ModelCall"]):
     def on_day(self, day: date) -> ModelCallQuerySet:
         start, end = day_bounds(day)
         return self.filter(created_at__gte=start, created_at__lt=end)
+
+    def since(self, moment: datetime) -> ModelCallQuerySet:
+        return self.filter(created_at__gte=moment)
 
     def total_cost(self) -> Decimal:
         return self.aggregate(total=Sum("cost"))["total"] or ZERO
@@ -213,6 +242,20 @@ class ModelCallQuerySet(models.QuerySet["ModelCall"]):
             .values("day", "mode")
             .annotate(cost=Sum("cost"), calls=Count("id"))
             .order_by("day", "mode")
+        )
+        return [dict(row) for row in rows]
+
+    def overrun_by_mode(self) -> dict[str, Decimal]:
+        rows = self.order_by().filter(overrun__gt=0).values("mode").annotate(total=Sum("overrun"))
+        return {row["mode"]: row["total"] or ZERO for row in rows}
+
+    def spend_by_user(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Who spent what: each user's calls (None: calls no user made, such as jobs)."""
+        rows = (
+            self.order_by()
+            .values("user_id", "user__username")
+            .annotate(cost=Sum("cost"), calls=Count("id"), tokens=Sum("total_tokens"))
+            .order_by("-cost", "user_id")[:limit]
         )
         return [dict(row) for row in rows]
 
@@ -254,9 +297,41 @@ class ModelCall(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.OK)
     error_code = models.CharField(max_length=50, blank=True)
     error = models.TextField(blank=True)
+    overrun = money_field(
+        default=ZERO,
+        db_default=ZERO,  # so that a process still on the code before it can write rows
+        help_text="What the provider reported above the reservation (its worst case); "
+        "the only way spend passes a ceiling.",
+    )
     generation_id = models.CharField(max_length=200, blank=True)
     request_id = models.CharField(
         max_length=64, blank=True, help_text="The id the caller was given (gateway: chatcmpl-…)."
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        # A row settled late (routing/services/outbox.py) may name a user deleted meanwhile;
+        # and no index: the ledger is written on every call, grouped by user rarely.
+        db_constraint=False,
+        db_index=False,
+        help_text="Who made the call: the gateway's token owner, a chat session's owner.",
+    )
+    api_token_prefix = models.CharField(
+        max_length=12,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The API token the gateway call came with.",
+    )
+    settlement_key = models.UUIDField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="Makes a settlement retried after a lost connection land once.",
     )
 
     objects = ModelCallQuerySet.as_manager()
@@ -274,7 +349,8 @@ class ModelCall(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.mode} {self.model or self.requested_model} ${self.cost} ({self.outcome})"
+        model = self.model or self.requested_model
+        return f"{self.mode} {model} {format_money(self.cost)} ({self.outcome})"
 
 
 class BudgetCounter(models.Model):
@@ -289,7 +365,7 @@ class BudgetCounter(models.Model):
     spent = money_field(default=ZERO)
 
     def __str__(self) -> str:
-        return f"{self.key}: ${self.spent}"
+        return f"{self.key}: {format_money(self.spent)}"
 
 
 class BudgetReservationQuerySet(models.QuerySet["BudgetReservation"]):
@@ -316,4 +392,4 @@ class BudgetReservation(models.Model):
         indexes = [models.Index(fields=["mode", "day"], name="reservation_mode_day_idx")]
 
     def __str__(self) -> str:
-        return f"{self.mode} {self.day} ${self.amount}"
+        return f"{self.mode} {self.day} {format_money(self.amount)}"

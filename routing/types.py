@@ -84,6 +84,7 @@ class ProviderRequest:
     max_price_per_1k: Decimal | None = None
     stream: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # passed through: temperature…
+    max_attempts: int | None = None  # HTTP requests this may take, retries included
 
 
 @dataclass(frozen=True)

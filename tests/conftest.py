@@ -23,10 +23,23 @@ def staff(django_user_model: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _ledger_outbox_of_its_own(settings: Any, tmp_path: Any) -> Any:
+    """A settlement the database refuses waits on disk (routing/services/outbox.py): each
+    test gets its own folder, and no drain left over from it runs into the next test."""
+    from routing.services.outbox import drainer
+
+    settings.ROUTING_LEDGER_OUTBOX = tmp_path / "ledger-outbox"
+    yield
+    drainer.cancel()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_routing_lookups() -> Any:
     """Routing keeps policies, prices, health and blocks of reserved money, the token check
-    keeps token owners, in the process for a moment; a test's rows roll back without a
-    signal, so no test may see another's."""
+    keeps token owners, the gateway counts calls in the cache, in the process for a moment;
+    a test's rows roll back without a signal, so no test may see another's."""
+    from django.core.cache import cache
+
     from engine.token_cache import recent_owners
     from routing.services import lookups
     from routing.services.allowances import blocks
@@ -34,7 +47,9 @@ def _fresh_routing_lookups() -> Any:
     lookups.clear_all()
     recent_owners.clear()
     blocks.forget()
+    cache.clear()  # rate-limit counters (routing/gateway/throttle.py)
     yield
     lookups.clear_all()
     recent_owners.clear()
     blocks.forget()
+    cache.clear()

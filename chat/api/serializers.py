@@ -11,6 +11,7 @@ from chat.models import ChatMessage, ChatSession, ExecutionState, SessionState, 
 from chat.services.budgets import BudgetTracker
 from chat.stop_reasons import StopReason, explain
 from routing.models import Mode, Policy
+from routing.money import MONEY_DIGITS, MONEY_PLACES
 
 MAX_MESSAGE_CHARS = 20_000
 MAX_EVENTS_PAGE = 500
@@ -137,8 +138,8 @@ class BudgetsSerializer(serializers.Serializer[Any]):
         min_value=0, max_value=1000, required=False, allow_null=True
     )
     max_cost = serializers.DecimalField(
-        max_digits=20,
-        decimal_places=8,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
         min_value=Decimal("0"),
         required=False,
         allow_null=True,

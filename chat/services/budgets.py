@@ -20,6 +20,7 @@ from chat.errors import BudgetSpent
 from chat.models import ChatSession
 from chat.stop_reasons import StopReason
 from routing.models import Policy
+from routing.money import format_money, money_text
 from routing.services import CostTracker, OpenRouterPolicyManager
 
 # The session's own limits; None means the mode's policy decides.
@@ -153,7 +154,7 @@ class BudgetTracker:
         if reason == StopReason.TIME_BUDGET:
             return f"{self.seconds_used():.0f} of {limits.seconds} seconds used."
         if reason == StopReason.COST_BUDGET:
-            return f"${session.cost_used:.4f} of ${limits.cost:.4f} spent."
+            return f"{format_money(session.cost_used)} of {format_money(limits.cost)} spent."
         if reason == StopReason.RETRY_BUDGET:
             return f"{session.retries_used} of {limits.retries} retries used."
         return ""
@@ -170,7 +171,7 @@ class BudgetTracker:
             "steps": {"used": session.steps_used, "limit": limits.steps},
             "seconds": {"used": round(self.seconds_used(), 1), "limit": limits.seconds},
             "retries": {"used": session.retries_used, "limit": limits.retries},
-            "cost": {"used": str(session.cost_used), "limit": str(limits.cost)},
+            "cost": {"used": money_text(session.cost_used), "limit": money_text(limits.cost)},
         }
 
     # Counting: each writes only its own column, so a concurrent Stop is never overwritten.
@@ -211,3 +212,20 @@ class BudgetTracker:
         self.session.seconds_used = self.seconds_used(now)
         self.session.segment_started_at = None
         self.session.save(update_fields=["seconds_used", "segment_started_at", "updated_at"])
+
+
+CHAT_SESSION_PREFIX = "chat:"
+
+
+def may_charge(session_ref: str, user: Any) -> bool:
+    """Whether `user` may charge the chat session `chat:<id>` through routing's gateway: its
+    owner may; a session the engine started (no owner), only staff."""
+    number = session_ref.removeprefix(CHAT_SESSION_PREFIX)
+    if not number.isdigit() or len(number) > 18:
+        return False
+    row = ChatSession.objects.filter(pk=int(number)).values("owner_id").first()
+    if row is None:
+        return False
+    if row["owner_id"] is None:
+        return bool(getattr(user, "is_staff", False))
+    return bool(row["owner_id"] == getattr(user, "pk", None))

@@ -20,7 +20,6 @@ from django.db import transaction
 
 from chat.errors import SessionNotFound
 from chat.models import ACTIVE_STATES, ChatMessage, ChatSession, MessageRole, SessionState
-from chat.redaction import StreamRedactor, redact_text
 from chat.services import context
 from chat.services.budgets import OVERRIDE_FIELDS, BudgetTracker
 from chat.services.guardrails import GuardrailsTracker, Verdict
@@ -39,7 +38,9 @@ from chat.stop_reasons import StopReason
 from engine.executors import HandBack, LeaseLost
 from engine.models import UNFINISHED_STATES, Task, TaskState
 from routing.errors import BudgetExceeded, ProviderError, RoutingError
+from routing.money import money_text
 from routing.providers import Provider
+from routing.redaction import StreamRedactor, redact_text
 from routing.services import stream_completion
 from routing.types import Completion, Delta
 
@@ -109,7 +110,7 @@ class AgentLoop:
         self.detail = ""
         self.deltas = DeltaBuffer()
         # A secret split across two flushes is still one secret: the stream is redacted
-        # as a whole, its unfinished tail held back (chat.redaction.StreamRedactor).
+        # as a whole, its unfinished tail held back (routing.redaction.StreamRedactor).
         self.redactor = StreamRedactor()
         self._step = 0
         self._next_flush = 0.0
@@ -373,6 +374,7 @@ class AgentLoop:
             session_ceiling=self.tracker.limits.cost,
             source="chat",
             provider=self.provider,
+            user_id=session.owner_id,
         )
         try:
             for delta in stream:
@@ -415,7 +417,7 @@ class AgentLoop:
                         "offline": completion.offline,
                         "prompt_tokens": completion.usage.prompt_tokens,
                         "completion_tokens": completion.usage.completion_tokens,
-                        "cost": str(completion.cost),
+                        "cost": money_text(completion.cost),
                     },
                 ),
                 self.budget_event(),

@@ -18,8 +18,8 @@ from django.utils import timezone
 from chat.errors import SessionNotFound
 from chat.events import EVENT_TYPES, ops_types, validate_event, validate_notice
 from chat.models import ChatEvent, ChatSession, OpsNotice
-from chat.redaction import redact
 from chat.services.broadcast import relay_needed, send_to_group
+from routing.redaction import redact
 
 OPS_GROUP = "chat.ops"
 SESSION_EVENTS = "chat.events"  # the consumer method: chat_events

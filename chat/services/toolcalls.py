@@ -21,7 +21,6 @@ from chat.models import (
     SessionState,
     ToolExecution,
 )
-from chat.redaction import redact, redact_text
 from chat.services import context
 from chat.services.budgets import BudgetTracker
 from chat.services.guardrails import GuardrailsTracker, Verdict
@@ -33,6 +32,7 @@ from chat.tools import Tool, ToolContext, ToolError, ToolFatalError, tools
 from engine.models import ApprovalDecision, Task, TaskSource, TaskState
 from engine.services import create_task, request_approval
 from engine.services.history import system_actor
+from routing.redaction import redact, redact_text
 from routing.services import OpenRouterPolicyManager
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from chat.redaction import redact_text
 from engine.services import job_lock
 from logcrawler.errors import SourceNotFound
 from logcrawler.models import LogSource, SourceStatus
@@ -18,6 +17,7 @@ from logcrawler.services.alerts import EvaluationReport
 from logcrawler.services.ingest import ingest_entries
 from logcrawler.sources import RateLimited, SourceError, adapter_for
 from logcrawler.sources.readahead import read_ahead
+from routing.redaction import redact_text
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import requests
 
-from chat.redaction import REDACTED, redact_text
 from logcrawler.sources.base import CrawlNotes, RateLimited, SourceError
 from logcrawler.sources.cursor import format_rfc3339_ns, line_hash, parse_rfc3339_ns
+from routing.redaction import REDACTED, redact_text
 
 MAX_LIMIT = 5000
 MAX_ERROR_CHARS = 400

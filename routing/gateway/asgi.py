@@ -29,6 +29,7 @@ from functools import lru_cache
 from io import BytesIO
 from typing import Any
 
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
@@ -38,7 +39,7 @@ from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 
-from routing.gateway.formats import error_body
+from routing.gateway.formats import TOO_LARGE, error_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,7 +49,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 WORKER_SCOPE_KEY = "juggernaut.gateway_worker"
 GATEWAY_NAMESPACE = "gateway"
-MAX_IDLE_WORKERS = 64
 logger = logging.getLogger(__name__)
 
 
@@ -73,7 +73,9 @@ class _Workers:
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway")
 
     def release(self, worker: ThreadPoolExecutor) -> None:
-        if len(self._idle) >= MAX_IDLE_WORKERS:
+        # No more idle threads than the process may hold database connections: a burst
+        # leaves no crowd of threads behind it (each kept its connection before the pool).
+        if len(self._idle) >= settings.DATABASE_POOL_MAX:
             _retire(worker)
         else:
             self._idle.append(worker)
@@ -211,9 +213,17 @@ def _headers(response: HttpResponseBase) -> list[tuple[bytes, bytes]]:
     return [(name.encode("ascii"), value.encode("latin1")) for name, value in response.items()]
 
 
-# The largest request body the gateway reads: long contexts fit (a 128k-token prompt is about
-# 0.5 MB of JSON), and nobody, signed in or not, can make the process hold gigabytes.
+# Without Django's limit (DATA_UPLOAD_MAX_MEMORY_SIZE = None) the gateway still reads no more
+# than this: nobody, signed in or not, can make the process hold gigabytes.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+def max_body_bytes() -> int:
+    """The largest body the gateway reads, Django's own limit (2.5 MiB unless set; a
+    128k-token prompt is about 0.5 MB of JSON), so that both ways in refuse the same bodies
+    with the same 413."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return MAX_BODY_BYTES if limit is None else int(limit)
 
 
 class BodyTooLarge(Exception):
@@ -221,7 +231,8 @@ class BodyTooLarge(Exception):
 
 
 async def _read_body(receive: Receive, *, declared: int | None) -> bytes | None:
-    if declared is not None and declared > MAX_BODY_BYTES:
+    limit = max_body_bytes()
+    if declared is not None and declared > limit:
         raise BodyTooLarge
     parts = []
     size = 0
@@ -231,7 +242,7 @@ async def _read_body(receive: Receive, *, declared: int | None) -> bytes | None:
             return None
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             raise BodyTooLarge
         parts.append(chunk)
         if not message.get("more_body", False):
@@ -251,7 +262,7 @@ def _declared_length(scope: Scope) -> int | None:
 async def _send_too_large(send: Send) -> None:
     body = json.dumps(
         error_body(
-            f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+            TOO_LARGE.format(size=max_body_bytes()),
             type_="invalid_request_error",
             code="request_too_large",
         )

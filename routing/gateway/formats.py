@@ -10,6 +10,11 @@ from typing import Any
 from routing.models import Mode
 from routing.types import Completion, Delta
 
+TOO_LARGE = (
+    "The request body is larger than the gateway takes (DATA_UPLOAD_MAX_MEMORY_SIZE, {size} "
+    "bytes). Send a shorter conversation."
+)
+
 
 def _money(value: Decimal) -> float:
     return float(value)

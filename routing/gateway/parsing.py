@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,6 +167,17 @@ def resolve_mode(model: str, *, mode_header: str) -> tuple[str, str | None]:
     return mode_allowing, model
 
 
+# NUL and the other C0 controls: PostgreSQL's text refuses NUL, and none belongs in a name.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _storable(value: str, *, param: str, what: str) -> None:
+    """Text the ledger stores as given (a session, a model name) must be storable: a NUL
+    would be a 500 on PostgreSQL."""
+    if _CONTROL.search(value):
+        raise InvalidRequest(f"{what} holds a control character.", param=param)
+
+
 def parse_chat_request(
     body: Any, *, mode_header: str = "", session_header: str = ""
 ) -> ChatRequest:
@@ -190,7 +202,11 @@ def parse_chat_request(
         raise InvalidRequest("'stream' must be true or false.", param="stream")
     options = body.get("stream_options") or {}
     user = body.get("user")
-    session_ref = session_header or (user if isinstance(user, str) else "")
+    if user is not None and not isinstance(user, str):
+        raise InvalidRequest("'user' must be a string.", param="user")
+    session_ref = session_header or user or ""
+    _storable(session_ref, param="user", what="The session (X-Juggernaut-Session or 'user')")
+    _storable(model, param="model", what="'model'")
     mode, wanted = resolve_mode(model.strip(), mode_header=mode_header)
     return ChatRequest(
         mode=mode,

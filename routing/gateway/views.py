@@ -7,11 +7,14 @@ every error, a 401 included, comes back in OpenAI's error shape.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, NoReturn
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponseBase, StreamingHttpResponse
 from rest_framework import exceptions
@@ -23,14 +26,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from routing.errors import RoutingError
+from routing.gateway import throttle
 from routing.gateway.asgi import WORKER_SCOPE_KEY
-from routing.gateway.formats import ChunkWriter, completion_body, error_body, models_body
-from routing.gateway.parsing import MODE_PREFIX, ChatRequest, InvalidRequest, parse_chat_request
+from routing.gateway.formats import (
+    TOO_LARGE,
+    ChunkWriter,
+    completion_body,
+    error_body,
+    models_body,
+)
+from routing.gateway.parsing import MODE_PREFIX, ChatRequest, parse_chat_request
 from routing.services import CompletionStream, complete, stream_completion
 from routing.services.budgets import HeldSettlements
 from routing.services.policies import OpenRouterPolicyManager
+from routing.sessions import gateway_session_ref
 
 SOURCE = "gateway"
+TOKEN_PREFIX_CHARS = 10  # what engine keeps as ApiToken.prefix
 INTERNAL_ERROR = error_body(
     "The gateway failed on this request; it is logged. Retry, and if it keeps failing tell "
     "the operator.",
@@ -42,9 +54,16 @@ logger = logging.getLogger(__name__)
 
 def _error_response(exc: Exception) -> Response:
     if isinstance(exc, RoutingError):
-        param = exc.param if isinstance(exc, InvalidRequest) else None
-        body = error_body(str(exc), type_=exc.error_type, code=exc.code, param=param)
-        return Response(body, status=exc.status_code)
+        body = error_body(str(exc), type_=exc.error_type, code=exc.code, param=exc.param)
+        response = Response(body, status=exc.status_code)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response["Retry-After"] = str(max(math.ceil(retry_after), 1))
+        return response
+    if isinstance(exc, RequestDataTooBig):
+        message = TOO_LARGE.format(size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        body = error_body(message, type_="invalid_request_error", code="request_too_large")
+        return Response(body, status=413)
     assert isinstance(exc, exceptions.APIException)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         body = error_body(
@@ -89,7 +108,7 @@ class OpenAIView(APIView):
     throttle_classes: list[Any] = []
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, RoutingError | exceptions.APIException):
+        if isinstance(exc, RoutingError | exceptions.APIException | RequestDataTooBig):
             return _error_response(exc)
         # A client library reads the error body whatever the status: keep OpenAI's shape.
         logger.exception("gateway: unhandled error")
@@ -131,10 +150,15 @@ def _settle_quietly(held: HeldSettlements) -> None:
 
 class ChatCompletionsView(OpenAIView):
     def post(self, request: Request) -> HttpResponseBase:
+        throttle.check_caller(user=request.user, token=request.auth)
         chat = parse_chat_request(
             request.data,
             mode_header=request.headers.get("X-Juggernaut-Mode", ""),
             session_header=request.headers.get("X-Juggernaut-Session", ""),
+        )
+        throttle.check_policy(mode=chat.mode)
+        session_ref = (
+            gateway_session_ref(chat.session_ref, user=request.user) if chat.session_ref else ""
         )
         # One id for the whole answer, every chunk of a stream included; the ledger row
         # carries it as request_id.
@@ -145,12 +169,14 @@ class ChatCompletionsView(OpenAIView):
             "messages": chat.messages,
             "tools": chat.tools,
             "model": chat.model,
-            "session_ref": chat.session_ref,
+            "session_ref": session_ref,
             "max_tokens": chat.max_tokens,
             "extra": chat.extra,
             "source": SOURCE,
             "request_id": response_id,
             "held": held,
+            "user_id": request.user.pk,
+            "api_token_prefix": _token_prefix(request.auth),
         }
         try:
             if not chat.stream:
@@ -174,6 +200,11 @@ class ChatCompletionsView(OpenAIView):
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response
+
+
+def _token_prefix(token: Any) -> str:
+    """The part of an API token the ledger names it by (the token's own `prefix`)."""
+    return token[:TOKEN_PREFIX_CHARS] if isinstance(token, str) else ""
 
 
 def _sse(

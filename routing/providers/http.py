@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 import requests
+import urllib3
 
 from routing.errors import (
     NoProviderForConstraints,
@@ -122,6 +123,20 @@ def _shorten_reads(response: requests.Response, seconds: float) -> None:
         sock.settimeout(seconds)
 
 
+# At most this much per read of a body that is not chunked; less when less has arrived.
+READ_SIZE = 64 * 1024
+
+
+def _arrived(raw: urllib3.response.BaseHTTPResponse) -> Iterator[bytes]:
+    """The body's bytes as they arrive (`read1`), each read bounded by the read timeout;
+    urllib3's errors become requests' own, as `iter_content` raises them."""
+    try:
+        while data := raw.read1(READ_SIZE):
+            yield data
+    except urllib3.exceptions.HTTPError as exc:
+        raise requests.exceptions.ConnectionError(exc) from None
+
+
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait, from `Retry-After: 7` or `Retry-After: <HTTP date>`."""
     if not value:
@@ -201,7 +216,9 @@ class OpenAICompatibleProvider(Provider):
 
     def send(self, request: ProviderRequest) -> ProviderStream:
         with self._borrow_session() as session:
-            response, attempts = self._post(session, self.body(request), stream=request.stream)
+            response, attempts = self._post(
+                session, self.body(request), stream=request.stream, limit=request.max_attempts
+            )
             if not request.stream:
                 with response:
                     try:
@@ -274,12 +291,20 @@ class OpenAICompatibleProvider(Provider):
 
     @staticmethod
     def _chunks(response: requests.Response) -> Iterator[bytes]:
-        # chunk_size=None hands over each chunk as it arrives instead of filling a buffer.
-        return response.iter_content(chunk_size=None)
+        raw = response.raw
+        if raw.chunked and raw.supports_chunked_reads():
+            # Each chunk of a chunked body as it arrives.
+            return response.iter_content(chunk_size=None)
+        # A body with a Content-Length, or one that ends when the server closes the
+        # connection (legal HTTP/1.1 without chunked encoding): iter_content(None) would
+        # read it whole before handing over a byte, so read what has arrived instead.
+        return _arrived(raw)
 
     def _post(
-        self, session: requests.Session, body: dict[str, Any], *, stream: bool
+        self, session: requests.Session, body: dict[str, Any], *, stream: bool, limit: int | None
     ) -> tuple[requests.Response, int]:
+        """The 200 response and how many requests it took: retries up to `max_retries`, and
+        never more than `limit` requests in all (what the call has left of its bound)."""
         url = f"{self.base_url}/chat/completions"
         data = json.dumps(body, default=_json_default).encode()
         proxies, verify, netrc_login = _environment(url)
@@ -322,7 +347,7 @@ class OpenAICompatibleProvider(Provider):
                     error = self.error_for(response, attempts=attempts, retry_after=retry_after)
                 if response.status_code not in self.retryable_statuses:
                     raise error
-            if attempts > self.max_retries:
+            if attempts > self.max_retries or (limit is not None and attempts >= limit):
                 raise error
             wait = retry_after if retry_after is not None else self._backoff(attempts)
             if wait > self.max_retry_wait:

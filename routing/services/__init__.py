@@ -4,6 +4,7 @@ policies through `OpenRouterPolicyManager`; nothing else here is theirs to depen
 from routing.errors import (
     BudgetExceeded,
     ModelNotAllowed,
+    ModelOverPriceCap,
     NoModelAvailable,
     NoProviderForConstraints,
     ProviderAuthError,
@@ -18,10 +19,11 @@ from routing.errors import (
     StreamInterrupted,
     UnknownMode,
 )
+from routing.money import quantize_money
 from routing.services.budget_sql import Ceilings
 from routing.services.budgets import reserve, settle
 from routing.services.calls import CompletionStream, complete, stream_completion
-from routing.services.costs import CostTracker, quantize_money
+from routing.services.costs import CostTracker
 from routing.services.overview import provider_status
 from routing.services.policies import OpenRouterPolicyManager
 from routing.services.prices import (
@@ -42,6 +44,7 @@ __all__ = [
     "CostTracker",
     "Delta",
     "ModelNotAllowed",
+    "ModelOverPriceCap",
     "ModelSelector",
     "NoModelAvailable",
     "NoProviderForConstraints",

@@ -8,10 +8,12 @@ from decimal import Decimal
 from time import perf_counter
 from typing import Any
 
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from routing.errors import ProviderError
-from routing.models import ModelCall, Outcome, Policy
+from routing.models import ZERO, ModelCall, Outcome, Policy
 from routing.providers import Provider
 from routing.services import budgets, health
 from routing.services.budgets import HeldSettlements, Reservation
@@ -43,10 +45,20 @@ class CallSpec:
     extra: dict[str, Any] = field(default_factory=dict)
     request_id: str = ""
     held: HeldSettlements | None = None  # settle later, through it, instead of now
+    user_id: int | None = None  # who the ledger says made the call
+    api_token_prefix: str = ""
+
+
+# OpenRouter tries the models of one request's `models` list itself, in order; a request
+# names the model and at most two fallbacks (the length OpenRouter documents for the list).
+SERVER_SIDE_MODELS = 3
 
 
 class Attempts:
-    """Tries the candidates in order; falls back only while nothing has been said."""
+    """Tries the candidates in order, one request per group: a model alone, or for a provider
+    that falls back itself (OpenRouter) up to three in one request's `models`, so that no
+    model is asked twice. Falls back only while nothing has been said, and sends at most
+    `ROUTING_MAX_UPSTREAM_REQUESTS` requests for the call, retries included."""
 
     def __init__(
         self,
@@ -65,6 +77,10 @@ class Attempts:
         self.base, self.stream, self.max_tokens = base, stream, max_tokens
         self.tried: list[str] = []
         self.settled = False
+        self.requests_left = int(settings.ROUTING_MAX_UPSTREAM_REQUESTS)
+        # Probes this call claimed and has not yet given a verdict on (calls.py gives back
+        # whatever is left here when the call ends).
+        self.open_probes = {c.model for c in candidates if c.probe}
 
     def settle(self, call: ModelCall) -> ModelCall:
         if self.spec.held is not None:
@@ -74,25 +90,33 @@ class Attempts:
         self.settled = True
         return call
 
-    def request_for(self, index: int) -> ProviderRequest:
+    def groups(self) -> list[list[Candidate]]:
+        size = SERVER_SIDE_MODELS if self.provider.routes_server_side else 1
+        return [self.candidates[i : i + size] for i in range(0, len(self.candidates), size)]
+
+    def request_for(self, group: list[Candidate]) -> ProviderRequest:
         server_side = self.provider.routes_server_side
         return ProviderRequest(
-            model=self.candidates[index].model,
+            model=group[0].model,
             messages=self.spec.messages,
             tools=self.spec.tools,
-            fallback_models=[c.model for c in self.candidates[index + 1 :]] if server_side else [],
+            fallback_models=[c.model for c in group[1:]],
             max_tokens=self.max_tokens,
             max_price_per_1k=self.policy.max_price_per_1k if server_side else None,
             stream=self.stream,
             extra=self.spec.extra,
+            max_attempts=self.requests_left,
         )
 
     def run(self) -> Generator[Delta, None, Completion]:
-        for index, candidate in enumerate(self.candidates):
+        groups = self.groups()
+        for index, group in enumerate(groups):
+            candidate = group[0]
             started, clock = timezone.now(), perf_counter()
             first_token_ms: int | None = None
             said: list[str] = []
-            sending = self.provider.send(self.request_for(index))
+            _hand_back_connection()
+            sending = self.provider.send(self.request_for(group))
             try:
                 while True:
                     try:
@@ -107,16 +131,15 @@ class Attempts:
                     )
                     yield delta
             except ProviderError as exc:
-                last = index == len(self.candidates) - 1
-                self._failed(
-                    candidate,
-                    exc,
-                    started,
-                    clock,
-                    first_token_ms,
-                    final=last or not exc.fallback or bool(said),
+                self.requests_left -= max(exc.attempts, 1)
+                final = (
+                    index == len(groups) - 1
+                    or not exc.fallback
+                    or bool(said)
+                    or self.requests_left <= 0
                 )
-                if last or not exc.fallback or said:
+                self._failed(candidate, exc, started, clock, first_token_ms, final=final)
+                if final:
                     raise
                 self.tried.append(candidate.model)
                 continue
@@ -130,22 +153,31 @@ class Attempts:
                 raise
             finally:
                 sending.close()
-            return self._succeeded(candidate, result, started, clock, first_token_ms)
+            return self._succeeded(group, result, started, clock, first_token_ms)
         raise AssertionError("unreachable: the selector never returns no candidates")
 
     def _succeeded(
         self,
-        candidate: Candidate,
+        group: list[Candidate],
         result: ProviderResult,
         started: Any,
         clock: float,
         first_token_ms: int | None,
     ) -> Completion:
+        candidate = group[0]
         cost, cost_source = self.tracker.cost_of(
             model=result.model, usage=result.usage, charges=self.provider.serves_models
         )
-        if candidate.failures:
-            health.record_success(model=candidate.model)
+        # The model that answered, when it is one of the group's (OpenRouter may have fallen
+        # back to another of them); else the one asked first.
+        answered = next((c for c in group if c.model == result.model), candidate)
+        if answered.owed_a_verdict:
+            health.record_success(model=answered.model)
+            self.open_probes.discard(answered.model)
+        # The worst case was reserved; a provider that reports more (OpenRouter's
+        # usage.cost can) is recorded in full, never clipped, and its ceiling then refuses
+        # further calls.
+        overrun = max(cost - self.reservation.amount, ZERO)
         latency = _ms(clock)
         call = self.settle(
             self.tracker.prepare(
@@ -161,6 +193,7 @@ class Attempts:
                 attempts=result.attempts,
                 outcome=Outcome.OK,
                 generation_id=result.generation_id[:200],
+                overrun=overrun,
             ),
         )
         return Completion(
@@ -189,7 +222,8 @@ class Attempts:
         final: bool,
     ) -> None:
         if exc.counts_against_model:
-            health.record_failure(model=candidate.model, error=str(exc))
+            health.record_failure(model=candidate.model, error=str(exc), probe=candidate.probe)
+            self.open_probes.discard(candidate.model)
         fields = self._error_fields(
             candidate, started, clock, first_token_ms, code=exc.code, error=str(exc)
         )
@@ -268,6 +302,17 @@ class Attempts:
                 error="The caller stopped reading; the cost is estimated from what it was sent.",
             ),
         )
+
+
+def _hand_back_connection() -> None:
+    """A call waits on its model for seconds; its thread needs no database connection
+    meanwhile. With a pool (PostgreSQL: config/database.py) it goes back for the process's
+    other requests, and the next query takes one again; without, nothing changes. Never
+    inside a transaction, which lives on its connection."""
+    if connection.connection is None or connection.in_atomic_block:
+        return
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and connection.autocommit:
+        connection.close()
 
 
 def _ms(clock: float) -> int:

@@ -27,9 +27,10 @@ from typing import Any
 
 from django.db import connection
 
-from routing.models import MONEY_PLACES, ZERO, BudgetCounter, BudgetReservation
+from routing.models import ZERO, BudgetCounter, BudgetReservation
+from routing.money import MONEY_DIGITS, MONEY_PLACES, MONEY_QUANTUM
 
-MONEY = Decimal(1).scaleb(-MONEY_PLACES)
+MONEY = MONEY_QUANTUM
 RELAX = "set_config('synchronous_commit', 'off', true)"
 RESERVATION_COLUMNS = ("mode", "day", "session_ref", "amount", "created_at", "expires_at")
 
@@ -126,10 +127,12 @@ def charge_counters(keys: list[str], amount: Decimal) -> None:
         held_now = lock_counters(keys)
         with connection.cursor() as cursor:
             for name in keys:
-                cursor.execute(sql, [adapt(held_now[name] + amount, 20, MONEY_PLACES), name])
+                cursor.execute(
+                    sql, [adapt(held_now[name] + amount, MONEY_DIGITS, MONEY_PLACES), name]
+                )
         return
     sql = f"UPDATE {table} SET {spent} = {spent} + %s WHERE {key} = %s"  # noqa: S608
-    value = adapt(amount, 20, MONEY_PLACES)
+    value = adapt(amount, MONEY_DIGITS, MONEY_PLACES)
     with connection.cursor() as cursor:
         for name in keys:  # sorted: the order reservations lock them in
             cursor.execute(sql, [value, name])
@@ -176,7 +179,7 @@ def hold(
         scope.mode,
         day,
         scope.session_ref,
-        ops.adapt_decimalfield_value(amount, 20, MONEY_PLACES),
+        ops.adapt_decimalfield_value(amount, MONEY_DIGITS, MONEY_PLACES),
         moment,
         ops.adapt_datetimefield_value(expires_at),
     ]
@@ -247,7 +250,7 @@ def reduce_reservation(reservation_id: int, amount: Decimal, *, relax: bool = Fa
     table = _q(BudgetReservation._meta.db_table)
     # Only quoted names and placeholders are interpolated; the values go as parameters.
     update = f"UPDATE {table} SET amount = amount - %s WHERE id = %s"  # noqa: S608
-    value = connection.ops.adapt_decimalfield_value(amount, 20, MONEY_PLACES)
+    value = connection.ops.adapt_decimalfield_value(amount, MONEY_DIGITS, MONEY_PLACES)
     with connection.cursor() as cursor:
         if relax and _postgresql():
             cursor.execute(f"WITH less AS ({update}) SELECT {RELAX}", [value, reservation_id])

@@ -10,6 +10,8 @@ and counters in, reservation out) is one transaction, so a check sees the cost e
 
 from __future__ import annotations
 
+import logging
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -20,6 +22,7 @@ from django.utils import timezone
 
 from routing.errors import BudgetExceeded
 from routing.models import BudgetReservation, Mode, ModelCall
+from routing.services import outbox
 from routing.services.allowances import Block, blocks, give_back
 from routing.services.budget_sql import (
     MONEY,
@@ -35,6 +38,7 @@ from routing.services.ledger_sql import settle_call
 
 # Longer than any call can take; a reservation left by a process that died lapses after it.
 RESERVATION_TTL = timedelta(hours=1)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,40 @@ def _refusal(
 
 
 def settle(reservation: Reservation, call: ModelCall) -> ModelCall:
-    """Record the call (ledger row and counters in) and drop its reservation, atomically."""
+    """Record the call (ledger row and counters in) and drop its reservation, atomically.
+
+    The call was billed, so its row must land even when the database fails now: a write
+    that fails for the connection is tried once more on a fresh one, then kept in the
+    outbox (outbox.py), which lands it later. Inside a caller's transaction nothing can be
+    retried: the failure is the caller's."""
+    if call.settlement_key is None:
+        call.settlement_key = uuid.uuid4()  # so that a retry, or the outbox, lands it once
+    try:
+        return _settle_once(reservation, call)
+    except outbox.UNREACHABLE:
+        if not _may_reconnect():
+            raise
+        logger.warning("routing: settling call %s failed; trying a new connection", call)
+        connection.close()
+    try:
+        return _settle_once(reservation, call)
+    except outbox.UNREACHABLE:
+        connection.close()
+        take_off = reservation.amount if reservation.block is not None else None
+        path = outbox.keep(outbox.Kept(call, reservation.id, take_off))
+        logger.warning("routing: the database refused a settlement; kept in %s", path)
+        return call
+
+
+def _may_reconnect() -> bool:
+    """Whether the connection is ours to drop: not inside a caller's transaction. Read from
+    Django's own flags: asking the connection would open it."""
+    if connection.in_atomic_block:
+        return False
+    return connection.connection is None or connection.autocommit
+
+
+def _settle_once(reservation: Reservation, call: ModelCall) -> ModelCall:
     # A flush per call would cost more than the rest of the settlement (up to 4 ms on a busy
     # disk); ROUTING_DURABLE_LEDGER trades it back for operators who need every row durable.
     relax = can_relax() and not settings.ROUTING_DURABLE_LEDGER

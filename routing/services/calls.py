@@ -9,6 +9,7 @@ with the real cost, and settles the reservation.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
@@ -17,14 +18,14 @@ from django.utils import timezone
 from routing.errors import BudgetExceeded, ModelNotAllowed, NoModelAvailable, RoutingError
 from routing.models import Outcome, Policy
 from routing.providers import OFFLINE_MODEL, Provider, active_provider
-from routing.services import budgets
+from routing.services import budgets, health
 from routing.services.attempts import Attempts, CallSpec
 from routing.services.budget_sql import Ceilings
 from routing.services.budgets import HeldSettlements
 from routing.services.costs import CostTracker
 from routing.services.policies import OpenRouterPolicyManager
 from routing.services.selection import Candidate, ModelSelector
-from routing.tokens import estimate_tokens
+from routing.tokens import estimate_tokens, max_prompt_tokens
 from routing.types import (
     Completion,
     Delta,
@@ -49,6 +50,8 @@ class CallOptions(TypedDict, total=False):
     provider: Provider | None
     request_id: str
     held: HeldSettlements | None
+    user_id: int | None
+    api_token_prefix: str
 
 
 def complete(
@@ -127,6 +130,8 @@ def _open(
         options.get("extra") or {},
         options.get("request_id", "")[:64],
         options.get("held"),
+        options.get("user_id"),
+        options.get("api_token_prefix", "")[:12],
     )
     return _run(spec, options.get("provider") or active_provider(), stream=stream)
 
@@ -155,7 +160,6 @@ def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta
     policy = OpenRouterPolicyManager().policy_for(spec.mode)
     # A caller may ask for fewer tokens than the policy allows, never more.
     max_tokens = min(spec.max_tokens or policy.max_output_tokens, policy.max_output_tokens)
-    prompt_tokens = estimate_tokens(spec.messages, spec.tools)
     base = {
         "mode": spec.mode,
         "session_ref": spec.session_ref,
@@ -163,9 +167,12 @@ def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta
         "provider": provider.name,
         "stream": stream,
         "request_id": spec.request_id,
+        "user_id": spec.user_id,
+        "api_token_prefix": spec.api_token_prefix,
     }
     try:
-        candidates = _candidates(spec, policy, provider, prompt_tokens + max_tokens)
+        fits = estimate_tokens(spec.messages, spec.tools) + max_tokens
+        candidates = _candidates(spec, policy, provider, fits)
     except (NoModelAvailable, ModelNotAllowed) as exc:
         tracker.record(
             **base,
@@ -177,9 +184,40 @@ def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta
             attempts=0,
         )
         raise
-    estimate = max(
-        c.estimate(prompt_tokens=prompt_tokens, completion_tokens=max_tokens) for c in candidates
-    )
+    attempt: Attempts | None = None
+    try:
+        # The worst case the call can cost: the most tokens its prompt can be, and every
+        # completion token it asks for, at the dearest model it may end up with.
+        worst_prompt = max_prompt_tokens(spec.messages, spec.tools)
+        estimate = max(
+            c.estimate(prompt_tokens=worst_prompt, completion_tokens=max_tokens) for c in candidates
+        )
+        reservation = _reserve(spec, policy, estimate, started, tracker, base, candidates[0])
+        base["estimated_cost"] = estimate
+        attempt = Attempts(
+            spec, policy, provider, candidates, reservation, tracker, base, stream, max_tokens
+        )
+        try:
+            return (yield from attempt.run())
+        finally:
+            if not attempt.settled:
+                budgets.release(reservation)  # an unexpected exit: free the money it held
+    finally:
+        # Probes of half-open breakers this call claimed and did not answer for.
+        for candidate in candidates:
+            if candidate.probe and (attempt is None or candidate.model in attempt.open_probes):
+                health.release_probe(model=candidate.model)
+
+
+def _reserve(
+    spec: CallSpec,
+    policy: Policy,
+    estimate: Decimal,
+    started: datetime,
+    tracker: CostTracker,
+    base: dict[str, Any],
+    first: Candidate,
+) -> budgets.Reservation:
     ceilings = Ceilings(
         session=spec.session_ceiling
         if spec.session_ceiling is not None
@@ -187,7 +225,7 @@ def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta
         daily=spec.daily_ceiling if spec.daily_ceiling is not None else policy.daily_ceiling,
     )
     try:
-        reservation = budgets.reserve(
+        return budgets.reserve(
             mode=spec.mode,
             session_ref=spec.session_ref,
             amount=estimate,
@@ -198,7 +236,7 @@ def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta
         tracker.record(
             **base,
             created_at=started,
-            requested_model=candidates[0].model,
+            requested_model=first.model,
             outcome=Outcome.REFUSED,
             error_code=exc.code,
             error=str(exc),
@@ -206,12 +244,3 @@ def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta
             attempts=0,
         )
         raise
-    base["estimated_cost"] = estimate
-    attempt = Attempts(
-        spec, policy, provider, candidates, reservation, tracker, base, stream, max_tokens
-    )
-    try:
-        return (yield from attempt.run())
-    finally:
-        if not attempt.settled:
-            budgets.release(reservation)  # an unexpected exit: free the money it held

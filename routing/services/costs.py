@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
-from routing.models import MONEY_PLACES, ZERO, CostSource, ModelCall
+from routing.models import ZERO, CostSource, ModelCall
+from routing.money import quantize_money
+from routing.redaction import redact_text
 from routing.services.ledger_sql import record_call
 from routing.services.lookups import price_rows
 from routing.types import Usage
 
-MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 MAX_ERROR_CHARS = 2000
-
-
-def quantize_money(amount: Decimal) -> Decimal:
-    return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 class CostTracker:
@@ -47,7 +44,7 @@ class CostTracker:
             fields.setdefault("completion_tokens", usage.completion_tokens)
         fields["total_tokens"] = fields.get("prompt_tokens", 0) + fields.get("completion_tokens", 0)
         if "error" in fields:
-            fields["error"] = str(fields["error"])[:MAX_ERROR_CHARS]
+            fields["error"] = redact_text(str(fields["error"]))[:MAX_ERROR_CHARS]
         fields.setdefault("created_at", timezone.now())
         return ModelCall(**fields)
 

@@ -10,9 +10,9 @@ from typing import Any
 from django.utils import timezone
 
 from routing.models import ZERO, Mode, ModelCall, Policy
+from routing.money import money_text
 from routing.providers import OFFLINE_LABEL, build_provider, configured_provider_name
 from routing.providers.http import OpenAICompatibleProvider
-from routing.services.costs import quantize_money
 from routing.services.policies import OpenRouterPolicyManager
 
 
@@ -37,22 +37,40 @@ def provider_status() -> ProviderStatus:
 class PolicyRow:
     policy: Policy
     spent_today: Decimal
+    overrun_today: Decimal = ZERO  # what providers reported above the worst case reserved
 
     @property
     def daily_left(self) -> Decimal:
         return max(self.policy.daily_ceiling - self.spent_today, ZERO)
 
     @property
+    def over_ceiling_by(self) -> Decimal:
+        return max(self.spent_today - self.policy.daily_ceiling, ZERO)
+
+    @property
+    def overrun(self) -> bool:
+        """Spend past the ceiling that a provider's reported cost put there: the only way
+        past it, and the only time the meter reads more than 100%."""
+        return self.over_ceiling_by > 0 and self.overrun_today > 0
+
+    @property
     def daily_used_percent(self) -> int:
-        if self.policy.daily_ceiling <= 0:
+        ceiling = self.policy.daily_ceiling
+        if ceiling <= 0:
             return 100
-        return min(int(self.spent_today * 100 / self.policy.daily_ceiling), 100)
+        spent = self.spent_today if self.overrun else min(self.spent_today, ceiling)
+        return int(spent * 100 / ceiling)
+
+    @property
+    def meter_value(self) -> int:
+        return min(self.daily_used_percent, 100)
 
 
 def policy_rows(*, today: date) -> list[PolicyRow]:
-    spent = ModelCall.objects.on_day(today).spend_by_mode()
+    calls = ModelCall.objects.on_day(today)
+    spent, overrun = calls.spend_by_mode(), calls.overrun_by_mode()
     return [
-        PolicyRow(policy, spent.get(policy.mode, ZERO))
+        PolicyRow(policy, spent.get(policy.mode, ZERO), overrun.get(policy.mode, ZERO))
         for policy in OpenRouterPolicyManager().policies()
     ]
 
@@ -70,7 +88,5 @@ def spend_chart(*, days: int, now: datetime | None = None) -> dict[str, Any]:
     return {
         "days": [d.isoformat() for d in dates],
         "modes": [{"mode": m.value, "label": m.label} for m in Mode],
-        "series": {
-            mode: [str(quantize_money(v)) for v in values] for mode, values in series.items()
-        },
+        "series": {mode: [money_text(v) for v in values] for mode, values in series.items()},
     }

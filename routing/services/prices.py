@@ -14,7 +14,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from routing.errors import ProviderError, ProviderUnavailable
-from routing.models import PRICE_PLACES, ModelPrice
+from routing.models import ModelPrice
+from routing.money import PRICE_DIGITS, PRICE_PLACES
 
 SNAPSHOT_PATH = Path(__file__).resolve().parent.parent / "data" / "models_snapshot.json"
 FIELDS = (
@@ -41,8 +42,8 @@ class SyncResult:
         )
 
 
-# What the price columns hold (max_digits 20, 10 places): dollars per token below this.
-MAX_PRICE = Decimal(10) ** (20 - PRICE_PLACES)
+# What the price columns hold: dollars per token below this.
+MAX_PRICE = Decimal(10) ** (PRICE_DIGITS - PRICE_PLACES)
 MAX_CONTEXT = 2**31 - 1  # an integer column on every database
 
 

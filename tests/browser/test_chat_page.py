@@ -200,3 +200,27 @@ def test_run_with_the_budget_still_spent_says_which_and_what_to_raise(
     page.screenshot(path=str(tmp_path / "run-refused.png"), full_page=True)
     session.refresh_from_db()
     assert session.state == "stopped", "nothing was queued"
+
+
+def test_the_cost_meter_writes_money_one_way_and_says_when_it_is_over(
+    page: Any, daphne: Daphne, django_user_model: Any
+) -> None:
+    from decimal import Decimal
+
+    from chat.models import ChatSession
+
+    user = django_user_model.objects.create_user(username="omar", password="pw-omar-123")
+    session = create_session(owner=user, mode="ops")
+    ChatSession.objects.filter(pk=session.pk).update(
+        max_cost=Decimal("0.10"), cost_used=Decimal("0.12")
+    )
+
+    sign_in(page, daphne, user)
+    page.goto(f"{daphne.http}/chat/{session.pk}/")
+    meter = page.locator("[data-meter=cost]")
+    meter.locator(".chat-meter-note").wait_for(timeout=10_000)
+
+    assert meter.locator(".chat-meter-value").inner_text() == "$0.12 / $0.10"
+    assert "Over the limit" in meter.locator(".chat-meter-note").inner_text()
+    fill = meter.locator(".chat-meter-fill").evaluate("node => node.style.width")
+    assert fill == "100%"  # never past the track

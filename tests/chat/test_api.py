@@ -169,7 +169,7 @@ def test_mode_and_budgets(api: APIClient, user: Any) -> None:
     assert mode.status_code == 200 and mode.data["mode"] == "code"
     assert budgets.status_code == 200
     assert budgets.data["budget"]["steps"]["limit"] == 40
-    assert budgets.data["budget"]["cost"]["limit"] == "2.50000000"
+    assert budgets.data["budget"]["cost"]["limit"] == "2.5"
     reset = api.post(
         f"/api/chat/sessions/{session.pk}/budgets/", {"max_steps": None}, format="json"
     )

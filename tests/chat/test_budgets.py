@@ -92,8 +92,8 @@ def test_the_cost_budget_stops_before_the_next_call(user: Any) -> None:
     assert session.cost_used == Decimal("0.12")
     budget = ChatEvent.objects.filter(session=session, type="budget.updated").last()
     assert budget is not None and budget.data["cost"] == {
-        "used": "0.12000000",
-        "limit": "0.10000000",
+        "used": "0.12",
+        "limit": "0.1",
     }
 
 
@@ -120,7 +120,7 @@ def test_money_routing_charges_within_a_step_stops_the_run_on_the_clock(
     session.refresh_from_db()
     assert session.cost_used == Decimal("0.25")
     budget = ChatEvent.objects.filter(session=session, type="budget.updated").last()
-    assert budget is not None and budget.data["cost"]["used"] == "0.25000000"
+    assert budget is not None and budget.data["cost"]["used"] == "0.25"
 
 
 def test_a_budget_lowered_within_a_step_counts_at_once(user: Any, test_tools: Calls) -> None:
@@ -137,7 +137,7 @@ def test_a_budget_lowered_within_a_step_counts_at_once(user: Any, test_tools: Ca
 
     assert result["reason"] == StopReason.COST_BUDGET
     assert time.monotonic() - lowered_at < 2
-    assert stopped_event(session)["detail"] == "$0.0500 of $0.0100 spent."
+    assert stopped_event(session)["detail"] == "$0.05 of $0.01 spent."
 
 
 def test_routing_refusing_a_call_for_its_ceiling_is_a_cost_stop(user: Any) -> None:

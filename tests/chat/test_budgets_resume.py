@@ -159,7 +159,7 @@ def test_the_cost_budget_pauses_the_run_and_raising_it_continues(
     assert texts(test_tools) == ["one"], "the answer that spent the budget waits for Run"
     session.refresh_from_db()
     assert (session.state, session.cost_used) == ("stopped", Decimal("0.12"))
-    assert stopped_event(session)["detail"] == "$0.1200 of $0.1000 spent."
+    assert stopped_event(session)["detail"] == "$0.12 of $0.10 spent."
 
     with pytest.raises(BudgetSpent, match=r"Raise max_cost above 0\.12") as refused:
         resume_with(session, [])

@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 import pytest
 
 from chat.models import ChatEvent
-from chat.redaction import REDACTED, StreamRedactor, redact_text
 from chat.services import post_message
 from chat.services.loop import AgentLoop
 from chat.stop_reasons import StopReason
 from routing.providers.base import Provider, ProviderStream
+from routing.redaction import REDACTED, StreamRedactor, redact_text
 from routing.types import Delta, ProviderRequest, ProviderResult, Usage
 from tests.chat.conftest import make_session
 

@@ -82,3 +82,15 @@ def openrouter_settings(settings: Any, fake_openrouter: FakeOpenRouter) -> FakeO
     settings.ROUTING_READ_TIMEOUT = 5
     settings.ROUTING_MAX_RETRIES = 0  # retries have their own tests; here one POST per model
     return fake_openrouter
+
+
+@pytest.fixture
+def compatible_settings(settings: Any, fake_openrouter: FakeOpenRouter) -> FakeOpenRouter:
+    """Settings that make `active_provider()` an OpenAI-compatible server at the fake: a
+    provider without OpenRouter's own fallback, so routing falls back model by model."""
+    settings.ROUTING_PROVIDER = "openai_compatible"
+    settings.OPENROUTER_API_KEY = ""
+    settings.OPENAI_COMPATIBLE_BASE_URL = fake_openrouter.base_url
+    settings.ROUTING_READ_TIMEOUT = 5
+    settings.ROUTING_MAX_RETRIES = 0
+    return fake_openrouter

@@ -264,6 +264,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: 64 callers at once would see connections dropped
+    # by the fake itself (the bench's load run), which no real upstream does.
+    request_queue_size = 128
     fake: FakeOpenRouter
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from routing.errors import BudgetExceeded
 from routing.models import BudgetCounter, BudgetReservation, Mode, ModelCall, Outcome
 from routing.providers import OpenRouterProvider
-from routing.services import Ceilings, CostTracker, budgets, complete, reserve
+from routing.services import Ceilings, CostTracker, budgets, complete, outbox, reserve
 from routing.services.allowances import BlockPool, blocks
 from tests.routing.factories import priced_normal_policy, spend
 from tests.routing.fake_openrouter import FakeOpenRouter, completion
@@ -360,12 +360,12 @@ def test_a_settlement_that_fails_leaves_its_estimate_held(
         raise OperationalError("connection lost while settling")
 
     monkeypatch.setattr(budgets, "settle_call", failing_settlement)
-    with pytest.raises(OperationalError):
-        budgets.settle(one, settled_call("0.01"))
+    budgets.settle(one, settled_call("0.01"))  # kept in the outbox (test_ledger_outbox.py)
 
-    # The row still holds the estimate, and so does the block, until the row lapses.
+    # The row still holds the estimate, and so does the block, until the outbox lands it.
     assert one.block.in_flight == ESTIMATE
     assert held() == [20 * ESTIMATE]
+    assert len(outbox.pending()) == 1
 
 
 def test_threads_that_find_no_block_take_one_between_them() -> None:

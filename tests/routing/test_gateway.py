@@ -114,10 +114,12 @@ def test_a_mode_routes_through_its_policy_and_lands_in_the_ledger(
     assert upstream["temperature"] == 0.2
     assert upstream["provider"]["max_price"] == {"prompt": 30, "completion": 30}
     call = settled_call()
+    owner = call.user
+    assert owner is not None and owner.api_tokens.get().prefix == call.api_token_prefix
     assert (call.mode, call.source, call.session_ref, call.cost) == (
         "code",
         "gateway",
-        "agent-run-7",
+        f"gateway:{owner.pk}:agent-run-7",  # the caller's own session, under their name
         Decimal("0.0042"),
     )
     assert body["id"].startswith("chatcmpl-")
@@ -205,16 +207,18 @@ def test_a_spent_budget_is_a_402_before_anything_is_sent(
     assert ModelCall.objects.filter(outcome=Outcome.REFUSED).count() == 1
 
 
-def test_upstream_out_of_credits_is_a_clear_502(
+def test_upstream_out_of_credits_is_a_402_quota_error_as_openrouter_answers_it(
     gateway: str, token: str, openrouter_settings: FakeOpenRouter
 ) -> None:
+    """Issue 15: it was a 502, which SDKs report as a server error."""
     openrouter_settings.script(error(402, "Insufficient credits"))
 
     response = post(gateway, token, {"model": "mode:ops", "messages": ASK})
 
-    assert response.status_code == 502
-    assert response.json()["error"]["code"] == "upstream_out_of_credits"
-    assert "Add credits" in response.json()["error"]["message"]
+    assert response.status_code == 402
+    body = response.json()["error"]
+    assert (body["type"], body["code"]) == ("insufficient_quota", "upstream_out_of_credits")
+    assert "Add credits" in body["message"]
 
 
 def test_streaming_passes_text_and_tool_calls_through(

@@ -214,11 +214,9 @@ def test_a_client_that_hangs_up_mid_stream_ends_the_call(
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read_whole(
-    app: GatewayFastPath, monkeypatch: pytest.MonkeyPatch
+    app: GatewayFastPath, settings: Any
 ) -> None:
-    from routing.gateway import asgi
-
-    monkeypatch.setattr(asgi, "MAX_BODY_BYTES", 1000)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     big = {"model": "mode:ops", "messages": [{"role": "user", "content": "x" * 5000}]}
 
     status, _, content = call(app, "/v1/chat/completions", body=big)
@@ -435,3 +433,21 @@ def test_the_most_recently_released_worker_serves_the_next_request() -> None:
         for worker in (first, second):
             worker.shutdown(wait=True)
         workers.close()
+
+
+def test_the_gateway_keeps_no_more_idle_threads_than_the_pool_allows(
+    app: GatewayFastPath, token: str, settings: Any
+) -> None:
+    """Each idle thread kept a database connection before the pool (issue 15)."""
+    settings.DATABASE_POOL_MAX = 3
+
+    async def burst() -> list[Any]:
+        scope = http_scope("/v1/chat/completions", body=ASK, token=token)
+        raw = json.dumps(ASK).encode()
+        return await asyncio.gather(*(_drive(app, dict(scope), raw, None) for _ in range(8)))
+
+    answers = asyncio.run(burst())
+    idle = len(app.workers._idle)
+
+    assert [sent[0]["status"] for sent in answers] == [200] * 8
+    assert 1 <= idle <= 3

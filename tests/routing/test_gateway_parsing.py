@@ -130,8 +130,23 @@ def test_a_tool_schema_the_offline_provider_cannot_use_still_gets_an_answer(
     )
 
     assert response.status_code == 200, response.text
-    call = response.json()["choices"][0]["message"]["tool_calls"][0]
-    assert json.loads(call["function"]["arguments"]) == {"limit": 0, "q": "list the tasks"}
+    message = response.json()["choices"][0]["message"]
+    assert "tool_calls" not in message  # nothing to fill them with: no guess
+    assert "could not tell its `limit` and `q`" in message["content"]
+
+    given = post(
+        gateway,
+        token,
+        {
+            "model": "mode:ops",
+            "messages": [{"role": "user", "content": 'list the tasks limit=3 q="late"'}],
+            "tools": tools,
+        },
+    )
+
+    assert given.status_code == 200, given.text
+    call = given.json()["choices"][0]["message"]["tool_calls"][0]
+    assert json.loads(call["function"]["arguments"]) == {"limit": 3, "q": "late"}
 
 
 def test_a_model_the_policy_does_not_allow_is_refused_offline_too(

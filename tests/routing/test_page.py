@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.routing.factories import ModelCallFactory
+from tests.routing.factories import ModelCallFactory, spend
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("routing_defaults")]
 
@@ -49,7 +49,7 @@ def test_the_page_shows_policies_spend_sessions_and_calls(
     assert "Offline provider active" in html
     assert "anthropic/claude-3-opus" in html and "openrouter/auto" in html  # policies
     assert "Run time" in html and "1800 s" in html and "120 s" in html  # an agent run's limits
-    assert "chat:41" in html and "$0.2500" in html  # the costliest session
+    assert "chat:41" in html and "$0.25" in html  # the costliest session
     assert "812 ms" in html and "1,200 + 300" in html  # a recent call
     assert "routing/page.js" in html
     chart = response.context["chart"]
@@ -59,7 +59,7 @@ def test_the_page_shows_policies_spend_sessions_and_calls(
     data = json.loads(
         html.split('id="routing-chart-data" type="application/json">')[1].split("</script>")[0]
     )
-    assert data["series"]["code"][-1] == "0.25000000"
+    assert data["series"]["code"][-1] == "0.25"  # fixed-point, never 0E-12
 
 
 def test_the_page_names_the_provider_but_never_the_key(
@@ -73,3 +73,54 @@ def test_the_page_names_the_provider_but_never_the_key(
 
     assert "OpenRouter" in html and "Offline provider active" not in html
     assert "sk-or-v1-must-not-show" not in html
+
+
+def test_every_amount_on_the_page_is_written_one_way(client: Any, user: Any) -> None:
+    """Issue 15: the page mixed $0.1, $0.01, $0.0000 and $0.000000, and a meter showed 0E-8."""
+    ModelCallFactory(mode="ops", session_ref="chat:5", cost=Decimal("0.00000000049"))
+    client.force_login(user)
+
+    html = client.get(reverse("routing:page")).content.decode()
+
+    assert "$0.00000000049" in html  # a call too cheap for 8 places
+    assert "$0.10" in html and "$0.001" in html  # the ops ceiling and its price cap
+    for wrong in ("E-", "$0.0000<", "$0.000000<", "$0.1<"):
+        assert wrong not in html
+
+
+def test_spend_per_user_names_who_made_the_calls(client: Any, user: Any, staff: Any) -> None:
+    ModelCallFactory(user=user, cost=Decimal("0.30"), api_token_prefix="jgt_abcdef")
+    ModelCallFactory(user=user, cost=Decimal("0.20"))
+    ModelCallFactory(user=staff, cost=Decimal("0.05"))
+    ModelCallFactory(cost=Decimal("0.01"))  # a job's call: no user
+    client.force_login(user)
+
+    response = client.get(reverse("routing:page"))
+
+    rows = {row["user__username"]: row for row in response.context["users"]}
+    assert rows["alice"]["cost"] == Decimal("0.5") and rows["alice"]["calls"] == 2
+    assert rows["olga"]["cost"] == Decimal("0.05")
+    assert rows[None]["calls"] == 1
+    table = response.content.decode().split('id="spend-per-user"')[1].split("</table>")[0]
+    assert table.index("alice") < table.index("olga")  # dearest first
+    assert "$0.50" in table and "no user" in table
+    assert "jgt_abcdef…" in response.content.decode()  # the recent call names its token
+
+
+def test_the_meter_passes_100_percent_only_by_a_reported_overrun_and_says_so(
+    client: Any, user: Any
+) -> None:
+    client.force_login(user)
+    spend(mode="ops", cost="1.25")  # ops allows $1.00 a day: a ceiling lowered after spending
+
+    lowered = client.get(reverse("routing:page"))
+    row = next(r for r in lowered.context["policies"] if r.policy.mode == "ops")
+    assert (row.daily_used_percent, row.meter_value, row.overrun) == (100, 100, False)
+    assert "over by" not in lowered.content.decode()
+
+    spend(mode="ops", cost="0.10", overrun="0.07")
+    reported = client.get(reverse("routing:page"))
+    row = next(r for r in reported.context["policies"] if r.policy.mode == "ops")
+    assert (row.daily_used_percent, row.meter_value, row.overrun) == (135, 100, True)
+    html = reported.content.decode()
+    assert "135%: over by $0.35, because a provider reported $0.07 more" in html

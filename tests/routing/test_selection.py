@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from routing.errors import ModelNotAllowed, NoModelAvailable, UnknownMode
+from routing.errors import ModelNotAllowed, ModelOverPriceCap, NoModelAvailable, UnknownMode
 from routing.models import Mode, ModelHealth, Policy, ToolPermission
 from routing.providers import OfflineProvider, OpenAICompatibleProvider, OpenRouterProvider
-from routing.services import ModelSelector, OpenRouterPolicyManager
+from routing.services import ModelSelector, OpenRouterPolicyManager, health
 from tests.routing.factories import ModelPriceFactory, PolicyFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,22 +98,64 @@ def test_tools_and_context_window_rule_models_out(policy: Policy) -> None:
     assert select(policy, tools=False, tokens=500) == ["c/notools", "d/small", "a/cheap"]
 
 
-def test_a_model_cooling_down_is_skipped_until_the_cool_down_ends(policy: Policy) -> None:
+def test_an_open_breaker_skips_its_model_until_the_cool_down_ends(policy: Policy) -> None:
     now = timezone.now()
-    ModelHealth.objects.create(
-        model_id="c/notools", consecutive_failures=3, cooldown_until=now + timedelta(minutes=1)
-    )
+    ModelHealth.objects.create(model_id="c/notools", cooldown_until=now + timedelta(minutes=1))
 
-    cooling = ModelSelector(provider=OPENROUTER, now=now).select(
+    resting = ModelSelector(provider=OPENROUTER, now=now).select(
         policy, needs_tools=False, tokens_needed=1
     )
-    later = ModelSelector(provider=OPENROUTER, now=now + timedelta(minutes=2)).select(
+    half_open = ModelSelector(provider=OPENROUTER, now=now + timedelta(minutes=2)).select(
         policy, needs_tools=False, tokens_needed=1
     )
 
-    assert [c.model for c in cooling.candidates] == ["d/small", "a/cheap"]
-    assert "failed 3 times in a row and cools down" in cooling.skipped[1].reason
-    assert later.candidates[0].model == "c/notools"
+    assert [c.model for c in resting.candidates] == ["d/small", "a/cheap"]
+    assert "its circuit is open" in resting.skipped[1].reason
+    assert half_open.candidates[0].model == "c/notools"
+    assert half_open.candidates[0].probe  # this call holds the probe
+
+
+def test_a_half_open_breaker_is_probed_by_one_call_at_a_time(policy: Policy) -> None:
+    now = timezone.now()
+    ModelHealth.objects.create(model_id="c/notools", cooldown_until=now - timedelta(seconds=1))
+    first = ModelSelector(provider=OPENROUTER, now=now).select(
+        policy, needs_tools=False, tokens_needed=1
+    )
+
+    second = ModelSelector(provider=OPENROUTER, now=now).select(
+        policy, needs_tools=False, tokens_needed=1
+    )
+
+    assert first.candidates[0].model == "c/notools" and first.candidates[0].probe
+    assert [c.model for c in second.candidates] == ["d/small", "a/cheap"]
+    assert "probed by another call" in second.skipped[1].reason
+
+
+def test_a_probe_whose_call_died_is_claimed_again_after_its_lease(
+    policy: Policy, settings: Any
+) -> None:
+    now = timezone.now()
+    ModelHealth.objects.create(model_id="c/notools", cooldown_until=now - timedelta(seconds=1))
+    assert health.claim_probe(model="c/notools", now=now)
+    lease = settings.ROUTING_CONNECT_TIMEOUT + settings.ROUTING_READ_TIMEOUT
+
+    assert not health.claim_probe(model="c/notools", now=now + timedelta(seconds=lease - 1))
+    assert health.claim_probe(model="c/notools", now=now + timedelta(seconds=lease + 1))
+
+
+def test_breakers_alone_never_leave_a_call_without_a_model(policy: Policy) -> None:
+    """Every model open: the first is used anyway, so that one client's failures cannot take
+    a mode offline for everyone (issue 15); its success will close its breaker."""
+    now = timezone.now()
+    for model in ("c/notools", "d/small", "a/cheap"):
+        ModelHealth.objects.create(model_id=model, cooldown_until=now + timedelta(minutes=5))
+
+    selection = ModelSelector(provider=OPENROUTER, now=now).select(
+        policy, needs_tools=False, tokens_needed=1
+    )
+
+    (only,) = selection.candidates
+    assert only.model == "c/notools" and only.last_resort and only.owed_a_verdict
 
 
 def test_nothing_left_is_an_error_that_lists_every_reason(policy: Policy) -> None:
@@ -128,6 +171,16 @@ def test_a_requested_model_goes_first_and_must_be_allowed(policy: Policy) -> Non
     assert select(policy, model="a/cheap") == ["a/cheap", "c/notools", "d/small"]
     with pytest.raises(ModelNotAllowed, match="does not allow 'x/other'"):
         select(policy, model="x/other")
+
+
+def test_a_requested_model_over_the_price_cap_is_refused_naming_the_cap(policy: Policy) -> None:
+    """Never quietly served by another model (issue 15)."""
+    with pytest.raises(ModelOverPriceCap) as caught:
+        select(policy, model="b/dear")
+
+    assert caught.value.status_code == 400 and caught.value.param == "model"
+    assert "b/dear costs $0.05 per 1k tokens" in str(caught.value)
+    assert "price cap of $0.01 per 1k tokens" in str(caught.value)
 
 
 def test_unpriced_models_are_skipped_on_openrouter_but_not_on_a_local_server() -> None:

@@ -1,6 +1,7 @@
 // The conversation and the tool timeline: messages as they stream, each tool execution
 // expandable to its arguments, result and duration.
 
+import { formatMoney } from "../juggernaut/money.js";
 import { $, el, pretty } from "./chat_dom.js";
 import { urls } from "./chat_state.js";
 
@@ -22,7 +23,7 @@ export function assistantMeta(message) {
   if (message.tool_calls && message.tool_calls.length) {
     parts.push("calls " + message.tool_calls.map(function (c) { return c["function"].name; }).join(", "));
   }
-  if (message.cost !== undefined) parts.push("$" + Number(message.cost).toFixed(6));
+  if (message.cost !== undefined) parts.push(formatMoney(message.cost));
   return parts.join(" · ");
 }
 

@@ -1,6 +1,7 @@
 // The panels that show where the run is: the status indicator, the budget meters and the
 // why-idle panel with the stop reason and its suggestions.
 
+import { formatMoney } from "../juggernaut/money.js";
 import { $, ago, el } from "./chat_dom.js";
 import { BUSY, WORKING, state, urls } from "./chat_state.js";
 
@@ -31,8 +32,18 @@ const METERS = [
   ["steps", "Steps", function (v) { return String(v); }],
   ["seconds", "Time", function (v) { return Math.round(v) + " s"; }],
   ["retries", "Retries", function (v) { return String(v); }],
-  ["cost", "Cost", function (v) { return "$" + Number(v).toFixed(4); }]
+  ["cost", "Cost", formatMoney]
 ];
+
+// Routing reserves each call's worst case, so a session passes its cost limit only when a
+// provider reported more than that (or the limit was lowered below what was spent): the
+// meter then says so instead of reading past 100%.
+function overLimitNote(entry) {
+  if (Number(entry.used) <= Number(entry.limit)) return null;
+  return el("div", "chat-meter-note",
+    "Over the limit: a provider charged more than the worst case reserved, or the limit " +
+    "was lowered. No further model call is sent.");
+}
 
 export function renderMeters() {
   const box = $("chat-meters");
@@ -41,6 +52,7 @@ export function renderMeters() {
     const entry = state.budget[meter[0]];
     let used = Number(entry.used);
     const limit = Number(entry.limit);
+    const money = meter[0] === "cost";
     if (meter[0] === "seconds" && WORKING.indexOf(state.status) >= 0) {
       used += (Date.now() - state.budgetAt) / 1000;  // the clock runs between events
     }
@@ -50,7 +62,9 @@ export function renderMeters() {
     item.setAttribute("data-meter", meter[0]);
     const head = el("div", "chat-meter-head");
     head.appendChild(el("span", "chat-meter-label", meter[1]));
-    head.appendChild(el("span", "chat-meter-value", meter[2](used) + " / " + meter[2](limit)));
+    // Money is shown from its decimal text, exact; the other meters from their numbers.
+    const shown = money ? [entry.used, entry.limit] : [used, limit];
+    head.appendChild(el("span", "chat-meter-value", meter[2](shown[0]) + " / " + meter[2](shown[1])));
     const track = el("div", "chat-meter-track");
     const fill = el("div", "chat-meter-fill");
     fill.style.width = (share * 100).toFixed(1) + "%";
@@ -61,6 +75,11 @@ export function renderMeters() {
     track.setAttribute("aria-label", meter[1]);
     item.appendChild(head);
     item.appendChild(track);
+    const note = money ? overLimitNote(entry) : null;
+    if (note) {
+      item.classList.add("is-over");
+      item.appendChild(note);
+    }
     box.appendChild(item);
   });
 }

@@ -1,4 +1,6 @@
 // Routing page: draws spend per mode per day as stacked bars (inline SVG, no library).
+import { formatMoney } from "../juggernaut/money.js";
+
 (function () {
   "use strict";
   const SVG = "http://www.w3.org/2000/svg";
@@ -15,9 +17,20 @@
     return node;
   }
 
+  // Axis labels are computed (fractions of the tallest bar): rounded to three places first.
   function money(value) {
-    if (value === 0) return "$0";
-    return value >= 1 ? "$" + value.toFixed(2) : "$" + value.toPrecision(2);
+    return formatMoney(typeof value === "number" ? value.toFixed(12) : value);
+  }
+
+  // A sum of the decimal texts, exact to the ledger's 12 places (no float drift).
+  function total(values) {
+    let micro = 0n;
+    for (const value of values) {
+      const [whole, fraction = ""] = String(value).split(".");
+      micro += BigInt(whole + fraction.padEnd(12, "0").slice(0, 12));
+    }
+    const text = micro.toString().padStart(13, "0");
+    return text.slice(0, -12) + "." + text.slice(-12);
   }
 
   const width = 760, height = 220, left = 56, right = 8, top = 10, bottom = 26;
@@ -50,7 +63,7 @@
       const h = Math.max(value * scale, 1);
       y -= h;
       const bar = el("rect", { class: "mode-" + mode.mode, x: x, y: y, width: slot * 0.7, height: h });
-      bar.appendChild(el("title", {}, `${day} · ${mode.label}: $${value.toFixed(6)}`));
+      bar.appendChild(el("title", {}, `${day} · ${mode.label}: ${formatMoney(data.series[mode.mode][i])}`));
       svg.appendChild(bar);
     }
     if (i % 2 === days.length % 2 || days.length <= 8) {
@@ -64,7 +77,7 @@
       const item = document.createElement("span");
       const swatch = document.createElement("span");
       swatch.className = "swatch mode-" + mode.mode;
-      item.append(swatch, mode.label + " " + money(data.series[mode.mode].reduce((s, v) => s + Number(v), 0)));
+      item.append(swatch, mode.label + " " + formatMoney(total(data.series[mode.mode])));
       return item;
     }));
   }

@@ -1,6 +1,10 @@
-"""Secrets never leave a tool's output or an event: tokens, keys, passwords, auth headers.
+"""Secrets never leave a tool's output, an event, an upstream's error or the ledger: the
+values of our own secret settings, and anything shaped like a token, key, password or auth
+header.
 
-Redaction runs on what the model is fed, what is stored and what is streamed. It errs on the
+The one mechanism for the whole project: chat runs it on what the model is fed, what is
+stored and what is streamed; routing on every provider error and every ledger row's error
+(an upstream may echo the key it was sent); logcrawler on Railway's answers. It errs on the
 side of hiding: a value that merely looks like a secret under a secret-sounding name goes.
 """
 
@@ -8,7 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 REDACTED = "[redacted]"
 
@@ -55,7 +64,39 @@ _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
 ]
 
 
+# Settings whose values are secrets: SECRET_KEY, OPENROUTER_API_KEY, RAILWAY_TOKEN,
+# GITHUB_TOKEN, LOGCRAWLER_WEBHOOK_SECRET... and every database password.
+_SECRET_SETTING = re.compile(r"(?:^|_)(?:KEY|TOKEN|SECRET|PASSWORD)(?:_FALLBACKS)?$")
+# Shorter values would be hidden inside ordinary words; no real key is this short.
+MIN_KNOWN_SECRET_CHARS = 8
+
+
+@cache
+def known_secrets() -> tuple[str, ...]:
+    """The values of this deployment's secret settings, longest first (so that a secret
+    containing another is hidden whole)."""
+    if not settings.configured:
+        return ()
+    found: list[object] = []
+    for name in dir(settings):
+        if name.isupper() and _SECRET_SETTING.search(name):
+            value = getattr(settings, name, None)
+            found += value if isinstance(value, list | tuple) else [value]
+    found += [database.get("PASSWORD") for database in settings.DATABASES.values()]
+    secrets = {v for v in found if isinstance(v, str) and len(v) >= MIN_KNOWN_SECRET_CHARS}
+    return tuple(sorted(secrets, key=len, reverse=True))
+
+
+@receiver(setting_changed)
+def _forget_known_secrets(**kwargs: Any) -> None:
+    known_secrets.cache_clear()
+
+
 def redact_text(text: str) -> str:
+    """`text` with every known secret and everything shaped like one replaced."""
+    for secret in known_secrets():
+        if secret in text:
+            text = text.replace(secret, REDACTED)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat.redaction import REDACTED, redact, redact_text
-from chat.services.toolcalls import render_output
+from routing.redaction import REDACTED, redact, redact_text
 
 
 @pytest.mark.parametrize(
@@ -63,23 +62,3 @@ def test_values_under_secret_names_are_replaced_in_structures() -> None:
 def test_redaction_is_idempotent() -> None:
     once = redact_text("password=hunter2 Authorization: Token jgt_abcdefghijk")
     assert redact_text(once) == once
-
-
-def test_a_structured_tool_result_loses_values_under_secret_names() -> None:
-    """Once dumped as JSON, `"cookie": "..."` matches no text pattern: keys decide first."""
-    result = {
-        "cookie": "sessionid=abc123def",
-        "dsn": "https://abc@sentry.example/1",
-        "session_id": "s3cr3tvalue",
-        "headers": {"Authorization": "Basic dXNlcjpwYXNz"},
-        "tasks": 3,
-    }
-
-    shown = render_output(result, cap=8000)
-
-    for secret in ("abc123def", "abc@sentry", "s3cr3tvalue", "dXNlcjpwYXNz"):
-        assert secret not in shown
-    assert '"tasks": 3' in shown
-    assert render_output("Authorization: Token jgt_abcdefghijk", cap=8000) == (
-        f"Authorization: Token {REDACTED}"
-    )
