@@ -6,6 +6,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.api import schema  # noqa: F401 - registers the schema extensions
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="engine:page"), name="dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -27,3 +29,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/", include("routing.gateway_urls")),  # OpenAI-compatible gateway
 ]
+
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

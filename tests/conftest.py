@@ -23,6 +23,16 @@ def staff(django_user_model: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_limits() -> Any:
+    """Throttles and sign-in limits count in the limits cache, across tests unless cleared."""
+    from tests.limits import forget_limits
+
+    forget_limits()
+    yield
+    forget_limits()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_routing_lookups() -> Any:
     """Routing keeps policies, prices, health and blocks of reserved money, the token check
     keeps token owners, in the process for a moment; a test's rows roll back without a

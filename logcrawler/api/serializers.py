@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from engine.api.serializers import StorableJSONField
+from config.api.fields import StorableJSONField
 from logcrawler.levels import Level
 from logcrawler.models import (
     Alert,

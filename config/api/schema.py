@@ -28,7 +28,7 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped
 class EnumChoiceFieldScheme(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
     """One component per choices class, so that Task.state and Worker.state do not collide."""
 
-    target_class = "engine.api.serializers.EnumChoiceField"
+    target_class = "config.api.fields.EnumChoiceField"
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         choices_class = self.target.choices_class
