@@ -6,6 +6,7 @@ but not documented there.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,17 @@ def _database() -> dict[str, Any]:
     }
 
 
+def _owner_only(path: str) -> None:
+    """Create the database file readable by its owner only: it holds sessions and token
+    digests. SQLite gives the -wal and -shm files it makes beside it the same mode."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # an existing file keeps its mode
+
+
 def _sqlite(path: str) -> dict[str, Any]:
+    _owner_only(path)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,

@@ -15,6 +15,8 @@ from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
+from config.validators import refuse_control_characters
+
 
 class TaskState(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -89,7 +91,7 @@ class WorkerQuerySet(models.QuerySet["Worker"]):
 
 
 class Worker(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[refuse_control_characters])
     capabilities = models.JSONField(default=list, help_text="Task kinds this worker can run.")
     max_concurrency = models.PositiveIntegerField(default=1)
     state = models.CharField(

@@ -12,6 +12,7 @@ from config.api.fields import (
     JSONObjectField,
     StorableJSONField,
 )
+from config.validators import refuse_control_characters
 from engine.models import (
     ApprovalDecision,
     Task,
@@ -193,7 +194,7 @@ class WorkerSerializer(serializers.ModelSerializer[Worker]):
 
 
 class WorkerRegisterSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[refuse_control_characters])
     capabilities = serializers.ListField(
         child=serializers.CharField(max_length=100),
         allow_empty=False,

@@ -19,7 +19,8 @@ class Command(BaseCommand):
             if not username:
                 raise ValidationError("it is empty")
         except ValidationError as exc:
-            raise CommandError(f"--username {username!r} is not allowed: {' '.join(exc.messages)}")
+            reason = " ".join(exc.messages)
+            raise CommandError(f"--username {username!r} is not allowed: {reason}") from None
         account = ensure_admin_account(username=username)
         if account.password is None:
             self.stdout.write(f"Admin account {account.username!r} exists; log in with it.")

@@ -1,0 +1,85 @@
+"""Bodies an attacker sends to every app's API: JSON nested past Python's recursion limit,
+and bodies too large for Django; each is a 4xx in JSON, never a 500 or an HTML page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from chat.services import create_session
+from tests.factories import api_client_for
+
+pytestmark = pytest.mark.django_db
+
+NESTED = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.fixture
+def api(staff: Any) -> APIClient:
+    return api_client_for(staff)
+
+
+def posts(staff: Any) -> list[str]:
+    session = create_session(owner=staff, mode="ops", title="t")
+    return [
+        "/api/chat/sessions/",
+        f"/api/chat/sessions/{session.pk}/messages/",
+        f"/api/chat/sessions/{session.pk}/mode/",
+        f"/api/chat/sessions/{session.pk}/budgets/",
+        "/api/selfheal/diagnose/",
+        "/api/selfheal/repair/",
+        "/api/tasks/",
+        "/api/logs/sources/",
+    ]
+
+
+def test_json_nested_too_deep_is_a_400_everywhere(api: APIClient, staff: Any) -> None:
+    for url in posts(staff):
+        response = api.post(url, NESTED, content_type="application/json")
+
+        assert response.status_code == 400, (url, response.status_code)
+        assert "nested too deeply" in response.json()["detail"], url
+
+
+def test_a_body_over_djangos_limit_is_a_413_in_json(api: APIClient, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"title": "' + "x" * 5000 + '", "kind": "echo"}'
+
+    response = api.post("/api/tasks/", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_a_form_post_over_djangos_limit_is_a_413(client: Any, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = client.post("/accounts/login/", {"username": "x" * 5000, "password": "p"})
+
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/selfheal/executions/null%2Cnull/", "/api/no-such-endpoint/", "/v1/nothing"]
+)
+def test_a_path_the_api_does_not_know_is_a_404_in_json(api: APIClient, url: str) -> None:
+    response = api.get(url)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+def test_an_unreadable_cursor_is_a_400_naming_the_parameter(api: APIClient) -> None:
+    response = api.get("/api/tasks/", {"cursor": "not-a-cursor"})
+
+    assert response.status_code == 400
+    assert "cursor" in response.json()
+
+
+def test_the_api_answers_json_to_a_browser_too(api: APIClient) -> None:
+    response = api.get("/api/tasks/", HTTP_ACCEPT="text/html")
+
+    assert response["Content-Type"] == "application/json"
