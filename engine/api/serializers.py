@@ -198,6 +198,7 @@ class WorkerRegisterSerializer(serializers.Serializer[Any]):
     capabilities = serializers.ListField(
         child=serializers.CharField(max_length=100),
         allow_empty=False,
+        min_length=1,
         max_length=MAX_CAPABILITIES,
         help_text="Task kinds this worker can run.",
     )
