@@ -72,11 +72,59 @@ def test_a_path_the_api_does_not_know_is_a_404_in_json(api: APIClient, url: str)
     assert response.json()["detail"]
 
 
-def test_an_unreadable_cursor_is_a_400_naming_the_parameter(api: APIClient) -> None:
+def test_an_unreadable_cursor_is_a_documented_404_in_json(api: APIClient) -> None:
     response = api.get("/api/tasks/", {"cursor": "not-a-cursor"})
+    documented = api.get("/api/schema/", {"format": "json"}).json()
+
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Invalid cursor"
+    assert "404" in documented["paths"]["/api/tasks/"]["get"]["responses"]
+
+
+@pytest.mark.parametrize("page_size", ["0", "-3", "null", "501", "1e2"])
+def test_a_page_size_out_of_its_range_is_a_400(api: APIClient, page_size: str) -> None:
+    response = api.get("/api/logs/entries/", {"page_size": page_size})
 
     assert response.status_code == 400
-    assert "cursor" in response.json()
+    assert "page_size" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": 0, "kind": "echo"}, "title"),
+        ({"title": "t", "kind": "echo", "priority": "5"}, "priority"),
+        ({"title": "t", "kind": "echo", "priority": True}, "priority"),
+        ({"title": " " + "x" * 200, "kind": "echo"}, "title"),
+    ],
+)
+def test_json_of_the_wrong_type_or_length_is_refused(
+    api: APIClient, body: dict[str, Any], field: str
+) -> None:
+    response = api.post("/api/tasks/", body, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_query_strings_keep_their_text_conversions(api: APIClient) -> None:
+    assert api.get("/api/tasks/", {"worker": "5"}).status_code == 200
+
+
+def test_a_body_naming_a_missing_row_is_a_404_and_a_duplicate_a_409(
+    api: APIClient,
+) -> None:
+    missing = api.post(
+        "/api/tasks/", {"title": "t", "kind": "echo", "blocked_by": 999999}, format="json"
+    )
+    first = api.post("/api/logs/sources/", {"name": "dup", "kind": "http"}, format="json")
+    again = api.post("/api/logs/sources/", {"name": "dup", "kind": "http"}, format="json")
+
+    assert missing.status_code == 404
+    assert "blocked_by" in missing.json()
+    assert first.status_code == 201
+    assert again.status_code == 409
+    assert "name" in again.json()
 
 
 def test_the_api_answers_json_to_a_browser_too(api: APIClient) -> None:
