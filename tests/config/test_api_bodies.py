@@ -131,3 +131,18 @@ def test_the_api_answers_json_to_a_browser_too(api: APIClient) -> None:
     response = api.get("/api/tasks/", HTTP_ACCEPT="text/html")
 
     assert response["Content-Type"] == "application/json"
+
+
+def test_a_gateway_body_between_django_and_gateway_limits_is_read_not_a_500(user: Any) -> None:
+    from engine.services import create_api_token
+
+    _, token = create_api_token(user=user)
+    content = "x" * (3 * 1024 * 1024)  # over Django's default 2.5 MiB, under the gateway's 10
+    body = {"model": "mode:normal", "messages": [{"role": "user", "content": content}]}
+
+    response = APIClient().post(
+        "/v1/chat/completions", body, format="json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+    assert response.status_code < 500, response.content[:300]
+    assert response.status_code != 413

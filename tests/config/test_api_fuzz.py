@@ -3,8 +3,8 @@ seeded database), with every check (tests/config/schemathesis.toml says which ch
 for which operation, and why): no 5xx, no undocumented status code or content type, no
 answer off its schema, valid requests accepted and invalid ones refused.
 
-Bounded for CI: a fixed seed, a few examples per operation (a few hundred requests), under
-a minute. The full run, coverage phase included (about 2,000 requests), is in
+Bounded for CI: a fixed seed, three examples per operation (about 260 requests), about
+30 s. The full run, coverage phase included (about 2,000 requests), is in
 docs/api.md ("Fuzzing the API")."""
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def test_the_api_holds_to_its_schema_under_schemathesis(
             "--phases",
             "examples,fuzzing,stateful",
             "--max-examples",
-            "5",
+            "3",
             "--seed",
             "20261207",
             "--workers",
@@ -77,7 +77,8 @@ def test_the_api_holds_to_its_schema_under_schemathesis(
         cwd=tmp_path,  # schemathesis keeps its files where it runs
         capture_output=True,
         text=True,
-        timeout=240,
+        # About 30 s and 260 requests on a quiet machine; the bound is for a loaded one.
+        timeout=600,
         check=False,
     )
     shutil.rmtree(tmp_path / ".schemathesis", ignore_errors=True)
