@@ -9,6 +9,7 @@ docs/api.md ("Fuzzing the API")."""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.apps import apps
 from django.core.management import call_command
 
 from engine.services import create_api_token
@@ -32,6 +34,8 @@ UNLIMITED = {f"API_RATE_{scope}": "off" for scope in ("PER_USER", "PER_WORKER", 
 
 @pytest.fixture
 def server(staff: Any) -> Iterator[Daphne]:
+    # The policies a migration installs, which an earlier test's flush may have removed.
+    importlib.import_module("routing.migrations.0002_default_policies_and_prices").seed(apps, None)
     call_command("seed_demo", verbosity=0)
     daphne = Daphne(layer="memory", extra_env=UNLIMITED)
     yield daphne
