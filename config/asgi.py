@@ -14,6 +14,9 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from config.body_limit import BodySizeLimit  # noqa: E402
+from config.origin import SameOriginValidator  # noqa: E402
+from config.transport import TransportSecurity  # noqa: E402
 from config.websockets import websocket_urlpatterns  # noqa: E402
 from routing.gateway.asgi import GatewayFastPath  # noqa: E402
 
@@ -21,12 +24,17 @@ http_app: Any = ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC els
 # The OpenAI-compatible gateway skips the dashboard's middleware and per-request threads:
 # see routing/gateway/asgi.py for why and bench/gateway.py for what it saves.
 http_app = GatewayFastPath(http_app)
+# No body over REQUEST_MAX_BODY_BYTES reaches anything (config/daphne.py refuses it
+# earlier, inside Daphne).
+http_app = BodySizeLimit(http_app)
+# HTTPS redirect, HSTS and the Content-Security-Policy for every path, the gateway's included.
+http_app = TransportSecurity(http_app)
 
 application = ProtocolTypeRouter(
     {
         "http": http_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -63,6 +63,23 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return number
 
 
+_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A rate as DRF's throttles read it, "N/period" (second, minute, hour or day), or
+    "off" for none (None)."""
+    value = env_str(name, default).strip().lower()
+    if value == "off":
+        return None
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in _PERIODS:
+        raise ImproperlyConfigured(
+            f"{name} must be N/second, N/minute, N/hour, N/day or off, got {value!r}"
+        )
+    return f"{int(count)}/{period}"
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
     if value is None:

@@ -6,13 +6,14 @@ but not documented there.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from config.env import env_bool, env_int, env_list, env_rate, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("JUGGERNAUT_VAR_DIR", str(BASE_DIR / "var")))
@@ -70,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.login_throttle.LoginThrottleMiddleware",
+    "config.middleware.FailedAuthenticationLimitMiddleware",
     "config.middleware.DashboardLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -135,7 +138,17 @@ def _database() -> dict[str, Any]:
     }
 
 
+def _owner_only(path: str) -> None:
+    """Create the database file readable by its owner only: it holds sessions and token
+    digests. SQLite gives the -wal and -shm files it makes beside it the same mode."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # an existing file keeps its mode
+
+
 def _sqlite(path: str) -> dict[str, Any]:
+    _owner_only(path)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
@@ -195,6 +208,8 @@ else:
 
 # --- Auth, API ------------------------------------------------------------------------
 LOGIN_URL = "login"
+# Django's ModelBackend, with the sign-in limits (config/login_throttle.py).
+AUTHENTICATION_BACKENDS = ["config.login_throttle.ThrottledModelBackend"]
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -215,9 +230,16 @@ REST_FRAMEWORK = {
     # People only, by default: a worker token opens only the endpoints that ask for it.
     "DEFAULT_PERMISSION_CLASSES": ["engine.api.permissions.IsHumanUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "engine.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.SafeJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.PrincipalRateThrottle"],
+    # DEFAULT_THROTTLE_RATES: API_THROTTLE_RATES, under "Limits" below.
+    # The client address is REMOTE_ADDR: X-Forwarded-For is never believed here (behind a
+    # proxy, Daphne's --proxy-headers sets the address; docs/security.md says how).
+    "NUM_PROXIES": 0,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -230,6 +252,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get their own components, which say which strings may not be blank.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.schema.document_common_errors",
+    ],
 }
 
 # --- Engine -----------------------------------------------------------------------------
@@ -340,6 +368,47 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Limits against abuse (docs/security.md "Limits") -------------------------------------
+# The largest request body the server reads, for every path; smaller caps apply within it
+# (DATA_UPLOAD_MAX_MEMORY_SIZE for the API and forms, the gateway's and the ingest's own).
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Django's own cap on a body it reads whole (forms, the API's JSON). The server has already
+# refused anything larger and holds the rest in memory; a lower cap here only turned the
+# gateway's 2.5-10 MiB bodies into errors.
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
+# Failed sign-ins, counted per account and per client address, within a window; past either
+# count the sign-in form answers 429 until the window ends, even to the right password.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 10, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+# API requests per principal (DRF throttle scopes, "N/second|minute|hour|day" or "off"),
+# and answers of 401 per client address before that address is refused for a while.
+API_THROTTLE_RATES = {
+    "user": env_rate("API_RATE_PER_USER", "300/minute"),
+    "worker": env_rate("API_RATE_PER_WORKER", "1200/minute"),
+    "ingest": env_rate("API_RATE_INGEST", "600/minute"),
+    "failed_auth": env_rate("API_RATE_FAILED_AUTH", "60/minute"),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = API_THROTTLE_RATES
+# Counters live in this cache: Redis, shared by every process, when REDIS_URL is set;
+# otherwise each process's memory (one Daphne process, as `make run` starts).
+CACHES: dict[str, Any] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "limits": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{CHANNELS_REDIS_PREFIX}:limits",
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "limits",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    ),
+}
 
 # --- I18n, static -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

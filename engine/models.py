@@ -15,6 +15,7 @@ from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
+from config.validators import refuse_control_characters
 from engine.permissions import DECIDE_OTHERS_TASKS, has_permission
 
 
@@ -91,7 +92,7 @@ class WorkerQuerySet(models.QuerySet["Worker"]):
 
 
 class Worker(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[refuse_control_characters])
     capabilities = models.JSONField(default=list, help_text="Task kinds this worker can run.")
     max_concurrency = models.PositiveIntegerField(default=1)
     state = models.CharField(

@@ -31,7 +31,7 @@ def system_processes(*, host: str, port: int, worker_name: str) -> list[ProcessS
     return [
         ProcessSpec(
             "web",
-            [python, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"],
+            [python, "-m", "config.daphne", "-b", host, "-p", str(port), "config.asgi:application"],
         ),
         ProcessSpec("jobs", [python, manage, "qcluster"]),
         ProcessSpec("worker", [python, manage, "run_worker", "--name", worker_name]),

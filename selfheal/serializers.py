@@ -186,15 +186,10 @@ class RevertRequestSerializer(serializers.Serializer[Any]):
 
 class ExecutionFilterSerializer(serializers.Serializer[Any]):
     playbook = serializers.CharField(max_length=50, required=False)
-    state = serializers.CharField(
-        max_length=10, required=False, help_text="running, done, partial or failed"
+    state = serializers.ChoiceField(
+        choices=ExecutionState.values, required=False, help_text="running, done, partial or failed"
     )
     dry_run = serializers.BooleanField(required=False, allow_null=True, default=None)
-
-    def validate_state(self, value: str) -> str:
-        if value not in ExecutionState.values:
-            raise serializers.ValidationError(f"One of {', '.join(ExecutionState.values)}.")
-        return value
 
     def lookups(self) -> dict[str, Any]:
         return {key: value for key, value in self.validated_data.items() if value is not None}

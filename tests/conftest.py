@@ -34,6 +34,16 @@ def _ledger_outbox_of_its_own(settings: Any, tmp_path: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_limits() -> Any:
+    """Throttles and sign-in limits count in the limits cache, across tests unless cleared."""
+    from tests.limits import forget_limits
+
+    forget_limits()
+    yield
+    forget_limits()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_routing_lookups() -> Any:
     """Routing keeps policies, prices, health and blocks of reserved money, the token check
     keeps token owners, the gateway counts calls in the cache, in the process for a moment;

@@ -126,7 +126,7 @@ class ModeSerializer(serializers.Serializer[Any]):
 
 
 class BudgetsSerializer(serializers.Serializer[Any]):
-    """Omitted: unchanged. null: back to the mode's policy."""
+    """Omitted: unchanged (so {} changes nothing). null: back to the mode's policy."""
 
     max_steps = serializers.IntegerField(
         min_value=1, max_value=10_000, required=False, allow_null=True
@@ -144,11 +144,6 @@ class BudgetsSerializer(serializers.Serializer[Any]):
         required=False,
         allow_null=True,
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not attrs:
-            raise serializers.ValidationError("Give at least one of the budget fields.")
-        return attrs
 
 
 class EventsQuerySerializer(serializers.Serializer[Any]):

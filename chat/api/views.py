@@ -11,7 +11,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,6 +38,7 @@ from chat.services import (
     stop_run,
 )
 from chat.services.budgets import policies_by_mode
+from config.api.pagination import CursorPagination
 
 DETAIL_ROWS = 200
 REFUSED = {

@@ -25,7 +25,7 @@ from codehealth.models import (
     ToolRunStatus,
 )
 from codehealth.services import CURRENT
-from engine.api.serializers import EnumChoiceField, StorableJSONField
+from config.api.fields import EnumChoiceField, StorableJSONField
 
 MAX_QUERY_CHARS = 200
 
@@ -197,24 +197,16 @@ class FindingFilterSerializer(serializers.Serializer[Any]):
     repository = serializers.CharField(required=False, max_length=100)
     kind = EnumChoiceField(FindingKind, required=False)
     severity = EnumChoiceField(FindingSeverity, required=False)
-    state = serializers.CharField(
+    state = serializers.ChoiceField(
+        choices=[CURRENT, *FindingState.values],
         required=False,
-        max_length=20,
-        help_text=f"{CURRENT} (every state but fixed), or one of: "
-        + ", ".join(FindingState.values),
+        help_text=f"{CURRENT} (every state but fixed), or one state.",
     )
     tool = serializers.CharField(required=False, max_length=50)
     rule = serializers.CharField(required=False, max_length=200)
     path = serializers.CharField(required=False, max_length=1000, help_text="A path prefix.")
     new_only = serializers.BooleanField(required=False, default=False)
     q = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS)
-
-    def validate_state(self, value: str) -> str:
-        if value not in (CURRENT, *FindingState.values):
-            raise serializers.ValidationError(
-                f"One of {CURRENT}, {', '.join(FindingState.values)}."
-            )
-        return value
 
 
 class AcceptSerializer(serializers.Serializer[Any]):

@@ -42,9 +42,9 @@ from codehealth.services import (
     scan_to_sarif,
     start_scan,
 )
-from engine.api.parsers import API_PARSERS
+from config.api.fields import ErrorSerializer
 from engine.api.permissions import IsHumanUser, human_user
-from engine.api.serializers import ErrorSerializer, TaskSerializer
+from engine.api.serializers import TaskSerializer
 from engine.services.history import user_actor
 
 
@@ -85,7 +85,6 @@ class RepositoryViewSet(
     viewsets.GenericViewSet[Repository],
 ):
     permission_classes = [IsHumanUser, StaffWrites]
-    parser_classes = API_PARSERS
     serializer_class = RepositorySerializer
     pagination_class = ByName
     queryset = Repository.objects.all()
@@ -98,7 +97,6 @@ class RepositoryViewSet(
 )
 class ScanViewSet(viewsets.ReadOnlyModelViewSet[Scan]):
     permission_classes = [IsHumanUser]
-    parser_classes = API_PARSERS
     serializer_class = ScanSerializer
     pagination_class = Newest
 
@@ -152,7 +150,6 @@ FINDING_CHANGE = {200: CodeFindingSerializer, 404: NOT_FOUND, 409: REFUSED}
 )
 class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
     permission_classes = [IsHumanUser]
-    parser_classes = API_PARSERS
     serializer_class = CodeFindingSerializer
     pagination_class = Newest
 
@@ -265,7 +262,6 @@ AUTOPR_CHANGE = {200: AutoPRSerializer, 403: ErrorSerializer, 404: NOT_FOUND, 40
 )
 class AutoPRViewSet(viewsets.ReadOnlyModelViewSet[AutoPR]):
     permission_classes = [IsHumanUser]
-    parser_classes = API_PARSERS
     serializer_class = AutoPRSerializer
     pagination_class = Newest
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import models
 from rest_framework import serializers
 
+from config.api.fields import (
+    EnumChoiceField,
+    JSONObjectField,
+    StorableJSONField,
+)
+from config.validators import refuse_control_characters
 from engine.models import (
     ApprovalDecision,
     Task,
@@ -19,7 +23,6 @@ from engine.models import (
     WorkerState,
 )
 
-MAX_JSON_DEPTH = 32
 MAX_NOTE_LENGTH = 2000
 MAX_ERROR_LENGTH = 20000
 PRIORITY_RANGE = (-1000, 1000)
@@ -28,56 +31,6 @@ MAX_ATTEMPTS = 100
 MAX_WORKER_CONCURRENCY = 1000
 MAX_CAPABILITIES = 200
 MAX_ID = 2**63 - 1
-
-# PostgreSQL refuses NUL in text and jsonb, and no database encodes a lone surrogate.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def check_storable_json(value: Any) -> None:
-    """Refuse JSON no database can store, iteratively: recursion is what we guard against."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise serializers.ValidationError(f"Nested deeper than {MAX_JSON_DEPTH} levels.")
-        if isinstance(item, str):
-            if _UNSTORABLE.search(item):
-                raise serializers.ValidationError("Strings may not hold NUL or lone surrogates.")
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                stack.append((key, depth))
-                stack.append((child, depth + 1))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-
-
-class StorableJSONField(serializers.JSONField):
-    """Any JSON value that the database can store."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        check_storable_json(data)
-        return super().to_internal_value(data)
-
-
-class JSONObjectField(StorableJSONField):
-    """A JSON object (a dict), never a list or a scalar."""
-
-    default_error_messages = {"not_an_object": "Expected a JSON object."}
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            self.fail("not_an_object")
-        return super().to_internal_value(data)
-
-
-class EnumChoiceField(serializers.ChoiceField):
-    """A choice field whose schema is one shared component named after its choices class
-    (`TaskStateEnum`), rather than a name guessed from each field's name."""
-
-    def __init__(self, choices_class: type[models.TextChoices], **kwargs: Any) -> None:
-        self.choices_class = choices_class
-        super().__init__(choices=choices_class.choices, **kwargs)
-
 
 # A field named `source` trips mypy (`Field.source`); the serializer metaclass pops declared
 # fields from the class, so at run time nothing is shadowed.
@@ -242,10 +195,11 @@ class WorkerSerializer(serializers.ModelSerializer[Worker]):
 
 
 class WorkerRegisterSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[refuse_control_characters])
     capabilities = serializers.ListField(
         child=serializers.CharField(max_length=100),
         allow_empty=False,
+        min_length=1,
         max_length=MAX_CAPABILITIES,
         help_text="Task kinds this worker can run.",
     )
@@ -281,15 +235,4 @@ class FailSerializer(serializers.Serializer[Any]):
     error = serializers.CharField(max_length=MAX_ERROR_LENGTH)
     retryable = serializers.BooleanField(
         default=True, help_text="False fails the task for good, whatever attempts remain."
-    )
-
-
-class ErrorSerializer(serializers.Serializer[Any]):
-    """The body of a refused request (a domain error carries `code`)."""
-
-    detail = serializers.CharField(read_only=True)
-    # Not read-only: the schema would list it as always present, and a plain 404 has none.
-    code = serializers.CharField(required=False)
-    field = serializers.CharField(
-        required=False, help_text="The input field at fault, when the refusal is about one."
     )

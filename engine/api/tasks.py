@@ -9,15 +9,14 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from engine.api.parsers import API_PARSERS
+from config.api.fields import ErrorSerializer
+from config.api.pagination import CursorPagination
 from engine.api.permissions import IsHumanUser, human_user
 from engine.api.serializers import (
     ApproveSerializer,
-    ErrorSerializer,
     NoteSerializer,
     TaskCreateSerializer,
     TaskDetailSerializer,
@@ -57,7 +56,6 @@ def decision(summary: str, request: Any) -> Any:
 )
 class TaskViewSet(viewsets.GenericViewSet[Task]):
     permission_classes = [IsHumanUser]
-    parser_classes = API_PARSERS
     serializer_class = TaskSerializer
     pagination_class = TaskCursorPagination
     lookup_value_converter = "int"

@@ -2,7 +2,6 @@
 
 from rest_framework.routers import SimpleRouter
 
-from engine.api import schema  # noqa: F401 - registers the token scheme with drf-spectacular
 from engine.api.tasks import TaskViewSet
 from engine.api.workers import WorkerViewSet
 

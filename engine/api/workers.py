@@ -7,15 +7,14 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from engine.api.parsers import API_PARSERS
+from config.api.fields import ErrorSerializer
+from config.api.pagination import CursorPagination
 from engine.api.permissions import IsHumanUser, IsThisWorker, human_user, this_worker
 from engine.api.serializers import (
     CompleteSerializer,
-    ErrorSerializer,
     FailSerializer,
     HeartbeatSerializer,
     RegisteredWorkerSerializer,
@@ -45,7 +44,6 @@ class WorkerCursorPagination(CursorPagination):
 
 class WorkerViewSet(viewsets.GenericViewSet[Worker]):
     permission_classes = [IsHumanUser]
-    parser_classes = API_PARSERS
     serializer_class = WorkerSerializer
     pagination_class = WorkerCursorPagination
     lookup_value_converter = "int"

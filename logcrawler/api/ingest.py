@@ -49,6 +49,7 @@ def _query_text(request: Request, name: str, *, max_chars: int) -> str:
 class IngestView(APIView):
     # The body is read here, raw, so that its size is checked before it is parsed.
     parser_classes: list[type] = []
+    throttle_scope = "ingest"  # API_RATE_INGEST, not the general per-user rate
 
     @extend_schema(
         summary="Ingest a batch of log entries",

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from engine.api.serializers import StorableJSONField
+from config.api.fields import JSONObjectField
 from logcrawler.levels import Level
 from logcrawler.models import (
     Alert,
@@ -45,7 +45,7 @@ class LogSourceSerializer(serializers.ModelSerializer[LogSource]):
         help_text="Write-only; blank removes the stored token; never returned.",
     )
     has_token = serializers.BooleanField(source="has_secret", read_only=True)
-    settings = StorableJSONField(required=False)
+    settings = JSONObjectField(required=False)
 
     class Meta:
         model = LogSource
@@ -86,7 +86,7 @@ class LogSourceSerializer(serializers.ModelSerializer[LogSource]):
         ):
             # Its cursor and settings mean something only to the kind that wrote them.
             raise serializers.ValidationError(
-                {"kind": "A source's kind cannot change; create a new source."}
+                {"kind": "A source's kind cannot change; create a new source."}, code="conflict"
             )
         kind = attrs.get("kind", getattr(self.instance, "kind", ""))
         settings = attrs.get("settings", getattr(self.instance, "settings", {}))
@@ -172,15 +172,10 @@ class FingerprintDetailSerializer(FingerprintSerializer):
 
 class FingerprintFilterSerializer(serializers.Serializer[Any]):
     state = serializers.ChoiceField(choices=FingerprintState.choices, required=False)
-    kind = serializers.CharField(required=False, help_text="message, traceback or http")
+    kind = serializers.ChoiceField(choices=FingerprintKind.choices, required=False)
     service = serializers.CharField(required=False, max_length=100)
     min_level = serializers.ChoiceField(choices=Level.choices, required=False)
     q = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS)
-
-    def validate_kind(self, value: str) -> str:
-        if value not in FingerprintKind.values:
-            raise serializers.ValidationError(f"One of {', '.join(FingerprintKind.values)}.")
-        return value
 
 
 class AlertSerializer(serializers.ModelSerializer[Alert]):
@@ -211,16 +206,12 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
 
 
 class AlertFilterSerializer(serializers.Serializer[Any]):
-    state = serializers.CharField(
-        required=False, help_text="open (pending or firing), pending, firing or resolved"
+    state = serializers.ChoiceField(
+        choices=["open", *AlertState.values],
+        required=False,
+        help_text="open (pending or firing), pending, firing or resolved",
     )
     rule = serializers.CharField(required=False, max_length=100)
-
-    def validate_state(self, value: str) -> str:
-        allowed = ["open", *AlertState.values]
-        if value not in allowed:
-            raise serializers.ValidationError(f"One of {', '.join(allowed)}.")
-        return value
 
 
 class IngestResponseSerializer(serializers.Serializer[Any]):

@@ -10,14 +10,13 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from engine.api.parsers import API_PARSERS
+from config.api.fields import ErrorSerializer
+from config.api.pagination import CursorPagination
 from engine.api.permissions import IsHumanUser
-from engine.api.serializers import ErrorSerializer
 from engine.permissions import has_permission
 from logcrawler.api.serializers import (
     AlertFilterSerializer,
@@ -90,7 +89,6 @@ class SourceViewSet(
     viewsets.GenericViewSet[LogSource],
 ):
     permission_classes = [IsHumanUser, SourceWrites]
-    parser_classes = API_PARSERS
     serializer_class = LogSourceSerializer
     pagination_class = SourcePagination
     queryset = LogSource.objects.all()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from config.validators import refuse_control_characters
+
 
 class SourceKind(models.TextChoices):
     RAILWAY = "railway", "Railway"
@@ -29,7 +31,7 @@ class LogSourceQuerySet(models.QuerySet["LogSource"]):
 
 
 class LogSource(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[refuse_control_characters])
     kind = models.CharField(max_length=16, choices=SourceKind.choices)
     settings = models.JSONField(
         default=dict, blank=True, help_text="Kind-specific settings; see docs/logcrawler.md."

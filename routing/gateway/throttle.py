@@ -2,29 +2,26 @@
 
 Rates are written as DRF writes them (`600/min`: a number, then s, sec, m, min, h, hour, d
 or day), in `GATEWAY_TOKEN_THROTTLE_RATE` and `GATEWAY_POLICY_THROTTLE_RATE`; empty turns
-one off. Each is a fixed window counted in Django's cache (`cache.add`, then `cache.incr`:
-two cheap operations, no list of timestamps as DRF's throttles keep), so the limits are per
-process with the default local-memory cache and across processes with a shared one (Redis).
-A call over a limit is a 429 in OpenAI's error shape with `Retry-After`, the seconds until
-its window ends.
+one off. They are counted by the project's one counter (`config.limits`: fixed windows in
+the "limits" cache, shared by every process when Redis is configured), as the API's
+throttles and the sign-in limits are. A call over a limit is a 429 in OpenAI's error shape
+with `Retry-After`, the seconds until its window ends.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import time
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 
+from config.limits import Rate, wait_after_counting
 from routing.errors import RoutingError
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-KEY_PREFIX = "jg:gateway:throttle"
+KEY_PREFIX = "gateway"
 
 
 class Throttled(RoutingError):
@@ -35,15 +32,6 @@ class Throttled(RoutingError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Rate:
-    requests: int
-    seconds: int
-
-    def __str__(self) -> str:
-        return f"{self.requests} per {self.seconds} s"
 
 
 @lru_cache(maxsize=16)
@@ -57,23 +45,11 @@ def parse_rate(text: str) -> Rate | None:
     unit = period.strip().lower()[:1]
     if not count.strip().isdigit() or unit not in PERIODS:
         raise ValueError(f"{text!r} is not a rate: write it as 600/min (s, min, hour or day)")
-    return Rate(requests=int(count), seconds=PERIODS[unit])
+    return Rate(count=int(count), seconds=PERIODS[unit])
 
 
-def _spend(key: str, rate: Rate, now: float) -> float | None:
-    """Count one request in the key's current window; the seconds until the window ends
-    when the rate is used up, else None."""
-    window = int(now // rate.seconds)
-    name = f"{KEY_PREFIX}:{key}:{rate.seconds}:{window}"
-    cache.add(name, 0, timeout=rate.seconds + 1)
-    try:
-        count = cache.incr(name)
-    except ValueError:  # evicted between the two: this request opens the window again
-        cache.add(name, 1, timeout=rate.seconds + 1)
-        count = 1
-    if count <= rate.requests:
-        return None
-    return (window + 1) * rate.seconds - now
+def _describe(rate: Rate) -> str:
+    return f"{rate.count} per {rate.seconds} s"
 
 
 def _caller_key(user: Any, token: Any) -> str:
@@ -88,10 +64,10 @@ def check_caller(*, user: Any, token: Any) -> None:
     rate = parse_rate(settings.GATEWAY_TOKEN_THROTTLE_RATE)
     if rate is None:
         return
-    wait = _spend(_caller_key(user, token), rate, time.time())
+    wait = wait_after_counting(f"{KEY_PREFIX}:{_caller_key(user, token)}", rate)
     if wait is not None:
         raise Throttled(
-            f"This API token sent more than {rate} to the gateway "
+            f"This API token sent more than {_describe(rate)} to the gateway "
             f"(GATEWAY_TOKEN_THROTTLE_RATE); retry in {math.ceil(wait)} s.",
             retry_after=wait,
         )
@@ -102,10 +78,10 @@ def check_policy(*, mode: str) -> None:
     rate = parse_rate(settings.GATEWAY_POLICY_THROTTLE_RATE)
     if rate is None:
         return
-    wait = _spend(f"policy:{mode}", rate, time.time())
+    wait = wait_after_counting(f"{KEY_PREFIX}:policy:{mode}", rate)
     if wait is not None:
         raise Throttled(
-            f"The {mode} policy took more than {rate} through the gateway from all callers "
-            f"(GATEWAY_POLICY_THROTTLE_RATE); retry in {math.ceil(wait)} s.",
+            f"The {mode} policy took more than {_describe(rate)} through the gateway from all "
+            f"callers (GATEWAY_POLICY_THROTTLE_RATE); retry in {math.ceil(wait)} s.",
             retry_after=wait,
         )

@@ -101,7 +101,7 @@ class Daphne:
         if layer == "redis":
             env["REDIS_URL"] = redis_url()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), asgi],
+            [sys.executable, "-m", "config.daphne", "-b", "127.0.0.1", "-p", str(self.port), asgi],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

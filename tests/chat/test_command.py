@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from chat.models import ChatSession
+from tests.commands import assert_one_readable_error, run_manage
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("routing_defaults")]
 
@@ -50,3 +51,8 @@ def test_an_unknown_user_or_session_is_a_command_error(user: Any) -> None:
     with pytest.raises(CommandError, match="no chat session 999"):
         call_command("chat", "hi", "--session", "999", stdout=StringIO())
     assert not ChatSession.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_message_exits_non_zero_with_one_readable_line() -> None:
+    assert_one_readable_error(run_manage("chat", ""), "message is empty")

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config import env
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV_READER = re.compile(r"env_(?:str|bool|int|list)\(\s*\"([A-Z][A-Z0-9_]*)\"")
+ENV_READER = re.compile(r"env_(?:str|bool|int|list|rate)\(\s*\"([A-Z][A-Z0-9_]*)\"")
 
 
 def _documented() -> set[str]:
@@ -130,3 +130,44 @@ def test_check_deploy_passes_with_production_values(tmp_path: Path) -> None:
         },
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("300/minute", "300/minute"), ("5/s", "5/s"), (" 10/Hour ", "10/hour"), ("off", None)],
+)
+def test_env_rate_reads_drfs_notation(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: str | None
+) -> None:
+    monkeypatch.setenv("JG_RATE", raw)
+    assert env.env_rate("JG_RATE", "1/s") == expected
+
+
+@pytest.mark.parametrize("raw", ["300", "0/minute", "ten/minute", "5/fortnight", ""])
+def test_env_rate_refuses_nonsense_with_the_variable_name(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("JG_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="JG_RATE"):
+        env.env_rate("JG_RATE", "1/s")
+
+
+def test_the_sqlite_file_is_created_readable_by_its_owner_only(tmp_path: Path) -> None:
+    import sqlite3
+
+    from config import settings as project_settings
+
+    path = tmp_path / "db" / "juggernaut.sqlite3"
+    project_settings._sqlite(str(path))
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE t (x)")
+    connection.execute("INSERT INTO t VALUES (1)")
+    connection.commit()
+    try:
+        files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+        modes = {file.name: oct(file.stat().st_mode & 0o777) for file in files}
+    finally:
+        connection.close()
+
+    assert set(modes.values()) == {"0o600"}, modes

@@ -130,8 +130,6 @@ def nested(depth: int) -> Any:
         ({"title": "t", "kind": "echo", "max_attempts": 0}, {"max_attempts"}),
         ({"title": "t", "kind": "echo", "timeout_seconds": -5}, {"timeout_seconds"}),
         ({"title": "t", "kind": "echo", "timeout_seconds": 10**10}, {"timeout_seconds"}),
-        ({"title": "t", "kind": "echo", "blocked_by": 987654}, {"blocked_by"}),
-        ({"title": "t", "kind": "echo", "blocked_by": 10**30}, {"blocked_by"}),
         ({"title": "t", "kind": "echo", "blocked_by": "first"}, {"blocked_by"}),
     ],
 )
@@ -142,6 +140,19 @@ def test_create_refuses_bad_input_naming_the_fields(
 
     assert response.status_code == 400
     assert set(response.data) == fields
+    assert not Task.objects.exists()
+
+
+@pytest.mark.parametrize("blocker", [987654, 10**30])
+def test_create_naming_a_task_that_does_not_exist_is_a_404_naming_the_field(
+    api: APIClient, blocker: int
+) -> None:
+    response = api.post(
+        "/api/tasks/", {"title": "t", "kind": "echo", "blocked_by": blocker}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert set(response.data) == {"blocked_by"}
     assert not Task.objects.exists()
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from engine.models import Task, TaskState
+from tests.commands import assert_one_readable_error, run_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -32,3 +33,10 @@ def test_ensure_admin_prints_a_random_password_once() -> None:
     assert len(password) >= 12
     assert password not in second.getvalue()
     assert User.objects.filter(is_superuser=True).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("username", ["bad name!", ""])
+def test_ensure_admin_refuses_a_bad_username_in_one_readable_line(username: str) -> None:
+    assert_one_readable_error(run_manage("ensure_admin", "--username", username), "--username")
+    assert not User.objects.filter(username=username).exists()

@@ -11,7 +11,7 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-import engine.api.schema  # noqa: F401  (registers the token authentication's schema)
+import config.api.schema  # noqa: F401  (registers the token authentication's schema)
 from logcrawler.models import ErrorFingerprint, LogSource, RuleKind, SourceKind
 from tests.factories import api_client_for
 from tests.logcrawler.helpers import NOW, entry, ingest, minutes, rule

@@ -240,5 +240,5 @@ def test_a_sources_kind_cannot_change(staff: Any, tmp_path: Any) -> None:
 
     response = client.patch(f"/api/logs/sources/{source.pk}/", {"kind": "http"}, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 409  # the source's state forbids it; the request is well formed
     assert "kind" in response.json()

@@ -13,6 +13,7 @@ from routing.jobs import sync_models_job
 from routing.models import ModelPrice
 from routing.schedules import SCHEDULES
 from routing.services.prices import SNAPSHOT_PATH, read_model_file
+from tests.commands import assert_one_readable_error, run_manage
 from tests.routing.conftest import API_KEY
 from tests.routing.fake_openrouter import FakeOpenRouter, error
 
@@ -164,3 +165,23 @@ def test_the_daily_job_syncs_when_openrouter_is_in_use(openrouter_settings: Fake
         "func": "routing.jobs.sync_models_job",
         "minutes": 1440,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("not json", ["is not JSON"]),
+        ('{"data": 5}', ['{"data": [...]}']),
+        ("[1, 2]", ["none of the 2 models"]),
+        ('{"data": [{"id": ["x"], "pricing": "free"}]}', ["none of the 1 models"]),
+    ],
+)
+def test_a_wrongly_shaped_file_exits_non_zero_with_one_readable_line(
+    tmp_path: Any, content: str, words: list[str]
+) -> None:
+    path = tmp_path / "models.json"
+    path.write_text(content)
+
+    assert_one_readable_error(run_manage("sync_models", "--from-file", str(path)), *words)
+    assert not ModelPrice.objects.exists()

@@ -259,7 +259,7 @@ def test_an_inactive_superuser_may_not_repair() -> None:
 
 def test_the_api_schema_generates_without_warnings() -> None:
     # The project's token scheme is described to drf-spectacular by the engine's API.
-    importlib.import_module("engine.api.schema")
+    importlib.import_module("config.api.schema")
     GENERATOR_STATS.reset()
     generator = SchemaGenerator(patterns=[path("api/selfheal/", include("selfheal.api_urls"))])
 

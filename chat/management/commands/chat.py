@@ -27,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print raw events, one a line.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["message"].strip():
+            raise CommandError("the message is empty: say what the agent should do")
         try:
             session = session_for_turn(
                 session_id=options["session"], username=options["user"], mode=options["mode"]

@@ -1,6 +1,8 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from engine.services.demo import ensure_admin_account
 
@@ -12,6 +14,13 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin")
 
     def handle(self, *args: Any, username: str, **options: Any) -> None:
+        try:
+            User._meta.get_field("username").run_validators(username)
+            if not username:
+                raise ValidationError("it is empty")
+        except ValidationError as exc:
+            reason = " ".join(exc.messages)
+            raise CommandError(f"--username {username!r} is not allowed: {reason}") from None
         account = ensure_admin_account(username=username)
         if account.password is None:
             self.stdout.write(f"Admin account {account.username!r} exists; log in with it.")

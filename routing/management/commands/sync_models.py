@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, from_file: Path | None = None, **options: Any) -> None:
         try:
             result = self._sync(from_file)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"{from_file} is not JSON: {exc}") from None
         except (RoutingError, OSError, ValueError) as exc:
-            raise CommandError(str(exc)) from None
+            where = f"{from_file}: " if from_file is not None else ""
+            raise CommandError(f"{where}{exc}") from None
+        if result.skipped and not (result.created or result.updated or result.unchanged):
+            raise CommandError(
+                f"none of the {result.skipped} models could be read "
+                '(each needs a string "id" and a "pricing" object)'
+            )
         self.stdout.write(self.style.SUCCESS(f"Model prices: {result}."))
 
     @staticmethod

@@ -1,4 +1,6 @@
-"""A JSON parser that answers 400, not 500, to a body nested too deep to decode."""
+"""The API's only parser (REST_FRAMEWORK's DEFAULT_PARSER_CLASSES): JSON, answering 400, not
+500, to a body nested too deep to decode. JSON only: form input would turn an omitted boolean
+into False (DRF's HTML semantics)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,3 @@ class SafeJSONParser(JSONParser):
         except RecursionError:
             # json raises RecursionError, which DRF does not catch, on e.g. "[" * 100000.
             raise ParseError("JSON parse error - nested too deeply.") from None
-
-
-# JSON only: form input would turn an omitted boolean into False (DRF's HTML semantics).
-API_PARSERS = [SafeJSONParser]
