@@ -23,7 +23,8 @@ def _documented() -> set[str]:
 def _read_in_code() -> set[str]:
     names = set(env.READ_VARIABLES)
     for path in ROOT.glob("*/**/*.py"):
-        if ".venv" in path.parts or path.parts[len(ROOT.parts)] in {"tests", "bench"}:
+        top = path.parts[len(ROOT.parts)]
+        if top.startswith(".") or top in {"tests", "bench"}:  # .venv, .tools: not ours
             continue
         names.update(ENV_READER.findall(path.read_text()))
     return names
@@ -38,7 +39,7 @@ def test_no_module_reads_the_environment_behind_config_env() -> None:
     offenders = []
     for path in ROOT.glob("*/**/*.py"):
         top = path.parts[len(ROOT.parts)]
-        if top in {".venv", "tests", "bench"} or path == ROOT / "config" / "env.py":
+        if top.startswith(".") or top in {"tests", "bench"} or path == ROOT / "config" / "env.py":
             continue
         if re.search(
             r"os\.environ(?!\.setdefault\(\"DJANGO_SETTINGS_MODULE\")|os\.getenv", path.read_text()
