@@ -76,7 +76,7 @@ wheel-check: $(VENV)
 	.ci/wheel_check
 
 # compose.yaml, the systemd units and the nginx site in deploy/, checked as far as this host can.
-deploy-check:
+deploy-check: $(VENV)
 	.ci/deploy_check
 
 bench: $(VENV)

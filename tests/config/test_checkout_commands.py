@@ -67,11 +67,19 @@ def test_the_readme_commands_work_in_a_new_shell(checkout: Path, tmp_path: Path)
 
     token = new_shell(checkout, "create_token", "admin", cwd=tmp_path)  # from anywhere
     chat = new_shell(checkout, "chat", "list tasks", "--mode", "ops")
+    worker = new_shell(checkout, "run_worker", "--capabilities", "echo,sleep", "--once")
+    schedules = new_shell(checkout, "install_schedules")
+    diagnose = new_shell(checkout, "diagnose")
 
-    assert token.returncode == 0, token.stderr
+    for done in (token, chat, worker, schedules):
+        assert done.returncode == 0, done.stderr
     assert token.stdout.strip().startswith("jgt_")
-    assert chat.returncode == 0, chat.stderr
     assert "session #1" in chat.stdout
+    assert "nothing to claim" in worker.stdout
+    assert "engine.detect_stuck_tasks" in schedules.stdout
+    # 2 is a critical finding about this host (its disk, its load), not a failure to start.
+    assert diagnose.returncode in {0, 2}, diagnose.stderr
+    assert "Worst severity:" in diagnose.stdout
 
 
 def test_an_installed_package_reads_no_env_file_and_wants_a_secret(checkout: Path) -> None:
