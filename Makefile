@@ -62,8 +62,11 @@ pytest: $(VENV)
 test: lint types pytest
 
 # Re-resolve both lock files from pyproject.toml's ranges, keeping every pin that still fits;
-# `make lock UPGRADE=1` moves every package to its newest allowed version.
+# `make lock UPGRADE=1` moves every package to its newest allowed version. A lock file left
+# with merge conflict markers keeps its first side's pins, and the ranges decide the rest.
 lock: $(UV)
+	@sed -i -e '/^<<<<<<< /d' -e '/^||||||| /,/^>>>>>>> /d' -e '/^=======$$/,/^>>>>>>> /d' \
+		$(DEV_LOCK) $(LOCK)
 	$(UV) pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o $(DEV_LOCK)
 	$(UV) pip compile pyproject.toml -c $(DEV_LOCK) $(LOCK_FLAGS) -o $(LOCK)
 

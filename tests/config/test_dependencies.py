@@ -18,7 +18,11 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-OUR_PACKAGES = {"config", "engine", "routing", "chat", "selfheal", "logcrawler", "codehealth"}
+# The packages the wheel ships, as pyproject.toml's package discovery names them.
+OUR_PACKAGES = {
+    pattern.removesuffix("*")
+    for pattern in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+}
 
 
 def imported_top_names(package: str) -> dict[str, str]:
