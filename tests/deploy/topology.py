@@ -238,6 +238,16 @@ def _listening(port: int) -> bool:
         return False
 
 
+def listening(port: int, *, seconds: float) -> bool:
+    """Whether something listens on `port` within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not _listening(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def base_env(**extra: str) -> dict[str, str]:
     """One environment for every process, as deploy/juggernaut.env.example gives them."""
     keep = {"PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV"}
