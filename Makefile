@@ -5,17 +5,26 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 VAR := var
 
-# A local run: real settings, no DEBUG; a secret generated once and kept in var/.
-RUN_ENV := SECRET_KEY_FILE=$(VAR)/secret_key SERVE_STATIC=true SECURE_COOKIES=false \
-	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-127.0.0.1,localhost}
+# Pinned with hashes, installed by plain pip (see README "Dependencies"): the runtime set
+# for deployments, the runtime set plus the test tools for .venv.
+LOCK := requirements.txt
+DEV_LOCK := requirements-dev.txt
+# uv resolves the lock files (seconds, for every platform and Python 3.11+); it lives in a
+# venv of its own so that `make lock` never needs .venv, nor lock files free of conflicts.
+UV_VERSION := 0.13.10
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-config \
+	--index-url https://pypi.org/simple --custom-compile-command 'make lock' --quiet \
+	$(if $(UPGRADE),--upgrade)
 
-.PHONY: run test lint types pytest bench clean
+.PHONY: run test lint types pytest bench clean lock wheel-check deploy-check
 
-$(VENV): pyproject.toml
+$(VENV): pyproject.toml $(DEV_LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(VENV)
 
 $(VAR)/secret_key:
@@ -23,13 +32,22 @@ $(VAR)/secret_key:
 	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 	@chmod 600 $@
 
-run: $(VENV) $(VAR)/secret_key
-	$(RUN_ENV) $(PY) manage.py migrate --noinput
-	$(RUN_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
-	$(RUN_ENV) $(PY) manage.py seed_demo
-	$(RUN_ENV) $(PY) manage.py ensure_admin
-	$(RUN_ENV) $(PY) manage.py install_schedules
-	$(RUN_ENV) $(PY) manage.py serve --port $(PORT)
+# The local run's settings, read by manage.py in any shell; what you export wins over them.
+.env:
+	@printf '%s\n' '# Written once by `make run` for this checkout; manage.py reads it.' \
+		'# Exported variables win over these lines. Never used by an installed package.' \
+		'SECRET_KEY_FILE=$(CURDIR)/$(VAR)/secret_key' \
+		'SERVE_STATIC=true' \
+		'SECURE_COOKIES=false' \
+		'ALLOWED_HOSTS=127.0.0.1,localhost' > $@
+
+run: $(VENV) $(VAR)/secret_key .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py install_schedules
+	$(PY) manage.py serve --port $(PORT)
 
 lint: $(VENV)
 	$(VENV)/bin/ruff check .
@@ -43,10 +61,31 @@ pytest: $(VENV)
 
 test: lint types pytest
 
+# Re-resolve both lock files from pyproject.toml's ranges, keeping every pin that still fits;
+# `make lock UPGRADE=1` moves every package to its newest allowed version. A lock file left
+# with merge conflict markers keeps its first side's pins, and the ranges decide the rest.
+lock: $(UV)
+	@sed -i -e '/^<<<<<<< /d' -e '/^||||||| /,/^>>>>>>> /d' -e '/^=======$$/,/^>>>>>>> /d' \
+		$(DEV_LOCK) $(LOCK)
+	$(UV) pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o $(DEV_LOCK)
+	$(UV) pip compile pyproject.toml -c $(DEV_LOCK) $(LOCK_FLAGS) -o $(LOCK)
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# The wheel, installed alone (with requirements.txt) into a fresh venv outside the checkout.
+wheel-check: $(VENV)
+	.ci/wheel_check
+
+# compose.yaml, the systemd units and the nginx site in deploy/, checked as far as this host can.
+deploy-check: $(VENV)
+	.ci/deploy_check
+
 bench: $(VENV)
 	$(PY) bench/engine_claim.py
 	$(PY) bench/engine_page_queries.py
 	$(PY) bench/codehealth_scan.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache build dist

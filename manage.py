@@ -1,13 +1,17 @@
 #!/usr/bin/env python
-import os
+"""manage.py for a checkout: reads the `.env` beside it (written by `make run`), then runs
+Django's command line. Variables already in the environment win over the file."""
+
 import sys
+from pathlib import Path
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from django.core.management import execute_from_command_line
+    from config.env import load_env_file
+    from config.manage import main as manage
 
-    execute_from_command_line(sys.argv)
+    load_env_file(Path(__file__).resolve().parent / ".env")
+    manage(sys.argv)
 
 
 if __name__ == "__main__":

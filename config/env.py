@@ -33,6 +33,37 @@ def _raw(name: str) -> str | None:
     return os.environ.get(name)
 
 
+def load_env_file(path: Path) -> list[str]:
+    """Put ``NAME=value`` lines of `path` into the environment; the names set, in order.
+
+    A name already given in the environment, as ``NAME`` or ``NAME_FILE``, keeps its value:
+    what a person exported wins over the file. Blank lines and ``#`` comments are skipped;
+    values are taken as written (no quotes, no expansion). A missing file sets nothing.
+    """
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    pairs = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ImproperlyConfigured(f"{path}:{number}: expected NAME=value, got {line!r}")
+        pairs.append((name, value.strip()))
+    loaded = []
+    for name, value in pairs:
+        plain = name.removesuffix("_FILE")
+        if {name, plain, f"{plain}_FILE"} & os.environ.keys():
+            continue
+        os.environ[name] = value
+        loaded.append(name)
+    return loaded
+
+
 def env_str(name: str, default: str = "") -> str:
     value = _raw(name)
     return default if value is None else value

@@ -16,7 +16,15 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import env_bool, env_int, env_list, env_rate, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("JUGGERNAUT_VAR_DIR", str(BASE_DIR / "var")))
+# The site's layout, pages and static files: `templates/` in a checkout, linked into `config`
+# so that an installed package carries them too (pyproject.toml's package data).
+SITE_DIR = Path(__file__).resolve().parent / "templates"
+# A checkout keeps its data in its own var/; an installed package in ./var of the directory it
+# runs in, unless JUGGERNAUT_VAR_DIR says where (never inside site-packages).
+IN_CHECKOUT = (BASE_DIR / "manage.py").is_file()
+VAR_DIR = Path(
+    env_str("JUGGERNAUT_VAR_DIR", str((BASE_DIR if IN_CHECKOUT else Path.cwd()) / "var"))
+)
 
 DEBUG = env_bool("DEBUG", default=False)
 
@@ -85,7 +93,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SITE_DIR],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -418,7 +426,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "templates" / "static"]
+STATICFILES_DIRS = [SITE_DIR / "static"]
 SERVE_STATIC = env_bool("SERVE_STATIC", default=DEBUG)
 
 LOGGING: dict[str, Any] = {

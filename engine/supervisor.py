@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
@@ -27,14 +26,16 @@ class ProcessSpec:
 
 def system_processes(*, host: str, port: int, worker_name: str) -> list[ProcessSpec]:
     python = sys.executable
-    manage = str(Path(__file__).resolve().parent.parent / "manage.py")
+    # The module, not a manage.py file, so that an installed package runs the same way; the
+    # children inherit this process's environment (with the checkout's .env already read).
+    manage = [python, "-m", "config.manage"]
     return [
         ProcessSpec(
             "web",
             [python, "-m", "config.daphne", "-b", host, "-p", str(port), "config.asgi:application"],
         ),
-        ProcessSpec("jobs", [python, manage, "qcluster"]),
-        ProcessSpec("worker", [python, manage, "run_worker", "--name", worker_name]),
+        ProcessSpec("jobs", [*manage, "qcluster"]),
+        ProcessSpec("worker", [*manage, "run_worker", "--name", worker_name]),
     ]
 
 

@@ -23,7 +23,8 @@ def _documented() -> set[str]:
 def _read_in_code() -> set[str]:
     names = set(env.READ_VARIABLES)
     for path in ROOT.glob("*/**/*.py"):
-        if ".venv" in path.parts or path.parts[len(ROOT.parts)] in {"tests", "bench"}:
+        top = path.parts[len(ROOT.parts)]
+        if top.startswith(".") or top in {"tests", "bench", "build"}:  # .venv, .tools: not ours
             continue
         names.update(ENV_READER.findall(path.read_text()))
     return names
@@ -38,7 +39,11 @@ def test_no_module_reads_the_environment_behind_config_env() -> None:
     offenders = []
     for path in ROOT.glob("*/**/*.py"):
         top = path.parts[len(ROOT.parts)]
-        if top in {".venv", "tests", "bench"} or path == ROOT / "config" / "env.py":
+        if (
+            top.startswith(".")
+            or top in {"tests", "bench", "build"}
+            or path == ROOT / "config" / "env.py"
+        ):
             continue
         if re.search(
             r"os\.environ(?!\.setdefault\(\"DJANGO_SETTINGS_MODULE\")|os\.getenv", path.read_text()
@@ -96,8 +101,10 @@ def _run_manage(*args: str, extra_env: dict[str, str]) -> subprocess.CompletedPr
     clean = {
         k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}
     }
+    # The installed package's command: it reads no .env, which `make run` may have written.
     return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
+        [sys.executable, "-m", "config.manage", *args],
+        cwd=ROOT,
         env={**clean, **extra_env},
         capture_output=True,
         text=True,
