@@ -2,8 +2,10 @@
 
 A scan resolves its commit, plans every registered scanner from the commit's files and
 configuration, reuses an earlier scan of the same commit whose plans were the same (no
-tool runs), or else extracts the commit and runs the scanners; then it matches the results
-to the findings we know and stores its counts.
+tool runs), or else extracts the commit and runs the scanners; it adds what the code host
+itself reported about the commit (a GitHub repository's CI and alerts: read afresh even
+when the scanners' results are reused); then it matches the results to the findings we
+know and stores its counts.
 """
 
 from __future__ import annotations
@@ -19,12 +21,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from codehealth.errors import CodehealthError, ScanNotFound
-from codehealth.models import Repository, Scan, ScanStatus, ToolRun, ToolRunStatus
-from codehealth.normal_form import RawFinding
+from codehealth.models import (
+    Repository,
+    Scan,
+    ScanStatus,
+    ToolRun,
+    ToolRunOrigin,
+    ToolRunStatus,
+)
+from codehealth.normal_form import RawFinding, ReportedRun
 from codehealth.processes import clean_environment
 from codehealth.repositories import CodeHost, LocalGitRepository, open_repository
 from codehealth.repositories.local import work_dir
 from codehealth.scanners import Plan, ScanContext, Scanner, registered_scanners
+from codehealth.services.reported import tool_runs
 from codehealth.services.tracking import Outcome, record_results, results_of
 from codehealth.tracking import SourceIndex, anchor_findings, assign_fingerprints
 from engine.models import TaskSource
@@ -134,7 +144,8 @@ def _reusable(repository: Repository, commit: str, plans: list[Plan]) -> Scan | 
         .order_by("-finished_at", "-id")[:5]
     )
     for scan in earlier:
-        runs = list(scan.tool_runs.all())
+        # What the host reported is read afresh each time: CI may have finished since.
+        runs = [r for r in scan.tool_runs.all() if r.origin == ToolRunOrigin.SCANNER]
         if any(run.status == ToolRunStatus.FAILED for run in runs):
             continue
         if sorted((r.tool, r.version, r.config_hash, r.skip_reason) for r in runs) == wanted:
@@ -150,6 +161,29 @@ class _ToolOutcome:
     duration_ms: int = 0
     error: str = ""
     findings: int = 0
+    origin: str = ToolRunOrigin.SCANNER
+    partial: str = ""
+    source_url: str = ""
+
+
+def _reported_outcome(run: ReportedRun) -> _ToolOutcome:
+    plan = Plan(tool=run.tool, version=run.version[:100], skip_reason=run.skip_reason)
+    status = (
+        ToolRunStatus.FAILED
+        if run.error
+        else ToolRunStatus.SKIPPED
+        if run.skip_reason
+        else ToolRunStatus.OK
+    )
+    return _ToolOutcome(
+        plan,
+        status,
+        error=run.error,
+        findings=len(run.findings) if status == ToolRunStatus.OK else 0,
+        origin=ToolRunOrigin.HOST,
+        partial=run.partial if status == ToolRunStatus.OK else "",
+        source_url=run.source_url[:500],
+    )
 
 
 def _run_scanners(
@@ -158,13 +192,17 @@ def _run_scanners(
     context: ScanContext,
     plans: list[tuple[Scanner, Plan]],
     check_stop: StopCheck,
+    reported: list[RawFinding],
 ) -> tuple[list[RawFinding], list[_ToolOutcome]]:
+    """Run the scanners in a checkout; the results, with `reported` (the host's), anchored
+    on the checkout and fingerprinted."""
     results: list[RawFinding] = []
     outcomes: list[_ToolOutcome] = []
     runnable = [(s, p) for s, p in plans if not p.skipped]
     outcomes += [_ToolOutcome(p, ToolRunStatus.SKIPPED) for _, p in plans if p.skipped]
     if not runnable:
-        return results, outcomes
+        _anchor_from_host(host, scan.commit, reported)
+        return reported, outcomes
     _progress(scan, 10, f"extracting {scan.commit[:12]}")
     with host.checkout(scan.commit) as root:
         for number, (scanner, plan) in enumerate(runnable):
@@ -189,9 +227,21 @@ def _run_scanners(
             if status == ToolRunStatus.OK:
                 results += result.findings
         _progress(scan, 88, "anchoring findings")
+        results += reported
         anchor_findings(results, SourceIndex(lambda path: _read_text(root, path)))
     assign_fingerprints(results)
     return results, outcomes
+
+
+def _anchor_from_host(host: CodeHost, commit: str, findings: list[RawFinding]) -> None:
+    """Anchor and fingerprint findings without a checkout: the files read from the host."""
+
+    def read(path: str) -> str | None:
+        content = host.read_files(commit, [path]).get(path)
+        return content.decode(errors="replace") if content is not None else None
+
+    anchor_findings(findings, SourceIndex(read))
+    assign_fingerprints(findings)
 
 
 def _read_text(root: Path, path: str) -> str | None:
@@ -238,6 +288,9 @@ def _store_tool_runs(scan: Scan, outcomes: list[_ToolOutcome]) -> set[str]:
             error=outcome.error[:5000],
             skip_reason=plan.skip_reason[:500],
             findings=outcome.findings,
+            origin=outcome.origin,
+            partial=outcome.partial,
+            source_url=outcome.source_url,
         )
         if outcome.status == ToolRunStatus.OK:
             if before is not None:
@@ -307,10 +360,18 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
     _progress(scan, 5, "planning the scanners")
     context = scan_context(repository, host, scan.commit)
     plans = [(scanner, scanner.plan(context)) for scanner in registered_scanners()]
+    planned = {p.tool for _, p in plans}
+    _progress(scan, 8, "reading what the code host reported")
+    report = host.reported_results(scan.commit, ref=scan.ref)
+    reported_runs = tool_runs(report.runs, reserved=planned)
+    reported = [f for run in reported_runs if _counts(run) for f in run.findings]
+    scan.notes = report.notes[:200]
     reused = _reusable(repository, scan.commit, [p for _, p in plans])
     if reused is not None:
         origin = reused.reused_from or reused
-        results = results_of(reused)
+        results = [r for r in results_of(reused) if r.tool in planned]
+        _anchor_from_host(host, scan.commit, reported)
+        results += reported
         outcomes = [
             _ToolOutcome(
                 run_plan, status=run.status, exit_code=run.exit_code, findings=run.findings
@@ -319,7 +380,8 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
         ]
         scan.reused_from = origin
     else:
-        results, outcomes = _run_scanners(scan, host, context, plans, check_stop)
+        results, outcomes = _run_scanners(scan, host, context, plans, check_stop, reported)
+    outcomes += [_reported_outcome(run) for run in reported_runs]
     _progress(scan, 92, "matching findings")
     previous = Scan.objects.latest_done(repository)
     renames: dict[str, str] = {}
@@ -333,6 +395,7 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
             host=host,
             results=results,
             clean_tools=clean,
+            partial_tools={o.plan.tool for o in outcomes if o.partial},
             ruleset_changed=changed,
             renames=renames,
         )
@@ -341,8 +404,21 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
         scan.progress, scan.phase = 100, "done"
         scan.finished_at = timezone.now()
         scan.save(
-            update_fields=["counts", "status", "progress", "phase", "finished_at", "reused_from"]
+            update_fields=[
+                "counts",
+                "notes",
+                "status",
+                "progress",
+                "phase",
+                "finished_at",
+                "reused_from",
+            ]
         )
+
+
+def _counts(run: ReportedRun) -> bool:
+    """A reported run whose findings are seen: neither failed nor skipped."""
+    return not run.error and not run.skip_reason
 
 
 def _reused_runs(scan: Scan, plans: list[Plan]) -> list[tuple[ToolRun, Plan]]:

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from tests.codehealth.fake_github_changes import ChangeRoutes
 from tests.codehealth.fake_github_replies import (
     REPO,
     TOKEN,
@@ -38,7 +39,6 @@ from tests.codehealth.fake_github_replies import (
     validation_failed,
     zipped,
 )
-from tests.codehealth.fake_github_routes import RepositoryRoutes
 
 __all__ = [
     "REPO",
@@ -69,6 +69,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self) -> None:
         self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -134,10 +137,11 @@ class FakeArtifactHost:
         signature = dict(parse_qsl(parts.query)).get("sig")
         if name not in self.files or signature != hashlib.sha256(name.encode()).hexdigest()[:32]:
             return 403, b"<Error><Code>AuthenticationFailed</Code></Error>", {}
-        return 200, self.files[name], {"Content-Type": "application/zip"}
+        kind = "application/x-gzip" if name.endswith(".tar.gz") else "application/zip"
+        return 200, self.files[name], {"Content-Type": kind}
 
 
-class FakeGitHub(RepositoryRoutes):
+class FakeGitHub(ChangeRoutes):
     def __init__(self, *, token: str = TOKEN, prefix: str = "/api/v3") -> None:
         self.token = token
         self.prefix = prefix
@@ -218,18 +222,33 @@ class FakeGitHub(RepositoryRoutes):
         return sha
 
     def add_check_run(
-        self, *, name: str, app_slug: str = "github-actions", annotations: int = 0
+        self,
+        *,
+        name: str,
+        app_slug: str = "github-actions",
+        annotations: int = 0,
+        notes: list[dict[str, Any]] | None = None,
+        status: str = "completed",
+        head_sha: str = "",
     ) -> int:
+        """A check run on the head commit; `notes` (fields over GitHub's example annotation)
+        replace the `annotations` made-up ones, and `annotations_count` is their number."""
         run = example("check-run-paginated")["check_runs"][0]
         run_id = 1000 + len(self.check_runs)
-        run.update(id=run_id, name=name, head_sha=self.head)
+        run.update(id=run_id, name=name, head_sha=head_sha or self.head, status=status)
+        if status != "completed":
+            run.update(conclusion=None, completed_at=None)
         run["app"]["slug"] = app_slug
-        run["output"]["annotations_count"] = annotations
         template = example("check-annotation-items")[0]
-        self.annotations[run_id] = [
-            {**template, "path": f"src/file_{n}.py", "start_line": n + 1, "end_line": n + 1}
-            for n in range(annotations)
-        ]
+        self.annotations[run_id] = (
+            [{**template, **note} for note in notes]
+            if notes is not None
+            else [
+                {**template, "path": f"src/file_{n}.py", "start_line": n + 1, "end_line": n + 1}
+                for n in range(annotations)
+            ]
+        )
+        run["output"]["annotations_count"] = len(self.annotations[run_id])
         self.check_runs.append(run)
         return run_id
 
