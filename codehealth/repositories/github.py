@@ -30,6 +30,7 @@ from django.conf import settings
 from codehealth.errors import CodehealthError, NotInRepository, RepositoryUnavailable
 from codehealth.github import Comparison, GitHubRepo, NotFound, TreeEntry, ValidationFailed
 from codehealth.normal_form import HostReport
+from codehealth.repositories import github_access
 from codehealth.repositories.base import (
     BlameLine,
     SearchHit,
@@ -38,7 +39,6 @@ from codehealth.repositories.base import (
     check_path,
 )
 from codehealth.repositories.github_access import (
-    SHARED_BLOBS,
     client_for,
     token_digest,
     token_for,
@@ -124,13 +124,11 @@ class GitHubHost(GitHubChanges):
     def resolve(self, ref: str) -> str:
         if not ref or ref.startswith("-") or any(c.isspace() for c in ref):
             raise NotInRepository(f"not a ref: {ref[:100]!r}")
-        try:
-            with translated(f"resolve {ref}"):
+        with translated(f"resolve {ref}"):
+            try:
                 return self.repo.ref_sha(ref)
-        except ValidationFailed:  # "No commit found for SHA"
-            raise NotInRepository(f"{self.name} has no commit {ref!r}") from None
-        except NotInRepository:
-            raise NotInRepository(f"{self.name} has no commit {ref!r}") from None
+            except (NotFound, ValidationFailed):  # 422 "No commit found for SHA: ..."
+                raise NotInRepository(f"{self.name} has no commit {ref!r}") from None
 
     def _walk(self, sha: str, prefix: str, into: dict[str, TreeEntry]) -> None:
         tree = self.repo.tree(sha, recursive=True)
@@ -160,11 +158,11 @@ class GitHubHost(GitHubChanges):
 
     def blob(self, sha: str) -> bytes:
         key = (self._token_id, self.name, sha)
-        content = SHARED_BLOBS.get(key)
+        content = github_access.SHARED_BLOBS.get(key)
         if content is None:
             with translated(f"read blob {sha[:12]}"):
                 content = self.repo.blob(sha)
-            SHARED_BLOBS.put(key, content)
+            github_access.SHARED_BLOBS.put(key, content)
         return content
 
     def read_file(self, commit: str, path: str) -> bytes:

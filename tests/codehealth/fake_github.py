@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -90,6 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: Any
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that stops reading (a download past its limit) is no server error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _serve(server: ThreadingHTTPServer) -> threading.Thread:
@@ -253,11 +259,16 @@ class FakeGitHub(ChangeRoutes):
         return run_id
 
     def add_workflow_run(
-        self, *, name: str = "CI", artifacts: dict[str, bytes] | None = None
+        self,
+        *,
+        name: str = "CI",
+        artifacts: dict[str, bytes] | None = None,
+        status: str = "completed",
     ) -> int:
         run = example("workflow-run-paginated")["workflow_runs"][0]
         run_id = 5000 + len(self.workflow_runs)
-        run.update(id=run_id, name=name, head_sha=self.head)
+        run.update(id=run_id, name=name, head_sha=self.head, status=status)
+        run.update(conclusion="success" if status == "completed" else None)
         self.workflow_runs.append(run)
         template = example("artifact-paginated")["artifacts"][0]
         rows = []
@@ -299,7 +310,7 @@ class FakeGitHub(ChangeRoutes):
         lowered = {name.lower(): value for name, value in request.headers.items()}
         if lowered.get("authorization") != f"Bearer {self.token}":
             return self._finish(error(401, "Bad credentials"), headers, lowered, charge=False)
-        scripted = self._scripted(request.path)
+        scripted = self._scripted(request.path, request.method)
         if scripted is None:
             try:
                 scripted = self._route(request, lowered)
@@ -307,10 +318,10 @@ class FakeGitHub(ChangeRoutes):
                 scripted = error(404, "Not Found")
         return self._finish(scripted, headers, lowered, charge=True, method=request.method)
 
-    def _scripted(self, path: str) -> Scripted | None:
+    def _scripted(self, path: str, method: str) -> Scripted | None:
         with self._lock:
             for reply in self.scripted:
-                if reply.path in path:
+                if reply.path in path and reply.method in ("", method):
                     self.scripted.remove(reply)
                     return reply
         return None
