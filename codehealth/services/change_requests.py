@@ -17,9 +17,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.text import slugify
 
-from codehealth.errors import PatchRefused
+from codehealth.errors import CodehealthError, PatchRefused
 from codehealth.models import AutoPR, AutoPRState, Repository
-from codehealth.repositories import ChangeRequest, CodeHost
+from codehealth.repositories import ChangeRequest, CodeHost, open_repository
 from engine.models import Task
 from engine.services import EngineError, cancel_task
 from engine.services.history import system_actor
@@ -104,3 +104,48 @@ def sync_with_host(
         _end_task(autopr, f"pull request #{found.number} was {verb} on the host")
         ended.append(autopr)
     return ended
+
+
+def host_open_changes(repository: Repository) -> list[ChangeRequest] | None:
+    """The host's open pull requests of change branches (None: it has none), after the
+    auto-PRs a person merged or closed there have followed."""
+    host = open_repository(repository)
+    open_on_host = host.open_change_requests(BRANCH_PREFIX)
+    if open_on_host is not None:
+        sync_with_host(repository, host, open_on_host)
+    return open_on_host
+
+
+def check_host_room(autopr: AutoPR, host: CodeHost) -> None:
+    """Just before publishing: no pull request for the same change opened meanwhile, and
+    still room under the limit on the host."""
+    open_on_host = host.open_change_requests(BRANCH_PREFIX)
+    if open_on_host is None:
+        return
+    refuse_twin(autopr.key, open_on_host)
+    refusal = limit_refusal(autopr.repository, len(open_on_host), on_host=True)
+    if refusal is not None:
+        raise refusal
+
+
+def review_body(autopr: AutoPR, *, tests: str, note: str) -> str:
+    parts = [
+        autopr.description,
+        note,
+        f"Tests: {tests}.",
+        f"Opened as a draft by Juggernaut's code health (auto-PR #{autopr.pk}). Merging is "
+        "a person's decision: from Juggernaut (a fast-forward, refused if the base moved) "
+        "or here.",
+    ]
+    return "\n\n".join(p for p in parts if p)
+
+
+def request_review(autopr: AutoPR, host: CodeHost, branch: str, body: str) -> ChangeRequest | None:
+    """The draft pull request; if the host refuses it, the branch goes too."""
+    try:
+        return host.request_review(
+            branch=branch, target_branch=autopr.target_branch, title=autopr.title, body=body
+        )
+    except CodehealthError:
+        host.delete_branch(branch)
+        raise

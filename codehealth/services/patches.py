@@ -22,15 +22,18 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from codehealth import processes
-from codehealth.errors import AutoPRNotFound, CodehealthError, MergeRefused, PatchRefused
+from codehealth.errors import AutoPRNotFound, MergeRefused, PatchRefused
 from codehealth.models import AutoPR, AutoPRKind, AutoPRState, Repository
 from codehealth.repositories import ChangeRequest, ChangeWorkspace, CodeHost, open_repository
 from codehealth.services.change_requests import (
     BRANCH_PREFIX,
+    check_host_room,
+    host_open_changes,
     limit_refusal,
     open_count,
     refuse_twin,
-    sync_with_host,
+    request_review,
+    review_body,
 )
 from engine.models import Task, TaskSource, TaskState
 from engine.services import (
@@ -67,16 +70,6 @@ def _check_room(
         raise refusal
 
 
-def _open_on_host(repository: Repository) -> list[ChangeRequest] | None:
-    """The host's open pull requests of change branches (None: it has none), after the
-    auto-PRs a person merged or closed there have followed."""
-    host = open_repository(repository)
-    open_on_host = host.open_change_requests(BRANCH_PREFIX)
-    if open_on_host is not None:
-        sync_with_host(repository, host, open_on_host)
-    return open_on_host
-
-
 def create_autopr(
     *,
     repository: Repository,
@@ -92,7 +85,7 @@ def create_autopr(
 ) -> AutoPR:
     """The auto-PR row and its engine task; refused past the open limit or when the same
     change is open already (here, or as a pull request on the host)."""
-    open_on_host = _open_on_host(repository)  # asked before the transaction: no lock held
+    open_on_host = host_open_changes(repository)  # asked before the transaction: no lock held
     try:
         with transaction.atomic():
             _check_room(repository, kind, key, open_on_host)
@@ -226,41 +219,6 @@ def _branch_name(autopr: AutoPR, host: CodeHost) -> str:
     return branch
 
 
-def _check_host_room(autopr: AutoPR, host: CodeHost) -> None:
-    """Just before publishing: no pull request for the same change opened meanwhile, and
-    still room under the limit on the host."""
-    open_on_host = host.open_change_requests(BRANCH_PREFIX)
-    if open_on_host is None:
-        return
-    refuse_twin(autopr.key, open_on_host)
-    refusal = limit_refusal(autopr.repository, len(open_on_host), on_host=True)
-    if refusal is not None:
-        raise refusal
-
-
-def review_body(autopr: AutoPR, *, tests: str, note: str) -> str:
-    parts = [
-        autopr.description,
-        note,
-        f"Tests: {tests}.",
-        f"Opened as a draft by Juggernaut's code health (auto-PR #{autopr.pk}). Merging is "
-        "a person's decision: from Juggernaut (a fast-forward, refused if the base moved) "
-        "or here.",
-    ]
-    return "\n\n".join(p for p in parts if p)
-
-
-def _request_review(autopr: AutoPR, host: CodeHost, branch: str, body: str) -> ChangeRequest | None:
-    """The draft pull request; if the host refuses it, the branch goes too."""
-    try:
-        return host.request_review(
-            branch=branch, target_branch=autopr.target_branch, title=autopr.title, body=body
-        )
-    except CodehealthError:
-        host.delete_branch(branch)
-        raise
-
-
 def build_autopr(*, autopr_id: int, check_stop: Callable[[], None] = lambda: None) -> AutoPR:
     """Build the change's branch; `PatchRefused` leaves nothing behind."""
     autopr = get_autopr(autopr_id)
@@ -287,11 +245,11 @@ def build_autopr(*, autopr_id: int, check_stop: Callable[[], None] = lambda: Non
         elif autopr.kind != AutoPRKind.PATCH:
             raise PatchRefused("the repository has no test command: fixes are not proposed")
         branch = _branch_name(autopr, host)
-        _check_host_room(autopr, host)
+        check_host_room(autopr, host)
         message = f"{autopr.title}\n\n{autopr.description}\n\n{note}".strip() + "\n"
         head = host.publish_change(workspace, branch=branch, message=message)
     tests = {True: "passed", False: "FAILED", None: "none run"}[passed]
-    review = _request_review(autopr, host, branch, review_body(autopr, tests=tests, note=note))
+    review = request_review(autopr, host, branch, review_body(autopr, tests=tests, note=note))
     _set_state(
         autopr,
         AutoPRState.PROPOSED,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,16 +24,22 @@ from codehealth.models import (
     Repository,
     Scan,
     ScanStatus,
-    ToolRun,
     ToolRunOrigin,
     ToolRunStatus,
 )
-from codehealth.normal_form import RawFinding, ReportedRun
+from codehealth.normal_form import RawFinding
 from codehealth.processes import clean_environment
 from codehealth.repositories import CodeHost, LocalGitRepository, open_repository
 from codehealth.repositories.local import work_dir
 from codehealth.scanners import Plan, ScanContext, Scanner, registered_scanners
 from codehealth.services.reported import tool_runs
+from codehealth.services.tool_runs import (
+    ToolOutcome,
+    counts_seen,
+    reported_outcome,
+    reused_runs,
+    store_tool_runs,
+)
 from codehealth.services.tracking import Outcome, record_results, results_of
 from codehealth.tracking import SourceIndex, anchor_findings, assign_fingerprints
 from engine.models import TaskSource
@@ -153,39 +158,6 @@ def _reusable(repository: Repository, commit: str, plans: list[Plan]) -> Scan | 
     return None
 
 
-@dataclass
-class _ToolOutcome:
-    plan: Plan
-    status: str
-    exit_code: int | None = None
-    duration_ms: int = 0
-    error: str = ""
-    findings: int = 0
-    origin: str = ToolRunOrigin.SCANNER
-    partial: str = ""
-    source_url: str = ""
-
-
-def _reported_outcome(run: ReportedRun) -> _ToolOutcome:
-    plan = Plan(tool=run.tool, version=run.version[:100], skip_reason=run.skip_reason)
-    status = (
-        ToolRunStatus.FAILED
-        if run.error
-        else ToolRunStatus.SKIPPED
-        if run.skip_reason
-        else ToolRunStatus.OK
-    )
-    return _ToolOutcome(
-        plan,
-        status,
-        error=run.error,
-        findings=len(run.findings) if status == ToolRunStatus.OK else 0,
-        origin=ToolRunOrigin.HOST,
-        partial=run.partial if status == ToolRunStatus.OK else "",
-        source_url=run.source_url[:500],
-    )
-
-
 def _run_scanners(
     scan: Scan,
     host: CodeHost,
@@ -193,13 +165,13 @@ def _run_scanners(
     plans: list[tuple[Scanner, Plan]],
     check_stop: StopCheck,
     reported: list[RawFinding],
-) -> tuple[list[RawFinding], list[_ToolOutcome]]:
+) -> tuple[list[RawFinding], list[ToolOutcome]]:
     """Run the scanners in a checkout; the results, with `reported` (the host's), anchored
     on the checkout and fingerprinted."""
     results: list[RawFinding] = []
-    outcomes: list[_ToolOutcome] = []
+    outcomes: list[ToolOutcome] = []
     runnable = [(s, p) for s, p in plans if not p.skipped]
-    outcomes += [_ToolOutcome(p, ToolRunStatus.SKIPPED) for _, p in plans if p.skipped]
+    outcomes += [ToolOutcome(p, ToolRunStatus.SKIPPED) for _, p in plans if p.skipped]
     if not runnable:
         _anchor_from_host(host, scan.commit, reported)
         return reported, outcomes
@@ -211,11 +183,11 @@ def _run_scanners(
             try:
                 result = scanner.run(plan, root, context)
             except OSError as exc:
-                outcomes.append(_ToolOutcome(plan, ToolRunStatus.FAILED, error=str(exc)))
+                outcomes.append(ToolOutcome(plan, ToolRunStatus.FAILED, error=str(exc)))
                 continue
             status = ToolRunStatus.FAILED if result.error else ToolRunStatus.OK
             outcomes.append(
-                _ToolOutcome(
+                ToolOutcome(
                     plan,
                     status,
                     result.exit_code,
@@ -249,66 +221,6 @@ def _read_text(root: Path, path: str) -> str | None:
         return (root / path).read_text(errors="replace")
     except (OSError, ValueError):
         return None
-
-
-def _previous_runs(repository: Repository, scan: Scan) -> dict[str, ToolRun]:
-    """Each tool's last clean run in this repository's scans before this one."""
-    runs = (
-        ToolRun.objects.filter(
-            scan__repository=repository,
-            scan__status=ScanStatus.DONE,
-            status=ToolRunStatus.OK,
-        )
-        .exclude(scan=scan)
-        .order_by("tool", "-scan__finished_at", "-scan_id")
-    )
-    latest: dict[str, ToolRun] = {}
-    for run in runs:
-        latest.setdefault(run.tool, run)
-    return latest
-
-
-def _store_tool_runs(scan: Scan, outcomes: list[_ToolOutcome]) -> set[str]:
-    """The ToolRun rows; returns the tools whose rule set changed since their last run."""
-    had_scans = Scan.objects.done().filter(repository=scan.repository).exclude(pk=scan.pk)
-    previous = _previous_runs(scan.repository, scan)
-    changed: set[str] = set()
-    rows = []
-    for outcome in outcomes:
-        plan = outcome.plan
-        before = previous.get(plan.tool)
-        row = ToolRun(
-            scan=scan,
-            tool=plan.tool,
-            version=plan.version,
-            config_hash=plan.config_hash,
-            status=outcome.status,
-            exit_code=outcome.exit_code,
-            duration_ms=outcome.duration_ms,
-            error=outcome.error[:5000],
-            skip_reason=plan.skip_reason[:500],
-            findings=outcome.findings,
-            origin=outcome.origin,
-            partial=outcome.partial,
-            source_url=outcome.source_url,
-        )
-        if outcome.status == ToolRunStatus.OK:
-            if before is not None:
-                row.previous_version = before.version
-                row.previous_config_hash = before.config_hash
-                row.ruleset_changed = (before.version, before.config_hash) != (
-                    plan.version,
-                    plan.config_hash,
-                )
-            else:
-                # A tool that starts running on a repository already scanned (a new
-                # configuration, a tool installed) changes the rule set too.
-                row.ruleset_changed = had_scans.exists()
-            if row.ruleset_changed:
-                changed.add(plan.tool)
-        rows.append(row)
-    ToolRun.objects.bulk_create(rows)
-    return changed
 
 
 def _begin(scan_id: int) -> Scan:
@@ -364,7 +276,7 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
     _progress(scan, 8, "reading what the code host reported")
     report = host.reported_results(scan.commit, ref=scan.ref)
     reported_runs = tool_runs(report.runs, reserved=planned)
-    reported = [f for run in reported_runs if _counts(run) for f in run.findings]
+    reported = [f for run in reported_runs if counts_seen(run) for f in run.findings]
     scan.notes = report.notes[:200]
     reused = _reusable(repository, scan.commit, [p for _, p in plans])
     if reused is not None:
@@ -373,22 +285,20 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
         _anchor_from_host(host, scan.commit, reported)
         results += reported
         outcomes = [
-            _ToolOutcome(
-                run_plan, status=run.status, exit_code=run.exit_code, findings=run.findings
-            )
-            for run, run_plan in _reused_runs(reused, [p for _, p in plans])
+            ToolOutcome(run_plan, status=run.status, exit_code=run.exit_code, findings=run.findings)
+            for run, run_plan in reused_runs(reused, [p for _, p in plans])
         ]
         scan.reused_from = origin
     else:
         results, outcomes = _run_scanners(scan, host, context, plans, check_stop, reported)
-    outcomes += [_reported_outcome(run) for run in reported_runs]
+    outcomes += [reported_outcome(run) for run in reported_runs]
     _progress(scan, 92, "matching findings")
     previous = Scan.objects.latest_done(repository)
     renames: dict[str, str] = {}
     if previous is not None and previous.commit and previous.commit != scan.commit:
         renames = host.renames(previous.commit, scan.commit)
     with transaction.atomic():
-        changed = _store_tool_runs(scan, outcomes)
+        changed = store_tool_runs(scan, outcomes)
         clean = {o.plan.tool for o in outcomes if o.status == ToolRunStatus.OK}
         outcome: Outcome = record_results(
             scan=scan,
@@ -414,13 +324,3 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
                 "reused_from",
             ]
         )
-
-
-def _counts(run: ReportedRun) -> bool:
-    """A reported run whose findings are seen: neither failed nor skipped."""
-    return not run.error and not run.skip_reason
-
-
-def _reused_runs(scan: Scan, plans: list[Plan]) -> list[tuple[ToolRun, Plan]]:
-    by_tool = {p.tool: p for p in plans}
-    return [(run, by_tool[run.tool]) for run in scan.tool_runs.all() if run.tool in by_tool]
