@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from codehealth.models import Finding, FindingState, Repository, Scan, ToolRunStatus
+from codehealth.services import scan_to_sarif
 from tests.codehealth.conftest import push, scan
 from tests.codehealth.fake_github import TOKEN, FakeGitHub, Scripted, zipped
 from tests.codehealth.gitrepo import RUFF_CONFIG
+from tests.codehealth.test_sarif import validate
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +117,13 @@ def test_a_github_repository_is_scanned_with_what_its_ci_reported(
     vulnerable = findings.get(tool="dependabot")
     assert (vulnerable.kind, vulnerable.anchor) == ("dependency", "ansible GHSA-8f4m-hccc-8qph")
     assert "fixed in" in vulnerable.message or "no fixed version" in vulnerable.message
+
+    log = scan_to_sarif(done)
+    validate(log)
+    (typecheck_run,) = [r for r in log["runs"] if r["tool"]["driver"]["name"] == "typecheck"]
+    (notice,) = typecheck_run["invocations"][0]["toolExecutionNotifications"]
+    assert notice["level"] == "warning" and "at most 50 annotations" in notice["message"]["text"]
+    assert typecheck_run["invocations"][0]["properties"]["reportedBy"] == "github"
 
     # The archive and the artifact came from the storage host, without the token.
     downloads = ci.artifact_host.requests
