@@ -274,3 +274,29 @@ def test_a_pull_request_merged_on_github_by_a_person_ends_the_auto_pr(
     assert autopr.task is not None
     autopr.task.refresh_from_db()
     assert autopr.task.state == TaskState.CANCELLED
+
+
+def test_the_tests_run_on_the_patched_archive_and_a_failure_publishes_nothing(
+    github_repository: Repository, github_api: FakeGitHub, staff: Any
+) -> None:
+    push(github_api, {"pyproject.toml": RUFF_CONFIG, "app.py": "import os\nA = 1\n"})
+    scan(github_repository)
+    fixed_only = "import sys; sys.exit(open('app.py').read() != 'A = 1\\n')"
+    github_repository.test_command = f'{{python}} -c "{fixed_only}"'
+    github_repository.save()
+    passed = autofix_rule(repository=github_repository, rule="F401", actor=ACTOR)
+    build(passed)
+    passed.refresh_from_db()
+    assert passed.state == AutoPRState.PROPOSED and passed.tests_passed is True
+    reject_autopr(autopr_id=passed.pk, user=staff, note="try again")
+    writes_before = len([r for r in github_api.requests if r.method != "GET"])
+
+    github_repository.test_command = '{python} -c "import sys; sys.exit(3)"'
+    github_repository.save()
+    failing = autofix_rule(repository=github_repository, rule="F401", actor=ACTOR)
+    with pytest.raises(PermanentFailure, match="tests failed"):
+        build(failing)
+
+    failing.refresh_from_db()
+    assert failing.state == AutoPRState.FAILED and "exited 3" in failing.error
+    assert len([r for r in github_api.requests if r.method != "GET"]) == writes_before
