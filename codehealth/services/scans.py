@@ -32,6 +32,7 @@ from codehealth.processes import clean_environment
 from codehealth.repositories import CodeHost, LocalGitRepository, open_repository
 from codehealth.repositories.local import work_dir
 from codehealth.scanners import Plan, ScanContext, Scanner, registered_scanners
+from codehealth.services.change_requests import host_open_changes
 from codehealth.services.reported import tool_runs
 from codehealth.services.tool_runs import (
     ToolOutcome,
@@ -256,7 +257,18 @@ def run_scan(*, scan_id: int, check_stop: StopCheck = _no_stop) -> Scan:
         scan.finished_at = timezone.now()
         scan.phase = "failed"
         scan.save(update_fields=["status", "error", "finished_at", "phase"])
+    else:
+        _follow_pull_requests(scan.repository)
     return scan
+
+
+def _follow_pull_requests(repository: Repository) -> None:
+    """A scan talks to the host anyway: auto-PRs whose pull request a person merged or
+    closed there follow now, not only at the next proposal. Never fails the scan."""
+    try:
+        host_open_changes(repository)
+    except CodehealthError as exc:
+        log.warning("could not follow %s's pull requests: %s", repository.name, exc)
 
 
 def _execute(scan: Scan, check_stop: StopCheck) -> None:

@@ -300,3 +300,17 @@ def test_the_tests_run_on_the_patched_archive_and_a_failure_publishes_nothing(
     failing.refresh_from_db()
     assert failing.state == AutoPRState.FAILED and "exited 3" in failing.error
     assert len([r for r in github_api.requests if r.method != "GET"]) == writes_before
+
+
+def test_a_scan_follows_a_pull_request_closed_on_github(
+    github_repository: Repository, github_api: FakeGitHub, base: str
+) -> None:
+    autopr = propose(github_repository)
+    build(autopr)
+    github_api.pulls[0]["state"] = "closed"  # a person closed it, unmerged
+
+    scan(github_repository)
+
+    autopr.refresh_from_db()
+    assert autopr.state == AutoPRState.REJECTED
+    assert autopr.error == "closed on the host without merging"
