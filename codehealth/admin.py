@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html
 
 from codehealth.models import (
     ACTIVE_STATES,
@@ -156,7 +157,17 @@ class RepositoryAdmin(RepositoryAdminBase):
 class ToolRunInline(ReadOnlyAdminMixin, ToolRunInlineBase):
     model = ToolRun
     extra = 0
-    fields = ("tool", "version", "status", "exit_code", "duration_ms", "findings", "skip_reason")
+    fields = (
+        "tool",
+        "origin",
+        "version",
+        "status",
+        "exit_code",
+        "duration_ms",
+        "findings",
+        "skip_reason",
+        "partial",
+    )
     readonly_fields = fields
 
 
@@ -200,17 +211,23 @@ class ToolRunAdmin(ReadOnlyAdminMixin, ToolRunAdminBase):
     list_display = (
         "scan",
         "tool",
+        "origin",
         "version",
         "status",
         "exit_code",
         "duration_ms",
         "findings",
         "ruleset_changed",
+        "is_partial",
     )
-    list_filter = ("tool", "status", "ruleset_changed")
-    search_fields = ("version", "config_hash", "error", "skip_reason")
+    list_filter = ("origin", "status", "ruleset_changed", "tool")
+    search_fields = ("tool", "version", "config_hash", "error", "skip_reason", "partial")
     list_select_related = ("scan",)
     show_full_result_count = False
+
+    @admin.display(boolean=True, description="partial")
+    def is_partial(self, run: ToolRun) -> bool:
+        return bool(run.partial)
 
 
 class FindingEventInline(ReadOnlyAdminMixin, FindingEventInlineBase):
@@ -312,6 +329,7 @@ class AutoPRAdmin(ReadOnlyAdminMixin, AutoPRAdminBase):
         "kind",
         "state",
         "branch",
+        "pull_request",
         "tests_passed",
         "task",
         "created_at",
@@ -320,6 +338,16 @@ class AutoPRAdmin(ReadOnlyAdminMixin, AutoPRAdminBase):
     search_fields = ("title", "key", "branch", "head_commit")
     list_select_related = ("repository",)
     actions = ("merge", "reject")
+
+    @admin.display(description="pull request")
+    def pull_request(self, autopr: AutoPR) -> str:
+        if not autopr.external_url:
+            return "—"
+        return format_html(
+            '<a href="{}" rel="noreferrer" target="_blank">#{}</a>',
+            autopr.external_url,
+            autopr.external_number,
+        )
 
     @admin.action(description="Merge (fast-forward; refused if the target moved)")
     def merge(self, request: HttpRequest, queryset: QuerySet[AutoPR]) -> None:

@@ -7,6 +7,8 @@ class CodehealthConfig(AppConfig):
 
     def ready(self) -> None:
         from codehealth import tools
+        from codehealth.repositories import register_host_kind
+        from codehealth.repositories.github import open_github
         from codehealth.scanners import register_builtin_scanners
         from codehealth.services.autofix import apply_ruff_fix  # noqa: F401 (its builder)
         from codehealth.services.demo import seed_codehealth_demo
@@ -18,6 +20,7 @@ class CodehealthConfig(AppConfig):
         from engine.signals import task_decided
 
         register_builtin_scanners()
+        register_host_kind("github", open_github)
         register_executor(SCAN_KIND, run_scan_task, replace=True)
         register_executor(AUTOPR_KIND, run_autopr_task, replace=True)
         tools.register()

@@ -1,4 +1,4 @@
-"""The one shape every scanner writes its findings in."""
+"""The one shape every scanner writes its findings in, and what a code host reports."""
 
 from __future__ import annotations
 
@@ -39,3 +39,30 @@ class RawFinding:
         """safe, unsafe, display (ruff says "displayonly") or "" when there is no fix."""
         given = str((self.fix or {}).get("applicability") or "").lower()
         return {"displayonly": "display", "display-only": "display"}.get(given, given)
+
+
+@dataclass
+class ReportedRun:
+    """One tool's results as the code host reported them for a commit (a CI job's
+    annotations, a SARIF file a workflow uploaded, the host's alerts): recorded as a tool
+    run of the scan, its findings tracked like any scanner's."""
+
+    tool: str
+    version: str = ""
+    findings: list[RawFinding] = field(default_factory=list)
+    # Set when there is nothing to import, and why ("no access: ...", "in progress").
+    skip_reason: str = ""
+    # Set when the results may be incomplete (capped): unseen findings are then not fixed.
+    partial: str = ""
+    # Where a person reads the original (a check run, a workflow run, the alerts page).
+    source_url: str = ""
+    # Set when reading it failed: its findings are then neither seen nor fixed.
+    error: str = ""
+
+
+@dataclass
+class HostReport:
+    """Everything the code host reported about a commit, with what could not be read."""
+
+    runs: list[ReportedRun] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)

@@ -139,6 +139,7 @@ def code_search(context: ToolContext, arguments: dict[str, Any]) -> dict[str, An
             "commit": found.commit,
             "hits": [{"path": h.path, "line": h.line, "text": h.text[:300]} for h in found.hits],
             "truncated": found.truncated,
+            **({"note": found.note} if found.note else {}),
         }
 
     return _call(run)
@@ -215,7 +216,9 @@ TOOLS = (
     Tool(
         name="code_search",
         description="Search a repository's code at a commit (git grep): an extended regular "
-        "expression, or a fixed string; optionally only under some paths.",
+        "expression, or a fixed string; optionally only under some paths. On a GitHub "
+        "repository the files are fetched and searched within bounds (see `note`): narrow "
+        "big searches with paths.",
         parameters={
             "type": "object",
             "properties": {

@@ -8,6 +8,7 @@ urlpatterns = [
     path("r/<slug:name>/", views.repository_page, name="repository"),
     path("r/<slug:name>/scan/", views.scan_now, name="scan-now"),
     path("r/<slug:name>/autofix/", views.autofix, name="autofix"),
+    path("r/<slug:name>/code/", views.code_view, name="code"),
     path("scans/<int:scan_id>/progress/", views.scan_progress, name="scan-progress"),
     path("scans/<int:scan_id>/sarif/", views.scan_sarif, name="scan-sarif"),
     path(

@@ -15,12 +15,15 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from codehealth.models import Finding, Repository, Scan
+from codehealth.errors import CodehealthError
+from codehealth.models import Finding, Repository, RepositoryKind, Scan
 from codehealth.services import (
     autofix_rule,
     change_finding_state,
     create_finding_task,
+    line_url,
     merge_autopr,
+    read_file,
     reject_autopr,
     scan_to_sarif,
     start_scan,
@@ -57,6 +60,31 @@ def repository_page(request: HttpRequest, name: str) -> HttpResponse:
     }
     context["default_until"] = (timezone.now() + timedelta(days=90)).date().isoformat()
     return render(request, "codehealth/page.html", context)
+
+
+@require_GET
+def code_view(request: HttpRequest, name: str) -> HttpResponse:
+    """A file at a commit with its lines numbered, one of them marked: "open the line" for
+    a repository with no web view of its own (a local checkout)."""
+    repository = get_object_or_404(Repository, name=name)
+    path, commit = request.GET.get("path", ""), request.GET.get("commit", "")
+    line = request.GET.get("line", "")
+    context = {"repository": repository, "path": path, "line": int(line) if line.isdigit() else 0}
+    try:
+        excerpt = read_file(repository=repository, path=path, commit=commit)
+    except CodehealthError as exc:
+        context["error"] = str(exc)
+        return render(request, "codehealth/code.html", context, status=exc.status_code)
+    first = excerpt.start_line
+    context |= {
+        "excerpt": excerpt,
+        "lines": list(enumerate(excerpt.text.splitlines(), first)),
+    }
+    if repository.kind == RepositoryKind.GITHUB:
+        context["host_url"] = line_url(
+            repository=repository, commit=excerpt.commit, path=excerpt.path
+        )
+    return render(request, "codehealth/code.html", context)
 
 
 @require_GET

@@ -362,6 +362,12 @@ CODEHEALTH_AUTOPR_MAX_OPEN = env_int("CODEHEALTH_AUTOPR_MAX_OPEN", 5, minimum=1)
 CODEHEALTH_TASK_KIND = env_str("CODEHEALTH_TASK_KIND", "agent")
 # The checkout `make run` registers as the repository "juggernaut"; empty: none.
 CODEHEALTH_DEMO_REPOSITORY = env_str("CODEHEALTH_DEMO_REPOSITORY", str(BASE_DIR))
+# GitHub repositories: the token for those without one of their own (a secret: never logged,
+# never shown), the API's base URL (GitHub Enterprise Server: https://HOST/api/v3), and the
+# largest archive of a commit a scan or an auto-PR downloads.
+GITHUB_TOKEN = env_str("GITHUB_TOKEN")
+GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com")
+CODEHEALTH_GITHUB_MAX_CHECKOUT_MB = env_int("CODEHEALTH_GITHUB_MAX_CHECKOUT_MB", 100, minimum=1)
 
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

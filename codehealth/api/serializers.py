@@ -22,9 +22,10 @@ from codehealth.models import (
     Scan,
     ScanStatus,
     ToolRun,
+    ToolRunOrigin,
     ToolRunStatus,
 )
-from codehealth.services import CURRENT
+from codehealth.services import CURRENT, finding_line_url
 from config.api.fields import EnumChoiceField, StorableJSONField
 
 MAX_QUERY_CHARS = 200
@@ -77,6 +78,7 @@ class RepositorySerializer(serializers.ModelSerializer[Repository]):
 
 class ToolRunSerializer(serializers.ModelSerializer[ToolRun]):
     status = EnumChoiceField(ToolRunStatus, read_only=True)
+    origin = EnumChoiceField(ToolRunOrigin, read_only=True)
 
     class Meta:
         model = ToolRun
@@ -93,6 +95,9 @@ class ToolRunSerializer(serializers.ModelSerializer[ToolRun]):
             "ruleset_changed",
             "previous_version",
             "previous_config_hash",
+            "origin",
+            "partial",
+            "source_url",
         ]
         read_only_fields = fields
 
@@ -109,6 +114,11 @@ class ScanSerializer(serializers.ModelSerializer[Scan]):
         help_text="By bucket (new, fixed, reopened, open, new_code, ruleset, accepted, "
         "false_positive), each by severity.",
     )
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="What the scan could not read or import from the code host, and why.",
+    )
 
     class Meta:
         model = Scan
@@ -122,6 +132,7 @@ class ScanSerializer(serializers.ModelSerializer[Scan]):
             "progress",
             "phase",
             "counts",
+            "notes",
             "error",
             "reused_from",
             "task",
@@ -156,6 +167,10 @@ class CodeFindingSerializer(serializers.ModelSerializer[Finding]):
     severity = EnumChoiceField(FindingSeverity, read_only=True)
     state = EnumChoiceField(FindingState, read_only=True)
     fix_applicability = EnumChoiceField(FixApplicability, read_only=True, allow_blank=True)
+    line_url = serializers.SerializerMethodField(
+        help_text="Where a person reads the line, at the commit last scanned: GitHub's page "
+        "for a GitHub repository, this server's code view (a path) for a local one."
+    )
 
     class Meta:
         model = Finding
@@ -187,10 +202,14 @@ class CodeFindingSerializer(serializers.ModelSerializer[Finding]):
             "last_seen_scan",
             "fixed_in_scan",
             "task",
+            "line_url",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_line_url(self, finding: Finding) -> str:
+        return finding_line_url(finding)
 
 
 class FindingFilterSerializer(serializers.Serializer[Any]):

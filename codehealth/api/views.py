@@ -155,7 +155,7 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
 
     def get_queryset(self) -> QuerySet[Finding]:
         if self.action != "list":
-            return Finding.objects.select_related("repository")
+            return Finding.objects.select_related("repository", "last_seen_scan")
         filters = FindingFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         given = dict(filters.validated_data)
@@ -174,7 +174,7 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
             path=given.get("path", ""),
             new_only=given.get("new_only", False),
             query=given.get("q", ""),
-        )
+        ).select_related("last_seen_scan")
 
     def _done(self, finding: Finding) -> Response:
         return Response(CodeFindingSerializer(finding).data)

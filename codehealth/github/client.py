@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from codehealth.github import alerts, ci, reads, sarif, writes
+from codehealth.github import alerts, ci, compare, reads, sarif, writes
 from codehealth.github.cache import ETagCache
 from codehealth.github.ratelimit import RateLimitState
 from codehealth.github.transport import DEFAULT_BASE_URL, GitHubTransport, TransportStats
@@ -22,6 +22,7 @@ from codehealth.github.types import (
     CIResults,
     CodeScanningAlert,
     Commit,
+    Comparison,
     DependabotAlert,
     FileContent,
     GitRef,
@@ -106,6 +107,15 @@ class GitHubRepo:
     def blob(self, sha: str) -> bytes:
         return reads.blob(self.http, self.full_name, sha)
 
+    def archive(self, ref: str, *, max_bytes: int) -> bytes:
+        return reads.archive(self.http, self.full_name, ref, max_bytes=max_bytes)
+
+    def compare(self, base: str, head: str) -> Comparison:
+        return compare.compare(self.http, self.full_name, base, head)
+
+    def diff(self, base: str, head: str) -> str:
+        return compare.diff(self.http, self.full_name, base, head)
+
     # its own CI
     def workflow_runs(self, sha: str) -> list[WorkflowRun]:
         return ci.workflow_runs(self.http, self.full_name, sha)
@@ -167,6 +177,12 @@ class GitHubRepo:
     def update_ref(self, *, branch: str, sha: str, force: bool = False) -> GitRef:
         return writes.update_ref(self.http, self.full_name, branch=branch, sha=sha, force=force)
 
+    def branch_sha(self, branch: str) -> str | None:
+        return writes.branch_sha(self.http, self.full_name, branch)
+
+    def delete_branch(self, branch: str) -> bool:
+        return writes.delete_branch(self.http, self.full_name, branch)
+
     def set_branch(self, *, branch: str, sha: str, force: bool = False) -> GitRef:
         return writes.set_branch(self.http, self.full_name, branch=branch, sha=sha, force=force)
 
@@ -176,6 +192,12 @@ class GitHubRepo:
         return writes.create_draft_pull_request(
             self.http, self.full_name, title=title, head=head, base=base, body=body
         )
+
+    def pull_request(self, number: int) -> PullRequest:
+        return writes.pull_request(self.http, self.full_name, number)
+
+    def close_pull_request(self, number: int) -> PullRequest:
+        return writes.close_pull_request(self.http, self.full_name, number)
 
     def open_pull_requests(self, *, head_prefix: str = "") -> list[PullRequest]:
         return writes.open_pull_requests(self.http, self.full_name, head_prefix=head_prefix)

@@ -94,6 +94,16 @@ def _decode(data: dict[str, Any], *, what: str) -> bytes:
         raise GitHubError(f"{what} is not valid base64") from None
 
 
+def archive(http: GitHubTransport, full_name: str, ref: str, *, max_bytes: int) -> bytes:
+    """The tree at `ref` as a gzipped tar (one folder ``owner-name-sha`` at the top).
+
+    GitHub answers with a 302 to its archive host and a signed, short-lived URL, which is
+    fetched without the token. Files marked ``export-ignore`` in ``.gitattributes`` are
+    left out of the archive, as ``git archive`` leaves them out.
+    """
+    return http.download(f"{repo_path(full_name)}/tarball/{_ref(ref)}", max_bytes=max_bytes)
+
+
 def blob(http: GitHubTransport, full_name: str, sha: str) -> bytes:
     """A blob's bytes (up to 100 MB), by its sha."""
     data = http.json("GET", f"{repo_path(full_name)}/git/blobs/{_ref(sha)}")

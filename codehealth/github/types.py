@@ -13,6 +13,8 @@ T = TypeVar("T")
 # GitHub Actions keeps at most 50 annotations per job (and 10 of each level per step) and
 # drops the rest without a word: a job that reached 50 may have said more.
 ACTIONS_ANNOTATIONS_PER_JOB = 50
+# A comparison lists at most this many changed files.
+COMPARE_MAX_FILES = 300
 
 
 @dataclass(frozen=True)
@@ -232,9 +234,36 @@ class TreeItem:
 class PullRequest:
     number: int
     title: str
-    state: str
+    state: str  # open or closed (a merged one is closed, with `merged`)
     draft: bool
     head_ref: str
     head_sha: str
     base_ref: str
     html_url: str
+    merged: bool = False
+    head_repo: str = ""  # owner/name the head branch lives in (a fork's, for a fork's PR)
+
+
+@dataclass(frozen=True)
+class ComparedFile:
+    filename: str
+    status: str  # added, removed, modified, renamed, copied, changed or unchanged
+    previous_filename: str | None = None
+    # The hunks of the change; None for a binary file or one too large for GitHub to show.
+    patch: str | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``base...head``: how head relates to base, and the files that differ."""
+
+    status: str  # identical, ahead, behind or diverged
+    ahead_by: int
+    behind_by: int
+    merge_base: str
+    files: tuple[ComparedFile, ...]
+
+    @property
+    def files_may_be_cut(self) -> bool:
+        # GitHub lists at most 300 changed files in a comparison, without saying it cut.
+        return len(self.files) >= COMPARE_MAX_FILES

@@ -11,13 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from codehealth.github.errors import ValidationFailed
+from codehealth.github.errors import NotFound, ValidationFailed
 from codehealth.github.reads import parse_commit, repo_path
 from codehealth.github.transport import GitHubTransport
 from codehealth.github.types import Commit, GitRef, PullRequest, TreeItem
 
 
 def _pull_request(data: dict[str, Any]) -> PullRequest:
+    # A single pull request says `merged`; the list items only `merged_at`.
+    merged = data.get("merged")
     return PullRequest(
         number=int(data["number"]),
         title=data.get("title") or "",
@@ -27,6 +29,8 @@ def _pull_request(data: dict[str, Any]) -> PullRequest:
         head_sha=data["head"]["sha"],
         base_ref=data["base"]["ref"],
         html_url=data.get("html_url") or "",
+        merged=bool(merged) if merged is not None else bool(data.get("merged_at")),
+        head_repo=((data["head"].get("repo") or {}).get("full_name")) or "",
     )
 
 
@@ -83,8 +87,33 @@ def update_ref(
     http: GitHubTransport, full_name: str, *, branch: str, sha: str, force: bool = False
 ) -> GitRef:
     """Move a branch; without `force` GitHub refuses (422) a move that is no fast-forward."""
-    path = f"{repo_path(full_name)}/git/refs/heads/{quote(branch, safe='/')}"
-    return _git_ref(http.json("PATCH", path, body={"sha": sha, "force": force}))
+    return _git_ref(
+        http.json("PATCH", _heads(full_name, branch), body={"sha": sha, "force": force})
+    )
+
+
+def _heads(full_name: str, branch: str) -> str:
+    return f"{repo_path(full_name)}/git/refs/heads/{quote(branch, safe='/')}"
+
+
+def branch_sha(http: GitHubTransport, full_name: str, branch: str) -> str | None:
+    """The commit a branch points at, or None when there is no such branch."""
+    path = f"{repo_path(full_name)}/git/ref/heads/{quote(branch, safe='/')}"
+    try:
+        return _git_ref(http.json("GET", path)).sha
+    except NotFound:
+        return None
+
+
+def delete_branch(http: GitHubTransport, full_name: str, branch: str) -> bool:
+    """Delete a branch; False when it was gone already (GitHub's 422)."""
+    try:
+        http.request("DELETE", _heads(full_name, branch))
+    except ValidationFailed as exc:
+        if "does not exist" not in exc.message.lower():
+            raise
+        return False
+    return True
 
 
 def set_branch(
@@ -104,6 +133,15 @@ def create_draft_pull_request(
 ) -> PullRequest:
     payload = {"title": title, "head": head, "base": base, "body": body, "draft": True}
     return _pull_request(http.json("POST", f"{repo_path(full_name)}/pulls", body=payload))
+
+
+def pull_request(http: GitHubTransport, full_name: str, number: int) -> PullRequest:
+    return _pull_request(http.json("GET", f"{repo_path(full_name)}/pulls/{int(number)}"))
+
+
+def close_pull_request(http: GitHubTransport, full_name: str, number: int) -> PullRequest:
+    path = f"{repo_path(full_name)}/pulls/{int(number)}"
+    return _pull_request(http.json("PATCH", path, body={"state": "closed"}))
 
 
 def open_pull_requests(

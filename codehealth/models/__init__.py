@@ -14,7 +14,14 @@ from codehealth.models.findings import (
     FixApplicability,
 )
 from codehealth.models.repositories import Repository, RepositoryKind
-from codehealth.models.scans import FINISHED_SCAN_STATUSES, Scan, ScanStatus, ToolRun, ToolRunStatus
+from codehealth.models.scans import (
+    FINISHED_SCAN_STATUSES,
+    Scan,
+    ScanStatus,
+    ToolRun,
+    ToolRunOrigin,
+    ToolRunStatus,
+)
 
 __all__ = [
     "ACTIVE_STATES",
@@ -37,5 +44,6 @@ __all__ = [
     "Scan",
     "ScanStatus",
     "ToolRun",
+    "ToolRunOrigin",
     "ToolRunStatus",
 ]

@@ -35,6 +35,10 @@ def empty_counts() -> dict[str, Any]:
     return {}
 
 
+def no_notes() -> list[str]:
+    return []
+
+
 class Scan(models.Model):
     """One scan of a repository at a commit. Counts are by severity:
     ``{"new": {...}, "fixed": {...}, "reopened": {...}, "open": {...}, "new_code": {...},
@@ -50,6 +54,11 @@ class Scan(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent.")
     phase = models.CharField(max_length=200, blank=True, help_text="What it is doing now.")
     counts = models.JSONField(default=empty_counts, blank=True)
+    notes = models.JSONField(
+        default=no_notes,
+        blank=True,
+        help_text="What the scan could not read or import, and why (a list of sentences).",
+    )
     error = models.TextField(blank=True)
     reused_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reused_by"
@@ -114,9 +123,15 @@ class ToolRunStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
+class ToolRunOrigin(models.TextChoices):
+    SCANNER = "scanner", "Ran here"
+    HOST = "host", "Reported by the code host"
+
+
 class ToolRun(models.Model):
-    """One scanner's run within a scan: what ran, how it went, and whether its rule set
-    changed since the repository's previous scan (a version or configuration change)."""
+    """One scanner's run within a scan (or one tool the code host reported on: a CI job,
+    a SARIF upload, alerts): what ran, how it went, and whether its rule set changed since
+    the repository's previous scan (a version or configuration change)."""
 
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="tool_runs")
     tool = models.CharField(max_length=50)
@@ -133,6 +148,17 @@ class ToolRun(models.Model):
     )
     previous_version = models.CharField(max_length=100, blank=True)
     previous_config_hash = models.CharField(max_length=64, blank=True)
+    origin = models.CharField(
+        max_length=16, choices=ToolRunOrigin.choices, default=ToolRunOrigin.SCANNER
+    )
+    partial = models.TextField(
+        blank=True,
+        help_text="Why its results may be incomplete (capped); its unseen findings are then "
+        "left as they were, not fixed.",
+    )
+    source_url = models.CharField(
+        max_length=500, blank=True, help_text="Where the host shows the original."
+    )
 
     class Meta:
         ordering = ["scan", "tool"]

@@ -1,8 +1,8 @@
 """Repositories behind one interface (`CodeHost`): open the one a `Repository` row names.
 
-Kinds register a factory here: ``local`` is built in; the GitHub kind is added by
-``codehealth/repositories/github.py`` over the ``codehealth.github`` REST client, which
-calls `register_host_kind("github", ...)` from `CodehealthConfig.ready()`.
+Kinds register a factory here: ``local`` is built in; the GitHub kind
+(``codehealth/repositories/github.py``, over the ``codehealth.github`` REST client) is
+registered with `register_host_kind("github", ...)` from `CodehealthConfig.ready()`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from codehealth.errors import RepositoryUnavailable
 from codehealth.repositories.base import (
     BlameLine,
+    ChangeRequest,
     ChangeWorkspace,
     CodeHost,
     SearchHit,
@@ -51,6 +52,7 @@ register_host_kind("local", _open_local)
 
 __all__ = [
     "BlameLine",
+    "ChangeRequest",
     "ChangeWorkspace",
     "CodeHost",
     "LocalGitRepository",

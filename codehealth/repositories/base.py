@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from codehealth.errors import CodehealthError
+from codehealth.normal_form import HostReport
 
 FULL_COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
@@ -39,6 +40,19 @@ class BlameLine:
 class SearchResult:
     hits: list[SearchHit]
     truncated: bool
+    # How the search was made when that limits it (GitHub has no grep at a commit).
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    """A change's pull request on the host (GitHub); a local checkout has none."""
+
+    number: int
+    url: str
+    branch: str
+    state: str  # open, merged or closed
+    draft: bool = False
 
 
 @dataclass
@@ -169,3 +183,32 @@ class CodeHost(ABC):
     @abstractmethod
     def delete_branch(self, branch: str) -> None:
         """Remove a change branch (a refused or rejected change)."""
+
+    # --- what only some hosts have: their own reports, pull requests, web links ------
+
+    def reported_results(self, commit: str, *, ref: str = "") -> HostReport:
+        """What the host itself reported about `commit` (its CI, its alerts)."""
+        return HostReport()
+
+    def open_change_requests(self, branch_prefix: str) -> list[ChangeRequest] | None:
+        """The host's open pull requests from branches starting with `branch_prefix`;
+        None when the host has no pull requests (a local checkout)."""
+        return None
+
+    def request_review(
+        self, *, branch: str, target_branch: str, title: str, body: str
+    ) -> ChangeRequest | None:
+        """Open a (draft) pull request for a published change; None when the host has none."""
+        return None
+
+    def change_request(self, number: int) -> ChangeRequest | None:
+        """A pull request's current state, or None when the host has none."""
+        return None
+
+    def close_change_request(self, number: int) -> None:
+        """Close a pull request unmerged (a rejected change)."""
+        return
+
+    def line_url(self, commit: str, path: str, line: int | None) -> str:
+        """A web page showing `path` at `commit` (at `line`), or "" when the host has none."""
+        return ""

@@ -1,12 +1,19 @@
-"""Reading code at a commit: a file or a range of its lines, and a search (git grep)."""
+"""Reading code at a commit: a file or a range of its lines, a search (git grep, or on
+GitHub the files fetched and searched here), and where a person reads a line."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.urls import reverse
 
 from codehealth.errors import CodehealthError, RepositoryNotFound
-from codehealth.models import Repository
+from codehealth.models import Finding, Repository, RepositoryKind
 from codehealth.repositories import SearchHit, open_repository
+from codehealth.repositories.github import github_line_url
+from codehealth.repositories.github_access import web_url
 
 MAX_FILE_BYTES = 1_000_000
 MAX_LINES = 2000
@@ -31,6 +38,7 @@ class CodeSearch:
     pattern: str
     hits: list[SearchHit]
     truncated: bool
+    note: str = ""  # how the search was made, when that limits it (GitHub)
 
 
 def get_repository(name: str) -> Repository:
@@ -90,7 +98,9 @@ def search_code(
     paths: tuple[str, ...] = (),
     limit: int = 100,
 ) -> CodeSearch:
-    """Lines matching `pattern` (extended regex unless `fixed`) at a commit, via git grep."""
+    """Lines matching `pattern` (extended regex unless `fixed`) at a commit: git grep for a
+    local checkout; for GitHub the files fetched and searched here, within bounds `note`
+    states."""
     if not pattern:
         raise CodehealthError("a search needs a pattern")
     host = open_repository(repository)
@@ -104,4 +114,29 @@ def search_code(
         pattern=pattern,
         hits=result.hits,
         truncated=result.truncated,
+        note=result.note,
+    )
+
+
+def line_url(*, repository: Repository, commit: str, path: str, line: int | None = None) -> str:
+    """Where a person reads a line at a commit: GitHub's page for a GitHub repository, this
+    server's code view otherwise; "" without a path or a commit. Asks nothing of GitHub."""
+    if not path or not commit:
+        return ""
+    if repository.kind == RepositoryKind.GITHUB:
+        web = web_url(settings.GITHUB_API_URL)
+        return github_line_url(web, repository.github_name, commit, path, line)
+    query = urlencode({"commit": commit, "path": path, **({"line": line} if line else {})})
+    anchor = f"#L{line}" if line else ""
+    return f"{reverse('codehealth:code', args=[repository.name])}?{query}{anchor}"
+
+
+def finding_line_url(finding: Finding) -> str:
+    """The line of a finding as the last scan that saw it had it (select the repository
+    and `last_seen_scan` with it)."""
+    scan = finding.last_seen_scan
+    if scan is None:
+        return ""
+    return line_url(
+        repository=finding.repository, commit=scan.commit, path=finding.path, line=finding.line
     )

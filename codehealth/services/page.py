@@ -18,6 +18,7 @@ from codehealth.models import (
     FixApplicability,
     Repository,
 )
+from codehealth.services.code import finding_line_url
 from codehealth.services.findings import CURRENT, list_findings
 from codehealth.services.summary import RepositorySummary, repository_summary
 
@@ -77,19 +78,26 @@ def findings_page(repository: Repository, filters: FindingFilters, number: str) 
         state=filters.state,
         new_only=filters.new_only,
         query=filters.q,
-    ).select_related("task")
+    ).select_related("task", "repository", "last_seen_scan")
     return Paginator(findings.order_by("path", "line", "id"), FINDINGS_PER_PAGE).get_page(number)
+
+
+def finding_rows(findings: Page[Finding]) -> list[tuple[Finding, str]]:
+    """Each finding of the page with where its line opens (GitHub, or the code view)."""
+    return [(finding, finding_line_url(finding)) for finding in findings]
 
 
 def repository_context(
     repository: Repository, *, filters: FindingFilters, page: str
 ) -> dict[str, Any]:
     summary: RepositorySummary = repository_summary(repository)
+    findings = findings_page(repository, filters, page)
     return {
         "repository": repository,
         "summary": summary,
         "filters": filters,
-        "findings": findings_page(repository, filters, page),
+        "findings": findings,
+        "finding_rows": finding_rows(findings),
         "fixable": fixable_rules(repository),
         "autoprs": list(AutoPR.objects.filter(repository=repository)[:AUTOPRS_SHOWN]),
         "kinds": FindingKind.choices,

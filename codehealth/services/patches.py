@@ -2,9 +2,11 @@
 
 Each auto-PR is an engine task (`codehealth.autopr`): a worker builds the branch in a
 separate worktree (for a ruff fix: runs the fix, checks nothing of the rule is left, runs
-the repository's tests), then the task waits for a person's approval. Merging (the page's
-button, or approving the task) fast-forwards the target branch, refused if it moved;
-rejecting deletes the branch. The task's history is the auto-PR's audit trail.
+the repository's tests), publishes it (on GitHub: through the git data API, with a draft
+pull request), then the task waits for a person's approval. Merging (the page's button,
+or approving the task) fast-forwards the target branch, refused if it moved; rejecting
+deletes the branch (and closes the pull request). The task's history is the auto-PR's
+audit trail.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import shlex
 import sys
 from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,7 +24,17 @@ from django.utils.text import slugify
 from codehealth import processes
 from codehealth.errors import AutoPRNotFound, MergeRefused, PatchRefused
 from codehealth.models import AutoPR, AutoPRKind, AutoPRState, Repository
-from codehealth.repositories import ChangeWorkspace, CodeHost, open_repository
+from codehealth.repositories import ChangeRequest, ChangeWorkspace, CodeHost, open_repository
+from codehealth.services.change_requests import (
+    BRANCH_PREFIX,
+    check_host_room,
+    host_open_changes,
+    limit_refusal,
+    open_count,
+    refuse_twin,
+    request_review,
+    review_body,
+)
 from engine.models import Task, TaskSource, TaskState
 from engine.services import (
     NotAllowed,
@@ -36,7 +47,6 @@ from engine.services import (
 from engine.services.history import Actor, system_actor, user_actor
 
 AUTOPR_KIND = "codehealth.autopr"
-BRANCH_PREFIX = "juggernaut/fix/"
 MAX_DIFF_CHARS = 2_000_000
 AUTOPR_ACTOR = system_actor("codehealth-autopr")
 
@@ -45,16 +55,19 @@ def may_merge(user: User | None) -> bool:
     return bool(user and (user.is_staff or user.has_perm("codehealth.merge_autopr")))
 
 
-def _check_room(repository: Repository, kind: str, key: str) -> None:
-    open_ones = AutoPR.objects.open().filter(repository=repository)
-    same = open_ones.filter(kind=kind, key=key).first()
+def _check_room(
+    repository: Repository, kind: str, key: str, open_on_host: list[ChangeRequest] | None
+) -> None:
+    same = AutoPR.objects.open().filter(repository=repository, kind=kind, key=key).first()
     if same is not None:
         raise PatchRefused(f"auto-PR #{same.pk} for {key} is open already")
-    limit = settings.CODEHEALTH_AUTOPR_MAX_OPEN
-    if open_ones.count() >= limit:
-        raise PatchRefused(
-            f"{repository.name} has {limit} open auto-PRs (the limit); merge or reject one"
-        )
+    if open_on_host is not None:
+        refuse_twin(key, open_on_host)
+    refusal = limit_refusal(
+        repository, open_count(repository, open_on_host), on_host=open_on_host is not None
+    )
+    if refusal is not None:
+        raise refusal
 
 
 def create_autopr(
@@ -71,10 +84,11 @@ def create_autopr(
     diff: str = "",
 ) -> AutoPR:
     """The auto-PR row and its engine task; refused past the open limit or when the same
-    change is open already."""
+    change is open already (here, or as a pull request on the host)."""
+    open_on_host = host_open_changes(repository)  # asked before the transaction: no lock held
     try:
         with transaction.atomic():
-            _check_room(repository, kind, key)
+            _check_room(repository, kind, key, open_on_host)
             autopr = AutoPR.objects.create(
                 repository=repository,
                 kind=kind,
@@ -231,8 +245,11 @@ def build_autopr(*, autopr_id: int, check_stop: Callable[[], None] = lambda: Non
         elif autopr.kind != AutoPRKind.PATCH:
             raise PatchRefused("the repository has no test command: fixes are not proposed")
         branch = _branch_name(autopr, host)
+        check_host_room(autopr, host)
         message = f"{autopr.title}\n\n{autopr.description}\n\n{note}".strip() + "\n"
         head = host.publish_change(workspace, branch=branch, message=message)
+    tests = {True: "passed", False: "FAILED", None: "none run"}[passed]
+    review = request_review(autopr, host, branch, review_body(autopr, tests=tests, note=note))
     _set_state(
         autopr,
         AutoPRState.PROPOSED,
@@ -243,6 +260,8 @@ def build_autopr(*, autopr_id: int, check_stop: Callable[[], None] = lambda: Non
         tests_passed=passed,
         test_output=output,
         error="",
+        external_number=review.number if review else None,
+        external_url=review.url if review else "",
     )
     return autopr
 
@@ -311,8 +330,11 @@ def reject_autopr(*, autopr_id: int, user: User, note: str = "") -> AutoPR:
 
 
 def _close_rejected(autopr: AutoPR, *, actor: Actor, note: str) -> None:
-    if autopr.branch:
-        open_repository(autopr.repository).delete_branch(autopr.branch)
+    host = open_repository(autopr.repository) if autopr.branch else None
+    if host is not None and autopr.external_number:
+        host.close_change_request(autopr.external_number)
+    if host is not None:
+        host.delete_branch(autopr.branch)
     _set_state(
         autopr,
         AutoPRState.REJECTED,
@@ -336,9 +358,10 @@ def on_task_decided(sender: object, *, task: Task, decision: str, user: User, **
 
 def approval_reason(autopr: AutoPR) -> str:
     tests = {True: "tests passed", False: "TESTS FAILED", None: "no tests run"}[autopr.tests_passed]
+    review = f" Draft pull request: {autopr.external_url}" if autopr.external_url else ""
     return (
         f"Merge {autopr.branch} into {autopr.target_branch} of {autopr.repository.name}? "
-        f"{autopr.title} ({tests}; diff {autopr.diff.count(chr(10))} lines)"
+        f"{autopr.title} ({tests}; diff {autopr.diff.count(chr(10))} lines).{review}"
     )
 
 

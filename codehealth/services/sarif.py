@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from codehealth.models import FindingOccurrence, FindingSeverity, Scan, ToolRunStatus
+from django.conf import settings
+
+from codehealth.models import (
+    FindingOccurrence,
+    FindingSeverity,
+    Repository,
+    RepositoryKind,
+    Scan,
+    ToolRunOrigin,
+    ToolRunStatus,
+)
+from codehealth.repositories.github_access import web_url
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -73,10 +84,16 @@ def scan_to_sarif(scan: Scan) -> dict[str, Any]:
         invocation: dict[str, Any] = {"executionSuccessful": tool_run.status == ToolRunStatus.OK}
         if tool_run.exit_code is not None:
             invocation["exitCode"] = tool_run.exit_code
-        if tool_run.error:
-            invocation["toolExecutionNotifications"] = [
-                {"level": "error", "message": {"text": tool_run.error[:2000]}}
-            ]
+        notifications = [
+            {"level": level, "message": {"text": text[:2000]}}
+            for level, text in (("error", tool_run.error), ("warning", tool_run.partial))
+            if text
+        ]
+        if notifications:
+            invocation["toolExecutionNotifications"] = notifications
+        if tool_run.origin == ToolRunOrigin.HOST:
+            # Reported by the code host (its CI, its alerts), not run by us.
+            invocation["properties"] = {"reportedBy": repository.kind, "url": tool_run.source_url}
         runs.append(
             {
                 "tool": {
@@ -92,7 +109,7 @@ def scan_to_sarif(scan: Scan) -> dict[str, Any]:
                 "originalUriBaseIds": {"SRCROOT": {"description": {"text": repository.name}}},
                 "versionControlProvenance": [
                     {
-                        "repositoryUri": _repository_uri(repository.location),
+                        "repositoryUri": _repository_uri(repository),
                         "revisionId": scan.commit,
                     }
                 ],
@@ -103,7 +120,7 @@ def scan_to_sarif(scan: Scan) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs}
 
 
-def _repository_uri(location: str) -> str:
-    if "/" in location and not location.startswith("/"):
-        return f"https://github.com/{location}"
-    return f"file://{location}"
+def _repository_uri(repository: Repository) -> str:
+    if repository.kind == RepositoryKind.GITHUB:
+        return f"{web_url(settings.GITHUB_API_URL)}/{repository.github_name}"
+    return f"file://{repository.path}"

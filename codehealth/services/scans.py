@@ -2,15 +2,16 @@
 
 A scan resolves its commit, plans every registered scanner from the commit's files and
 configuration, reuses an earlier scan of the same commit whose plans were the same (no
-tool runs), or else extracts the commit and runs the scanners; then it matches the results
-to the findings we know and stores its counts.
+tool runs), or else extracts the commit and runs the scanners; it adds what the code host
+itself reported about the commit (a GitHub repository's CI and alerts: read afresh even
+when the scanners' results are reused); then it matches the results to the findings we
+know and stores its counts.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,12 +20,27 @@ from django.db import transaction
 from django.utils import timezone
 
 from codehealth.errors import CodehealthError, ScanNotFound
-from codehealth.models import Repository, Scan, ScanStatus, ToolRun, ToolRunStatus
+from codehealth.models import (
+    Repository,
+    Scan,
+    ScanStatus,
+    ToolRunOrigin,
+    ToolRunStatus,
+)
 from codehealth.normal_form import RawFinding
 from codehealth.processes import clean_environment
 from codehealth.repositories import CodeHost, LocalGitRepository, open_repository
 from codehealth.repositories.local import work_dir
 from codehealth.scanners import Plan, ScanContext, Scanner, registered_scanners
+from codehealth.services.change_requests import host_open_changes
+from codehealth.services.reported import tool_runs
+from codehealth.services.tool_runs import (
+    ToolOutcome,
+    counts_seen,
+    reported_outcome,
+    reused_runs,
+    store_tool_runs,
+)
 from codehealth.services.tracking import Outcome, record_results, results_of
 from codehealth.tracking import SourceIndex, anchor_findings, assign_fingerprints
 from engine.models import TaskSource
@@ -134,22 +150,13 @@ def _reusable(repository: Repository, commit: str, plans: list[Plan]) -> Scan | 
         .order_by("-finished_at", "-id")[:5]
     )
     for scan in earlier:
-        runs = list(scan.tool_runs.all())
+        # What the host reported is read afresh each time: CI may have finished since.
+        runs = [r for r in scan.tool_runs.all() if r.origin == ToolRunOrigin.SCANNER]
         if any(run.status == ToolRunStatus.FAILED for run in runs):
             continue
         if sorted((r.tool, r.version, r.config_hash, r.skip_reason) for r in runs) == wanted:
             return scan
     return None
-
-
-@dataclass
-class _ToolOutcome:
-    plan: Plan
-    status: str
-    exit_code: int | None = None
-    duration_ms: int = 0
-    error: str = ""
-    findings: int = 0
 
 
 def _run_scanners(
@@ -158,13 +165,17 @@ def _run_scanners(
     context: ScanContext,
     plans: list[tuple[Scanner, Plan]],
     check_stop: StopCheck,
-) -> tuple[list[RawFinding], list[_ToolOutcome]]:
+    reported: list[RawFinding],
+) -> tuple[list[RawFinding], list[ToolOutcome]]:
+    """Run the scanners in a checkout; the results, with `reported` (the host's), anchored
+    on the checkout and fingerprinted."""
     results: list[RawFinding] = []
-    outcomes: list[_ToolOutcome] = []
+    outcomes: list[ToolOutcome] = []
     runnable = [(s, p) for s, p in plans if not p.skipped]
-    outcomes += [_ToolOutcome(p, ToolRunStatus.SKIPPED) for _, p in plans if p.skipped]
+    outcomes += [ToolOutcome(p, ToolRunStatus.SKIPPED) for _, p in plans if p.skipped]
     if not runnable:
-        return results, outcomes
+        _anchor_from_host(host, scan.commit, reported)
+        return reported, outcomes
     _progress(scan, 10, f"extracting {scan.commit[:12]}")
     with host.checkout(scan.commit) as root:
         for number, (scanner, plan) in enumerate(runnable):
@@ -173,11 +184,11 @@ def _run_scanners(
             try:
                 result = scanner.run(plan, root, context)
             except OSError as exc:
-                outcomes.append(_ToolOutcome(plan, ToolRunStatus.FAILED, error=str(exc)))
+                outcomes.append(ToolOutcome(plan, ToolRunStatus.FAILED, error=str(exc)))
                 continue
             status = ToolRunStatus.FAILED if result.error else ToolRunStatus.OK
             outcomes.append(
-                _ToolOutcome(
+                ToolOutcome(
                     plan,
                     status,
                     result.exit_code,
@@ -189,9 +200,21 @@ def _run_scanners(
             if status == ToolRunStatus.OK:
                 results += result.findings
         _progress(scan, 88, "anchoring findings")
+        results += reported
         anchor_findings(results, SourceIndex(lambda path: _read_text(root, path)))
     assign_fingerprints(results)
     return results, outcomes
+
+
+def _anchor_from_host(host: CodeHost, commit: str, findings: list[RawFinding]) -> None:
+    """Anchor and fingerprint findings without a checkout: the files read from the host."""
+
+    def read(path: str) -> str | None:
+        content = host.read_files(commit, [path]).get(path)
+        return content.decode(errors="replace") if content is not None else None
+
+    anchor_findings(findings, SourceIndex(read))
+    assign_fingerprints(findings)
 
 
 def _read_text(root: Path, path: str) -> str | None:
@@ -199,63 +222,6 @@ def _read_text(root: Path, path: str) -> str | None:
         return (root / path).read_text(errors="replace")
     except (OSError, ValueError):
         return None
-
-
-def _previous_runs(repository: Repository, scan: Scan) -> dict[str, ToolRun]:
-    """Each tool's last clean run in this repository's scans before this one."""
-    runs = (
-        ToolRun.objects.filter(
-            scan__repository=repository,
-            scan__status=ScanStatus.DONE,
-            status=ToolRunStatus.OK,
-        )
-        .exclude(scan=scan)
-        .order_by("tool", "-scan__finished_at", "-scan_id")
-    )
-    latest: dict[str, ToolRun] = {}
-    for run in runs:
-        latest.setdefault(run.tool, run)
-    return latest
-
-
-def _store_tool_runs(scan: Scan, outcomes: list[_ToolOutcome]) -> set[str]:
-    """The ToolRun rows; returns the tools whose rule set changed since their last run."""
-    had_scans = Scan.objects.done().filter(repository=scan.repository).exclude(pk=scan.pk)
-    previous = _previous_runs(scan.repository, scan)
-    changed: set[str] = set()
-    rows = []
-    for outcome in outcomes:
-        plan = outcome.plan
-        before = previous.get(plan.tool)
-        row = ToolRun(
-            scan=scan,
-            tool=plan.tool,
-            version=plan.version,
-            config_hash=plan.config_hash,
-            status=outcome.status,
-            exit_code=outcome.exit_code,
-            duration_ms=outcome.duration_ms,
-            error=outcome.error[:5000],
-            skip_reason=plan.skip_reason[:500],
-            findings=outcome.findings,
-        )
-        if outcome.status == ToolRunStatus.OK:
-            if before is not None:
-                row.previous_version = before.version
-                row.previous_config_hash = before.config_hash
-                row.ruleset_changed = (before.version, before.config_hash) != (
-                    plan.version,
-                    plan.config_hash,
-                )
-            else:
-                # A tool that starts running on a repository already scanned (a new
-                # configuration, a tool installed) changes the rule set too.
-                row.ruleset_changed = had_scans.exists()
-            if row.ruleset_changed:
-                changed.add(plan.tool)
-        rows.append(row)
-    ToolRun.objects.bulk_create(rows)
-    return changed
 
 
 def _begin(scan_id: int) -> Scan:
@@ -291,7 +257,18 @@ def run_scan(*, scan_id: int, check_stop: StopCheck = _no_stop) -> Scan:
         scan.finished_at = timezone.now()
         scan.phase = "failed"
         scan.save(update_fields=["status", "error", "finished_at", "phase"])
+    else:
+        _follow_pull_requests(scan.repository)
     return scan
+
+
+def _follow_pull_requests(repository: Repository) -> None:
+    """A scan talks to the host anyway: auto-PRs whose pull request a person merged or
+    closed there follow now, not only at the next proposal. Never fails the scan."""
+    try:
+        host_open_changes(repository)
+    except CodehealthError as exc:
+        log.warning("could not follow %s's pull requests: %s", repository.name, exc)
 
 
 def _execute(scan: Scan, check_stop: StopCheck) -> None:
@@ -307,32 +284,40 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
     _progress(scan, 5, "planning the scanners")
     context = scan_context(repository, host, scan.commit)
     plans = [(scanner, scanner.plan(context)) for scanner in registered_scanners()]
+    planned = {p.tool for _, p in plans}
+    _progress(scan, 8, "reading what the code host reported")
+    report = host.reported_results(scan.commit, ref=scan.ref)
+    reported_runs = tool_runs(report.runs, reserved=planned)
+    reported = [f for run in reported_runs if counts_seen(run) for f in run.findings]
+    scan.notes = report.notes[:200]
     reused = _reusable(repository, scan.commit, [p for _, p in plans])
     if reused is not None:
         origin = reused.reused_from or reused
-        results = results_of(reused)
+        results = [r for r in results_of(reused) if r.tool in planned]
+        _anchor_from_host(host, scan.commit, reported)
+        results += reported
         outcomes = [
-            _ToolOutcome(
-                run_plan, status=run.status, exit_code=run.exit_code, findings=run.findings
-            )
-            for run, run_plan in _reused_runs(reused, [p for _, p in plans])
+            ToolOutcome(run_plan, status=run.status, exit_code=run.exit_code, findings=run.findings)
+            for run, run_plan in reused_runs(reused, [p for _, p in plans])
         ]
         scan.reused_from = origin
     else:
-        results, outcomes = _run_scanners(scan, host, context, plans, check_stop)
+        results, outcomes = _run_scanners(scan, host, context, plans, check_stop, reported)
+    outcomes += [reported_outcome(run) for run in reported_runs]
     _progress(scan, 92, "matching findings")
     previous = Scan.objects.latest_done(repository)
     renames: dict[str, str] = {}
     if previous is not None and previous.commit and previous.commit != scan.commit:
         renames = host.renames(previous.commit, scan.commit)
     with transaction.atomic():
-        changed = _store_tool_runs(scan, outcomes)
+        changed = store_tool_runs(scan, outcomes)
         clean = {o.plan.tool for o in outcomes if o.status == ToolRunStatus.OK}
         outcome: Outcome = record_results(
             scan=scan,
             host=host,
             results=results,
             clean_tools=clean,
+            partial_tools={o.plan.tool for o in outcomes if o.partial},
             ruleset_changed=changed,
             renames=renames,
         )
@@ -341,10 +326,13 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
         scan.progress, scan.phase = 100, "done"
         scan.finished_at = timezone.now()
         scan.save(
-            update_fields=["counts", "status", "progress", "phase", "finished_at", "reused_from"]
+            update_fields=[
+                "counts",
+                "notes",
+                "status",
+                "progress",
+                "phase",
+                "finished_at",
+                "reused_from",
+            ]
         )
-
-
-def _reused_runs(scan: Scan, plans: list[Plan]) -> list[tuple[ToolRun, Plan]]:
-    by_tool = {p.tool: p for p in plans}
-    return [(run, by_tool[run.tool]) for run in scan.tool_runs.all() if run.tool in by_tool]

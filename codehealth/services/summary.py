@@ -33,6 +33,9 @@ class ScannerFreshness:
     skip_reason: str
     error: str
     ruleset_changed: bool
+    origin: str = "scanner"
+    partial: str = ""  # why its last results may be incomplete
+    source_url: str = ""
 
 
 @dataclass
@@ -91,6 +94,9 @@ def scanner_freshness(repository: Repository) -> list[ScannerFreshness]:
             skip_reason=run.skip_reason,
             error=run.error,
             ruleset_changed=run.ruleset_changed,
+            origin=run.origin,
+            partial=run.partial,
+            source_url=run.source_url,
         )
         for run in latest.values()
     ]

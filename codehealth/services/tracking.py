@@ -1,7 +1,9 @@
 """A scan's results against the findings we know: matched, created, reopened, fixed.
 
 Only the tools that ran cleanly in this scan count: a finding whose tool failed or was
-skipped is neither seen nor fixed. Everything is written in one transaction.
+skipped is neither seen nor fixed, and one whose tool's results were partial (capped) is
+seen when it is there but not fixed when it is not. Everything is written in one
+transaction.
 """
 
 from __future__ import annotations
@@ -193,6 +195,7 @@ def record_results(
     clean_tools: set[str],
     ruleset_changed: set[str],
     renames: dict[str, str],
+    partial_tools: set[str] | None = None,
 ) -> Outcome:
     """Match `results` (from the tools in `clean_tools`) to the repository's findings and
     write the consequences; returns what changed."""
@@ -223,8 +226,11 @@ def record_results(
             _change(finding, FindingState.OPEN, scan, "acceptance expired", events)
         outcome.seen.append(finding)
     matched_ids = {f.pk for f in matches.values()}
+    unsure = partial_tools or set()
     for finding in known:
-        if finding.pk not in matched_ids and finding.state in ALIVE_STATES:
+        if finding.pk in matched_ids or finding.tool in unsure:
+            continue
+        if finding.state in ALIVE_STATES:
             _change(finding, FindingState.FIXED, scan, "gone from the scan", events)
             finding.fixed_in_scan = scan
             outcome.fixed.append(finding)

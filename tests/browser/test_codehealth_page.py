@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from codehealth.models import Finding, FindingState, Scan
-from codehealth.services import start_scan
+from codehealth.models import Finding, FindingState, Repository, RepositoryKind, Scan
+from codehealth.repositories import github_access
+from codehealth.services import propose_patch, start_scan
 from engine.services.history import system_actor
-from tests.codehealth.conftest import register, scan
-from tests.codehealth.gitrepo import python_repo
+from tests.codehealth.conftest import push, register, scan
+from tests.codehealth.fake_github import REPO, TOKEN, FakeGitHub
+from tests.codehealth.gitrepo import RUFF_CONFIG, python_repo
+from tests.codehealth.test_github_autopr import PATCH, build
 
 pytestmark = pytest.mark.browser
 
@@ -71,3 +74,73 @@ def test_a_running_scan_shows_its_progress_and_the_page_updates_when_it_ends(
 
     page.wait_for_selector("#scan-progress", state="hidden", timeout=10_000)
     assert page.locator("button[data-action=scan]").is_visible()
+
+
+def test_open_the_line_shows_the_code_view_at_the_scanned_commit(
+    live_server: Any, page: Any, django_user_model: Any, repository: Any, tmp_path: Path
+) -> None:
+    _sign_in(page, live_server, django_user_model)
+
+    row = page.locator("tr[data-finding]", has_text="F401")
+    row.locator("a[data-action=open-line]").click()
+    page.wait_for_selector("tr.is-marked")
+
+    assert page.inner_text("tr.is-marked td.ch-code-text") == "import os"
+    assert page.evaluate("location.hash") == "#L1"
+    page.screenshot(path=str(tmp_path / "codehealth-code-view.png"), full_page=True)
+
+
+def test_a_github_repository_shows_what_its_ci_said_and_its_draft_pull_request(
+    live_server: Any,
+    page: Any,
+    django_user_model: Any,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeGitHub().start()
+    try:
+        settings.CODEHEALTH_WORK_DIR = tmp_path / "work"
+        settings.GITHUB_API_URL = fake.base_url
+        monkeypatch.setattr(github_access, "SLEEP", lambda seconds: None)
+        push(fake, {"pyproject.toml": RUFF_CONFIG, "app.py": "import os\nA = 1\nB = 2\n"})
+        fake.add_check_run(
+            name="lint",
+            notes=[{"path": "app.py", "start_line": 2, "end_line": 2, "title": "W9"}],
+        )
+        fake.add_check_run(
+            name="typecheck",
+            notes=[{"path": "app.py", "start_line": 3, "end_line": 3}] * 50,
+        )
+        repository = Repository.objects.create(
+            name="hello",
+            kind=RepositoryKind.GITHUB,
+            github_name=REPO,
+            default_branch="master",
+            token=TOKEN,
+            test_command="{python} -c pass",
+        )
+        scan(repository)
+        autopr = propose_patch(
+            repository=repository,
+            diff=PATCH.replace("@@ -1,2 +1,2 @@", "@@ -2,2 +2,2 @@"),
+            title="Make B three",
+            actor=system_actor("test"),
+        )
+        build(autopr)
+        _sign_in(page, live_server, django_user_model)
+
+        link = page.locator("tr[data-finding]", has_text="F401").locator("a[data-action=open-line]")
+        assert link.inner_text() == "on GitHub"
+        assert link.get_attribute("href").endswith(f"/blob/{fake.head}/app.py#L1")
+        assert "reported by GitHub" in page.inner_text("tr[data-tool=lint]")
+        assert "partial: GitHub Actions keeps at most 50" in page.inner_text(
+            "tr[data-tool=typecheck]"
+        )
+        assert "no access" not in page.inner_text("#scanners")
+        pull = page.locator("a[data-action=pull-request]")
+        assert pull.inner_text() == "draft PR #1"
+        assert TOKEN not in page.content()
+        page.screenshot(path=str(tmp_path / "codehealth-github.png"))
+    finally:
+        fake.stop()

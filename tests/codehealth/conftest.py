@@ -9,6 +9,7 @@ import pytest
 
 from codehealth.github import GitHubClient, GitHubRepo
 from codehealth.models import Repository, RepositoryKind, Scan
+from codehealth.repositories import github_access
 from codehealth.services import scan_now
 from engine.services.history import system_actor
 from tests.codehealth.fake_github import REPO, TOKEN, FakeGitHub
@@ -88,3 +89,37 @@ def github(fake_github: FakeGitHub, clock: FakeClock) -> Iterator[GitHubClient]:
 @pytest.fixture
 def repo(github: GitHubClient) -> GitHubRepo:
     return github.repo(REPO)
+
+
+@pytest.fixture
+def github_api(
+    fake_github: FakeGitHub, clock: FakeClock, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> FakeGitHub:
+    """The GitHub repository kind pointed at the fake, waiting on the fake clock, with a
+    blob cache of its own."""
+    settings.GITHUB_API_URL = fake_github.base_url
+    settings.GITHUB_TOKEN = ""
+    monkeypatch.setattr(github_access, "CLOCK", clock.time)
+    monkeypatch.setattr(github_access, "SLEEP", clock.sleep)
+    monkeypatch.setattr(github_access, "SHARED_BLOBS", github_access.BlobCache())
+    return fake_github
+
+
+@pytest.fixture
+def github_repository(github_api: FakeGitHub, db: None) -> Repository:
+    return Repository.objects.create(
+        name="hello",
+        kind=RepositoryKind.GITHUB,
+        github_name=REPO,
+        default_branch="master",
+        token=TOKEN,
+        test_command="{python} -c pass",
+    )
+
+
+def push(fake: FakeGitHub, files: dict[str, str | bytes], *, message: str = "change") -> str:
+    """A new commit on master holding exactly `files` (the fake's "git push")."""
+    encoded = {p: c.encode() if isinstance(c, str) else c for p, c in files.items()}
+    fake.head = fake.commit(encoded, parents=[fake.refs["master"]], message=message)
+    fake.refs["master"] = fake.head
+    return fake.head

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -23,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from tests.codehealth.fake_github_changes import ChangeRoutes
 from tests.codehealth.fake_github_replies import (
     REPO,
     TOKEN,
@@ -38,7 +40,6 @@ from tests.codehealth.fake_github_replies import (
     validation_failed,
     zipped,
 )
-from tests.codehealth.fake_github_routes import RepositoryRoutes
 
 __all__ = [
     "REPO",
@@ -70,6 +71,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._serve("PATCH")
 
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -87,6 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: Any
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that stops reading (a download past its limit) is no server error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _serve(server: ThreadingHTTPServer) -> threading.Thread:
@@ -134,10 +143,11 @@ class FakeArtifactHost:
         signature = dict(parse_qsl(parts.query)).get("sig")
         if name not in self.files or signature != hashlib.sha256(name.encode()).hexdigest()[:32]:
             return 403, b"<Error><Code>AuthenticationFailed</Code></Error>", {}
-        return 200, self.files[name], {"Content-Type": "application/zip"}
+        kind = "application/x-gzip" if name.endswith(".tar.gz") else "application/zip"
+        return 200, self.files[name], {"Content-Type": kind}
 
 
-class FakeGitHub(RepositoryRoutes):
+class FakeGitHub(ChangeRoutes):
     def __init__(self, *, token: str = TOKEN, prefix: str = "/api/v3") -> None:
         self.token = token
         self.prefix = prefix
@@ -218,27 +228,47 @@ class FakeGitHub(RepositoryRoutes):
         return sha
 
     def add_check_run(
-        self, *, name: str, app_slug: str = "github-actions", annotations: int = 0
+        self,
+        *,
+        name: str,
+        app_slug: str = "github-actions",
+        annotations: int = 0,
+        notes: list[dict[str, Any]] | None = None,
+        status: str = "completed",
+        head_sha: str = "",
     ) -> int:
+        """A check run on the head commit; `notes` (fields over GitHub's example annotation)
+        replace the `annotations` made-up ones, and `annotations_count` is their number."""
         run = example("check-run-paginated")["check_runs"][0]
         run_id = 1000 + len(self.check_runs)
-        run.update(id=run_id, name=name, head_sha=self.head)
+        run.update(id=run_id, name=name, head_sha=head_sha or self.head, status=status)
+        if status != "completed":
+            run.update(conclusion=None, completed_at=None)
         run["app"]["slug"] = app_slug
-        run["output"]["annotations_count"] = annotations
         template = example("check-annotation-items")[0]
-        self.annotations[run_id] = [
-            {**template, "path": f"src/file_{n}.py", "start_line": n + 1, "end_line": n + 1}
-            for n in range(annotations)
-        ]
+        self.annotations[run_id] = (
+            [{**template, **note} for note in notes]
+            if notes is not None
+            else [
+                {**template, "path": f"src/file_{n}.py", "start_line": n + 1, "end_line": n + 1}
+                for n in range(annotations)
+            ]
+        )
+        run["output"]["annotations_count"] = len(self.annotations[run_id])
         self.check_runs.append(run)
         return run_id
 
     def add_workflow_run(
-        self, *, name: str = "CI", artifacts: dict[str, bytes] | None = None
+        self,
+        *,
+        name: str = "CI",
+        artifacts: dict[str, bytes] | None = None,
+        status: str = "completed",
     ) -> int:
         run = example("workflow-run-paginated")["workflow_runs"][0]
         run_id = 5000 + len(self.workflow_runs)
-        run.update(id=run_id, name=name, head_sha=self.head)
+        run.update(id=run_id, name=name, head_sha=self.head, status=status)
+        run.update(conclusion="success" if status == "completed" else None)
         self.workflow_runs.append(run)
         template = example("artifact-paginated")["artifacts"][0]
         rows = []
@@ -280,7 +310,7 @@ class FakeGitHub(RepositoryRoutes):
         lowered = {name.lower(): value for name, value in request.headers.items()}
         if lowered.get("authorization") != f"Bearer {self.token}":
             return self._finish(error(401, "Bad credentials"), headers, lowered, charge=False)
-        scripted = self._scripted(request.path)
+        scripted = self._scripted(request.path, request.method)
         if scripted is None:
             try:
                 scripted = self._route(request, lowered)
@@ -288,10 +318,10 @@ class FakeGitHub(RepositoryRoutes):
                 scripted = error(404, "Not Found")
         return self._finish(scripted, headers, lowered, charge=True, method=request.method)
 
-    def _scripted(self, path: str) -> Scripted | None:
+    def _scripted(self, path: str, method: str) -> Scripted | None:
         with self._lock:
             for reply in self.scripted:
-                if reply.path in path:
+                if reply.path in path and reply.method in ("", method):
                     self.scripted.remove(reply)
                     return reply
         return None

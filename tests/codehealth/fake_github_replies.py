@@ -51,6 +51,7 @@ class Scripted:
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     path: str = ""  # answers only a request whose path contains this
+    method: str = ""  # ... and, when given, only one of this method
 
 
 @dataclass
@@ -75,7 +76,7 @@ def primary_limit(*, reset: int, status: int = 403, path: str = "") -> Scripted:
     )
 
 
-def secondary_limit(*, retry_after: int | None, path: str = "") -> Scripted:
+def secondary_limit(*, retry_after: int | None, path: str = "", method: str = "") -> Scripted:
     headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
     return Scripted(
         403,
@@ -88,10 +89,13 @@ def secondary_limit(*, retry_after: int | None, path: str = "") -> Scripted:
         },
         headers,
         path,
+        method,
     )
 
 
-def validation_failed(errors: list[dict[str, Any]], *, path: str = "") -> Scripted:
+def validation_failed(
+    errors: list[dict[str, Any]], *, path: str = "", method: str = ""
+) -> Scripted:
     return Scripted(
         422,
         {
@@ -101,6 +105,7 @@ def validation_failed(errors: list[dict[str, Any]], *, path: str = "") -> Script
             "status": "422",
         },
         path=path,
+        method=method,
     )
 
 

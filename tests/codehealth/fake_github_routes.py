@@ -144,19 +144,36 @@ class RepositoryRoutes:
     ) -> Scripted:
         tree_sha = self.commits[sha].tree if sha in self.commits else sha
         entries = self.trees[tree_sha]
+        recursive = bool(query.get("recursive"))
         template = example("git-tree-response-recursively-retrieving-a-tree")
         item = template["tree"][0]
         listed = []
-        folders = sorted({p.rsplit("/", 1)[0] for p in entries if "/" in p})
-        for folder in folders if query.get("recursive") else ():
+        folders = {
+            "/".join(p.split("/")[:depth]) for p in entries for depth in range(1, p.count("/") + 1)
+        }
+        for folder in sorted(f for f in folders if recursive or "/" not in f):
+            inside = {
+                p.removeprefix(f"{folder}/"): b
+                for p, b in entries.items()
+                if p.startswith(f"{folder}/")
+            }
             listed.append(
-                {**item, "path": folder, "mode": "040000", "type": "tree", "sha": object_id(folder)}
+                {
+                    **item,
+                    "path": folder,
+                    "mode": "040000",
+                    "type": "tree",
+                    "sha": self._tree(inside),
+                }
             )
             listed[-1].pop("size", None)
         for path, blob in sorted(entries.items()):
-            if query.get("recursive") or "/" not in path:
+            if recursive or "/" not in path:
                 listed.append({**item, "path": path, "sha": blob, "size": len(self.blobs[blob])})
-        template.update(sha=tree_sha, tree=listed, truncated=self.tree_truncated)
+        truncated = recursive and self.tree_truncated
+        if truncated:  # GitHub sends part of the listing and says so
+            listed = listed[: max(len(listed) // 2, 1)]
+        template.update(sha=tree_sha, tree=listed, truncated=truncated)
         return Scripted(200, template)
 
     def _get_blob(
@@ -232,7 +249,9 @@ class RepositoryRoutes:
     ) -> Scripted:
         if self.dependabot_denial is not None:
             return self.dependabot_denial
-        page, headers = self._page(self.dependabot, request, query)
+        states = query.get("state", "auto_dismissed,dismissed,fixed,open").split(",")
+        rows = [a for a in self.dependabot if a["state"] in states]
+        page, headers = self._page(rows, request, query)
         return Scripted(200, page, headers)
 
     def _code_scanning(
@@ -240,7 +259,8 @@ class RepositoryRoutes:
     ) -> Scripted:
         if self.code_scanning_denial is not None:
             return self.code_scanning_denial
-        page, headers = self._page(self.code_scanning, request, query)
+        rows = [a for a in self.code_scanning if a["state"] == query.get("state", a["state"])]
+        page, headers = self._page(rows, request, query)
         return Scripted(200, page, headers)
 
     def _list_pulls(
@@ -367,8 +387,11 @@ class RepositoryRoutes:
         )
         body["head"].update(ref=head, sha=self.refs[head])
         body["base"].update(ref=base, sha=self.refs[base])
+        body.update(html_url=f"https://github.com/{REPO}/pull/{body['number']}", merged=False)
+        body.update(merged_at=None)
         listed = example("pull-request-simple-items")[0]
         listed.update(number=body["number"], title=body["title"], draft=body["draft"], state="open")
+        listed.update(html_url=body["html_url"], merged_at=None)
         listed["head"].update(ref=head, sha=self.refs[head])
         listed["base"].update(ref=base, sha=self.refs[base])
         self.pulls.append(listed)

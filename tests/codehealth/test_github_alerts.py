@@ -10,8 +10,10 @@ def _denial(status: int, message: str) -> Scripted:
     return Scripted(status, {"message": message, "documentation_url": "https://docs.github.com"})
 
 
-def test_dependabot_alerts_are_read(repo: GitHubRepo) -> None:
-    found = repo.dependabot_alerts()
+def test_dependabot_alerts_are_read(repo: GitHubRepo, fake_github: FakeGitHub) -> None:
+    assert [a.package for a in repo.dependabot_alerts().alerts] == ["ansible"]  # open ones
+    found = repo.dependabot_alerts(state="dismissed")
+    assert "state=dismissed" in fake_github.requests[-1].path
     assert found.available is True
     first = found.alerts[0]
     assert (first.number, first.state, first.ecosystem, first.package) == (

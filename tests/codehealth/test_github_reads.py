@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import io
+import tarfile
+
 import pytest
 
 from codehealth.github import GitHubError, GitHubRepo, NotFound
@@ -85,3 +88,37 @@ def test_a_missing_file_is_not_found(repo: GitHubRepo, fake_github: FakeGitHub) 
         repo.file("nope.txt", ref=fake_github.head)
     assert caught.value.status == 404
     assert caught.value.documentation_url == "https://docs.github.com/rest"
+
+
+def test_compare_says_how_two_commits_relate_and_what_changed(
+    repo: GitHubRepo, fake_github: FakeGitHub
+) -> None:
+    base = fake_github.head
+    head = fake_github.commit(
+        {"README.md": b"# Hello\n", "src/main.py": b"print('hi')\n", "new.txt": b"x\n"},
+        parents=[base],
+    )
+    compared = repo.compare(base, head)
+    assert (compared.status, compared.ahead_by, compared.behind_by) == ("ahead", 1, 0)
+    assert compared.merge_base == base
+    assert [(f.filename, f.status, f.previous_filename) for f in compared.files] == [
+        ("new.txt", "added", None),
+        ("src/main.py", "renamed", "src/app.py"),
+    ]
+    assert compared.files[0].patch == "@@ -0,0 +1 @@\n+x"
+    assert repo.compare(head, base).status == "behind"
+    diff = repo.diff(base, head)
+    assert "diff --git a/src/app.py b/src/main.py\nsimilarity index 100%\n" in diff
+    assert "--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+x\n" in diff
+
+
+def test_the_archive_of_a_commit_comes_through_the_redirect_without_the_token(
+    repo: GitHubRepo, fake_github: FakeGitHub
+) -> None:
+    data = repo.archive(fake_github.head, max_bytes=1_000_000)
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        names = sorted(m.name for m in archive.getmembers())
+    top = f"octocat-Hello-World-{fake_github.head[:7]}"
+    assert names == [f"{top}/README.md", f"{top}/src/app.py"]
+    assert fake_github.sent("GET", "/tarball/")[0].headers["Authorization"].startswith("Bearer")
+    assert "Authorization" not in fake_github.artifact_host.requests[0].headers

@@ -183,3 +183,24 @@ def test_the_token_never_reaches_the_logs(
     assert TOKEN[4:] not in caplog.text
     assert not any(TOKEN in failure for failure in failures)
     assert TOKEN not in repr(repo) + repr(repo.http)
+
+
+def test_branches_are_read_and_deleted_and_pull_requests_read_and_closed(
+    repo: GitHubRepo, fake_github: FakeGitHub
+) -> None:
+    assert repo.branch_sha("master") == fake_github.head
+    assert repo.branch_sha("juggernaut/fix/none") is None
+    repo.set_branch(branch="juggernaut/fix/x", sha=fake_github.head)
+    pull = repo.create_draft_pull_request(title="x", head="juggernaut/fix/x", base="master")
+    found = repo.pull_request(pull.number)
+    assert (found.state, found.draft, found.merged, found.head_repo) == (
+        "open",
+        True,
+        False,
+        REPO,
+    )
+    assert repo.close_pull_request(pull.number).state == "closed"
+    assert fake_github.sent("PATCH", f"/pulls/{pull.number}")[0].body == {"state": "closed"}
+    assert repo.delete_branch("juggernaut/fix/x") is True
+    assert repo.delete_branch("juggernaut/fix/x") is False  # GitHub's 422: gone already
+    assert "juggernaut/fix/x" not in fake_github.refs

@@ -4,6 +4,7 @@ argument lists; a kind with no client installed says so."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,10 +113,18 @@ def test_a_checkout_holds_the_commit_and_is_removed_after(repo: GitRepo) -> None
     assert repo.status() == ""
 
 
-def test_a_github_repository_needs_its_client() -> None:
-    repository = Repository(name="gh", kind=RepositoryKind.GITHUB, github_name="octo/cat")
+def test_a_kind_without_a_client_is_unavailable() -> None:
+    repository = Repository(name="svn", kind="svn", path="/srv/svn")
 
     with pytest.raises(RepositoryUnavailable, match="no client"):
+        open_repository(repository)
+
+
+def test_a_github_repository_needs_a_token(settings: Any) -> None:
+    settings.GITHUB_TOKEN = ""
+    repository = Repository(name="gh", kind=RepositoryKind.GITHUB, github_name="octo/cat")
+
+    with pytest.raises(RepositoryUnavailable, match="no GitHub token"):
         open_repository(repository)
 
 

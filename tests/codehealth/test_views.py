@@ -113,3 +113,24 @@ def test_staff_propose_a_fix_and_merge_it_people_may_not(
 def test_an_empty_install_explains_itself(browser: Client) -> None:
     page = browser.get("/codehealth/").content.decode()
     assert "No repository yet" in page
+
+
+def test_open_the_line_shows_it_at_the_commit_last_scanned(
+    browser: Client, repository: Repository
+) -> None:
+    finding = Finding.objects.get(rule="F401", line=2)
+    commit = Scan.objects.get().commit
+    page = browser.get("/codehealth/r/project/").content.decode()
+    link = f"/codehealth/r/project/code/?commit={commit}&amp;path=app.py&amp;line=2#L2"
+    assert link in page
+
+    code = browser.get(
+        "/codehealth/r/project/code/", {"commit": commit, "path": "app.py", "line": 2}
+    )
+
+    text = code.content.decode()
+    assert code.status_code == 200
+    assert '<tr id="L2" class="is-marked" aria-current="true">' in text
+    assert "<pre>import sys</pre>" in text and finding.path in text
+    missing = browser.get("/codehealth/r/project/code/", {"commit": commit, "path": "nope.py"})
+    assert missing.status_code == 404 and "no file" in missing.content.decode()
