@@ -1,7 +1,7 @@
 """Stream latency and throughput: publish() to a websocket client through a real Daphne.
 
     .venv/bin/python bench/stream.py [--duration 5] [--sessions 100] [--rate 10]
-        [--burst 20000] [--batch 50] [--layers memory,relay,pubsub,redis]
+        [--burst 20000] [--batch 50] [--idle 5] [--layers memory,relay,relay-poll,pubsub,redis]
 
 Each configuration starts Daphne (config.asgi, wrapped to add one publishing endpoint) on a
 free port, against a fresh SQLite file (or DATABASE_URL), with one channel layer:
@@ -9,7 +9,10 @@ free port, against a fresh SQLite file (or DATABASE_URL), with one channel layer
 - ``memory``: the in-memory layer; events published inside the Daphne process (what a REST
   action does), since that layer does not cross processes;
 - ``relay``: the in-memory layer, events published by another process (what the worker
-  does); they reach Daphne through chat's database relay (CHAT_RELAY_POLL_MS, 25 ms);
+  does); they reach Daphne through chat's database relay, woken by the publisher's wake-up
+  datagram (chat.services.wakeup; the safety-net poll CHAT_RELAY_POLL_MS left at its default);
+- ``relay-poll``: the same with wake-ups off (CHAT_RELAY_WAKE=false): the relay polls every
+  25 ms, as it did before wake-ups; the relay's baseline in the same run;
 - ``pubsub``: channels_redis's RedisPubSubChannelLayer (what settings.py uses with
   REDIS_URL), events published by another process;
 - ``redis``: channels_redis's plain RedisChannelLayer, the same way, for comparison (given
@@ -20,8 +23,11 @@ sends `--rate` events a second to every session for `--duration` seconds, each e
 `message.delta`, the hot path) carrying the monotonic time just before
 `chat.services.publish` (which validates, stores the event with its seq, and sends it).
 Latency = arrival at the client - that time.
-Reported for 1 session and for `--sessions` sessions: p50, p99, max, and whether every event
-arrived exactly once and in seq order.
+Reported for 1 session and for `--sessions` sessions: p50, p95, p99, max, and whether every
+event arrived exactly once and in seq order.
+
+Idle cost (relay layers): with one stream open and nothing published, the queries the Daphne
+process runs in `--idle` seconds (counted by a wrapper on its connections), per second.
 
 Throughput: one session, `--burst` events published as fast as possible in
 `publish_many` batches of `--batch` (how the loop flushes streamed tokens); events per
@@ -30,8 +36,10 @@ second = events / (last arrival - first publish).
 Baseline, in the same run: a bare Redis publish/subscribe round trip with redis-py
 (asyncio): the same rates and burst, a timestamp in each message, no database, no Daphne.
 
-The last line printed is one JSON object {"ours", "baseline", "ratio"}; ratio is ours'
-p99 over the baseline's (latency) and ours' events/s over the baseline's (throughput).
+The last line printed is one JSON object {"ours", "baseline", "ratio", "goal"}; ratio is
+ours' p99 over the baseline's (latency) and ours' events/s over the baseline's (throughput),
+and for ``relay`` also its p99 and idle queries over ``relay-poll``'s; goal is the relay's p99
+at `--sessions` sessions against the 100 ms the stream must meet on every layer.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -52,9 +61,11 @@ from urllib.parse import parse_qs
 
 REPO = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+GOAL_P99_MS = 100.0
 LAYERS = {
     "memory": "channels.layers.InMemoryChannelLayer",
     "relay": "channels.layers.InMemoryChannelLayer",
+    "relay-poll": "channels.layers.InMemoryChannelLayer",
     "redis": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
@@ -100,13 +111,46 @@ def publish_workload(
     return sent
 
 
+class _Queries:
+    count = 0
+    lock = threading.Lock()
+
+
+def _count_query(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    with _Queries.lock:
+        _Queries.count += 1
+    return execute(sql, params, many, context)
+
+
+def _count_queries_on(sender: Any, connection: Any, **kwargs: Any) -> None:
+    connection.execute_wrappers.append(_count_query)
+
+
+async def _respond(send: Any, payload: dict[str, Any]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
+
+
 def _bench_application() -> Any:
-    """config.asgi's application plus POST /bench/publish, for publishing inside Daphne."""
+    """config.asgi's application plus POST /bench/publish, for publishing inside Daphne, and
+    GET /bench/queries, how many queries this process has run."""
     from asgiref.sync import sync_to_async
+    from django.db.backends.signals import connection_created
 
     from config.asgi import application as site
 
+    connection_created.connect(_count_queries_on)
+
     async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/bench/queries":
+            await _respond(send, {"queries": _Queries.count})
+            return
         if scope["type"] != "http" or scope["path"] != "/bench/publish":
             await site(scope, receive, send)
             return
@@ -118,15 +162,7 @@ def _bench_application() -> Any:
             int(query["burst"]),
             int(query["batch"]),
         )
-        body = json.dumps({"sent": sent}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _respond(send, {"sent": sent})
 
     return application
 
@@ -151,6 +187,7 @@ def environment(database_url: str, layer: str, prefix: str) -> dict[str, str]:
         "JG_BENCH_LAYER": LAYERS[layer],
     }
     env.pop("REDIS_URL", None)
+    env["CHAT_RELAY_WAKE"] = "false" if layer == "relay-poll" else "true"
     if layer in {"redis", "pubsub"}:
         env["REDIS_URL"] = REDIS_URL
     return env
@@ -331,6 +368,7 @@ async def measure(
         "delivered": delivered,
         "in_order": all(w.out_of_order == 0 for w in watchers),
         "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p95_ms": round(percentile(latencies, 0.95), 2),
         "p99_ms": round(percentile(latencies, 0.99), 2),
         "max_ms": round(max(latencies, default=float("nan")), 2),
     }
@@ -387,6 +425,7 @@ async def redis_baseline(
             "published": total,
             "delivered": len(latencies),
             "p50_ms": round(percentile(latencies, 0.5), 3),
+            "p95_ms": round(percentile(latencies, 0.95), 3),
             "p99_ms": round(percentile(latencies, 0.99), 3),
             "max_ms": round(max(latencies, default=float("nan")), 3),
         }
@@ -400,6 +439,24 @@ async def redis_baseline(
         str(sessions): await run(sessions, ticks, True),
         "burst": await run(1, burst, False),
     }
+
+
+async def idle_queries(*, port: int, session: int, token: str, seconds: float) -> dict[str, Any]:
+    """Queries per second in Daphne with one stream open and nothing published."""
+    import websockets
+
+    def queries() -> int:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/queries", timeout=10) as r:
+            return int(json.load(r)["queries"])
+
+    watcher = Watcher(port, session, token, 0)
+    headers = watcher.headers
+    async with websockets.connect(watcher.url.split("?")[0], additional_headers=headers):
+        await asyncio.sleep(1)  # connected, its relay started; its first heartbeat is 25 s off
+        before = await asyncio.to_thread(queries)
+        await asyncio.sleep(seconds)
+        after = await asyncio.to_thread(queries)
+    return {"streams": 1, "seconds": seconds, "queries_per_s": round((after - before) / seconds, 1)}
 
 
 def run_layer(layer: str, args: argparse.Namespace, database_url: str) -> dict[str, Any]:
@@ -433,10 +490,15 @@ def run_layer(layer: str, args: argparse.Namespace, database_url: str) -> dict[s
                 **common, sessions=ids[:1], rate=0, duration=0, burst=args.burst, batch=args.batch
             )
         )
+        result = {"1": one, str(args.sessions): many, "burst": burst}
+        if layer.startswith("relay"):
+            result["idle"] = asyncio.run(
+                idle_queries(port=port, session=ids[0], token=args.token, seconds=args.idle)
+            )
     finally:
         server.terminate()
         server.wait(10)
-    return {"1": one, str(args.sessions): many, "burst": burst}
+    return result
 
 
 def main() -> None:
@@ -446,7 +508,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--burst", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--layers", default="memory,relay,pubsub,redis")
+    parser.add_argument("--idle", type=float, default=5.0)
+    parser.add_argument("--layers", default="memory,relay,relay-poll,pubsub,redis")
     parser.add_argument("--publisher", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -484,36 +547,48 @@ def main() -> None:
         )
     )
     print(f"baseline: {json.dumps(baseline)}", file=sys.stderr)
+    many = str(args.sessions)
     ratio = {
         layer: {
             "p99_1": round(result["1"]["p99_ms"] / baseline["1"]["p99_ms"], 1),
-            f"p99_{args.sessions}": round(
-                result[str(args.sessions)]["p99_ms"] / baseline[str(args.sessions)]["p99_ms"], 1
-            ),
+            f"p99_{many}": round(result[many]["p99_ms"] / baseline[many]["p99_ms"], 1),
             "events_per_s": round(
                 result["burst"]["events_per_s"] / baseline["burst"]["events_per_s"], 3
             ),
         }
         for layer, result in ours.items()
     }
+    if "relay" in ours and "relay-poll" in ours:
+        relay, polling = ours["relay"], ours["relay-poll"]
+        ratio["relay"][f"p99_{many}_vs_relay_poll"] = round(
+            relay[many]["p99_ms"] / polling[many]["p99_ms"], 2
+        )
+        ratio["relay"]["idle_queries_vs_relay_poll"] = round(
+            relay["idle"]["queries_per_s"] / max(polling["idle"]["queries_per_s"], 0.1), 3
+        )
+    goal = {}
+    if "relay" in ours:
+        p99 = ours["relay"][many]["p99_ms"]
+        goal = {f"relay_p99_{many}_ms": p99, "limit_ms": GOAL_P99_MS, "met": p99 < GOAL_P99_MS}
     summary_table(ours, baseline, args.sessions)
-    print(json.dumps({"ours": ours, "baseline": baseline, "ratio": ratio}))
+    print(json.dumps({"ours": ours, "baseline": baseline, "ratio": ratio, "goal": goal}))
 
 
 def summary_table(ours: dict[str, Any], baseline: dict[str, Any], sessions: int) -> None:
     rows = [*ours.items(), ("redis pub/sub (baseline)", baseline)]
-    many_title = f"p50/p99 {sessions} sess (ms)"
+    many_title = f"p50/p95/p99 {sessions} sess (ms)"
     print(
-        f"{'layer':26} {'p50/p99 1 sess (ms)':>20} {many_title:>22} {'delivered':>12}"
-        f" {'burst ev/s':>11}"
+        f"{'layer':26} {'p50/p99 1 sess (ms)':>20} {many_title:>28} {'delivered':>12}"
+        f" {'burst ev/s':>11} {'idle q/s':>9}"
     )
     for name, result in rows:
         one, many, burst = result["1"], result[str(sessions)], result["burst"]
         delivered = f"{many['delivered']}/{many['published']}"
+        latencies = f"{many['p50_ms']:.1f}/{many['p95_ms']:.1f}/{many['p99_ms']:.1f}"
+        idle = f"{result['idle']['queries_per_s']:.1f}" if "idle" in result else "-"
         print(
-            f"{name:26} {one['p50_ms']:>9.1f}/{one['p99_ms']:<9.1f}"
-            f" {many['p50_ms']:>10.1f}/{many['p99_ms']:<10.1f}"
-            f" {delivered:>12} {burst.get('events_per_s', 0):>11,.0f}"
+            f"{name:26} {one['p50_ms']:>9.1f}/{one['p99_ms']:<9.1f} {latencies:>28}"
+            f" {delivered:>12} {burst.get('events_per_s', 0):>11,.0f} {idle:>9}"
         )
 
 
