@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -529,12 +530,12 @@ def main() -> None:
         )
         return
 
-    database = (
-        os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.gettempdir()}/jg_chat_bench.sqlite3"
-    )
-    if database.startswith("sqlite"):
-        Path(database.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    # A fresh file per run: two runs at once (two engineers, or `make bench`) never share one.
+    scratch = tempfile.TemporaryDirectory(prefix="jg_chat_bench_")
+    database = os.environ.get("DATABASE_URL") or f"sqlite:///{scratch.name}/bench.sqlite3"
     setup_django(environment(database, "memory", "jgchat-bench"))
+    from chat.services.wakeup import wake_directory
+
     _, args.token = prepare(args.sessions)
     ours: dict[str, Any] = {}
     for layer in args.layers.split(","):
@@ -572,6 +573,8 @@ def main() -> None:
         goal = {f"relay_p99_{many}_ms": p99, "limit_ms": GOAL_P99_MS, "met": p99 < GOAL_P99_MS}
     summary_table(ours, baseline, args.sessions)
     print(json.dumps({"ours": ours, "baseline": baseline, "ratio": ratio, "goal": goal}))
+    with contextlib.suppress(OSError):
+        wake_directory().rmdir()  # this run's database goes; its relays' directory too
 
 
 def summary_table(ours: dict[str, Any], baseline: dict[str, Any], sessions: int) -> None:
