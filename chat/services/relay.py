@@ -61,13 +61,7 @@ def _notices_after(cursor: int) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _rows_after(cursor: int) -> list[tuple[int, int | None, dict[str, Any]]]:
-    rows = (
-        ChatEvent.objects.filter(id__gt=cursor)
-        .order_by("id")
-        .select_related("session")
-        .only("id", "seq", "type", "data", "created_at", "session_id", "session__owner_id")
-    )[:BATCH]
-    return [(row.pk, row.session.owner_id, row.envelope()) for row in rows]
+    return ChatEvent.objects.relayed_after(cursor, BATCH)
 
 
 class DatabaseRelay:
