@@ -23,8 +23,10 @@ sends `--rate` events a second to every session for `--duration` seconds, each e
 `message.delta`, the hot path) carrying the monotonic time just before
 `chat.services.publish` (which validates, stores the event with its seq, and sends it).
 Latency = arrival at the client - that time.
-Reported for 1 session and for `--sessions` sessions: p50, p95, p99, max, and whether every
-event arrived exactly once and in seq order.
+Reported for 1 session and for `--sessions` sessions: p50, p95, p99, max, whether every
+event arrived exactly once and in seq order, and how long the publisher took (`publish_s`:
+`--duration` on schedule; more means a starved publisher fell behind, and the clients wait
+for it, then GRACE_SECONDS for stragglers).
 
 Idle cost (relay layers): with one stream open and nothing published, the queries the Daphne
 process runs in `--idle` seconds (counted by a wrapper on its connections), per second.
@@ -77,15 +79,17 @@ LAYERS = {
 
 def publish_workload(
     sessions: list[int], rate: float, duration: float, burst: int, batch: int
-) -> int:
+) -> dict[str, Any]:
     """Publish `rate` events/s to each session for `duration` s, or `burst` events to the
-    first session in batches; each event's message is the monotonic time before publishing."""
+    first session in batches; each event's message is the monotonic time before publishing.
+    Returns how many were sent and in how many seconds."""
     from django.db import connections
 
     from chat.services import publish, publish_many
     from chat.services.broadcast import flush
 
     sent = 0
+    began = time.monotonic()
     try:
         if burst:
             while sent < burst:
@@ -109,7 +113,7 @@ def publish_workload(
         flush(30)
     finally:
         connections.close_all()
-    return sent
+    return {"sent": sent, "seconds": round(time.monotonic() - began, 2)}
 
 
 class _Queries:
@@ -156,14 +160,14 @@ def _bench_application() -> Any:
             await site(scope, receive, send)
             return
         query = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
-        sent = await sync_to_async(publish_workload, thread_sensitive=False)(
+        done = await sync_to_async(publish_workload, thread_sensitive=False)(
             [int(s) for s in query["sessions"].split(",")],
             float(query["rate"]),
             float(query["duration"]),
             int(query["burst"]),
             int(query["batch"]),
         )
-        await _respond(send, {"sent": sent})
+        await _respond(send, done)
 
     return application
 
@@ -278,6 +282,20 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(int(share * len(ordered)), len(ordered) - 1)] if ordered else float("nan")
 
 
+GRACE_SECONDS = 10.0  # how long the clients wait for stragglers once the publisher is done
+
+
+class Deadline:
+    """When the clients stop listening: open while the publisher runs (a starved publisher
+    falls behind its schedule, and its events are still to come), then GRACE_SECONDS."""
+
+    def __init__(self) -> None:
+        self.at = time.monotonic() + 3600
+
+    def close_in(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+
 class Watcher:
     """One websocket client on one session, recording latencies and checking order."""
 
@@ -290,20 +308,18 @@ class Watcher:
         self.last_arrival = 0.0
         self.ready = asyncio.Event()
 
-    async def run(self, expected: int, deadline: float) -> None:
+    async def run(self, expected: int, deadline: Deadline) -> None:
         import websockets
 
         async with websockets.connect(
             self.url, additional_headers=self.headers, max_queue=None
         ) as ws:
             self.ready.set()
-            while len(self.latencies) < expected and time.monotonic() < deadline:
+            while len(self.latencies) < expected and time.monotonic() < deadline.at:
                 try:
-                    raw = await asyncio.wait_for(
-                        ws.recv(), timeout=max(deadline - time.monotonic(), 0.01)
-                    )
+                    raw = await asyncio.wait_for(ws.recv(), timeout=1.0)
                 except TimeoutError:
-                    break
+                    continue
                 now = time.monotonic()
                 event = json.loads(raw)
                 if event["type"] != "message.delta":
@@ -336,7 +352,7 @@ async def measure(
     )()
     expected = burst if burst else int(duration * rate)
     watchers = [Watcher(port, s, token, after[s]) for s in sessions]
-    deadline = time.monotonic() + duration + 30 + burst / 2000
+    deadline = Deadline()
     tasks = [asyncio.ensure_future(w.run(expected, deadline)) for w in watchers]
     await asyncio.wait_for(asyncio.gather(*(w.ready.wait() for w in watchers)), 30)
     await asyncio.sleep(0.5)
@@ -346,9 +362,12 @@ async def measure(
     if layer == "memory":
         url = f"http://127.0.0.1:{port}/bench/publish?{query}"
         request = urllib.request.Request(url, method="POST")
-        publishing = asyncio.ensure_future(
-            asyncio.to_thread(urllib.request.urlopen, request, timeout=600)
-        )
+
+        def post() -> bytes:
+            with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+                return bytes(response.read())
+
+        output = await asyncio.to_thread(post)
     else:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -356,11 +375,12 @@ async def measure(
             "--publisher",
             query,
             env=env,
-            stdout=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
         )
-        publishing = asyncio.ensure_future(process.wait())
+        output, _ = await process.communicate()
+    published = json.loads(output.decode().strip().splitlines()[-1])
+    deadline.close_in(GRACE_SECONDS)
     await asyncio.gather(*tasks)
-    await publishing
     latencies = [x for w in watchers for x in w.latencies]
     delivered = len(latencies)
     result = {
@@ -376,6 +396,8 @@ async def measure(
     if burst:
         last = max(w.last_arrival for w in watchers)
         result["events_per_s"] = round(delivered / (last - started), 0) if last > started else 0
+    else:
+        result["publish_s"] = published["seconds"]
     return result
 
 
@@ -521,13 +543,14 @@ def main() -> None:
         django.setup()
         apply_layer()
         query = {k: v[0] for k, v in parse_qs(args.publisher).items()}
-        publish_workload(
+        done = publish_workload(
             [int(s) for s in query["sessions"].split(",")],
             float(query["rate"]),
             float(query["duration"]),
             int(query["burst"]),
             int(query["batch"]),
         )
+        print(json.dumps(done))
         return
 
     # A fresh file per run: two runs at once (two engineers, or `make bench`) never share one.

@@ -39,8 +39,15 @@ RESCAN_SECONDS = 1.0
 
 def wake_directory() -> Path:
     """Where the relays of the processes sharing this database register."""
-    key = database_key(connections["default"].settings_dict)
-    return Path(settings.VAR_DIR) / "relay" / key
+    db = connections["default"].settings_dict
+    names = (settings.VAR_DIR, db["ENGINE"], db["NAME"], db.get("HOST"), db.get("PORT"))
+    directory = _directories.get(names)
+    if directory is None:  # a publisher asks on every commit: resolve the path once
+        directory = _directories[names] = Path(settings.VAR_DIR) / "relay" / database_key(db)
+    return directory
+
+
+_directories: dict[tuple[Any, ...], Path] = {}
 
 
 def database_key(db: dict[str, Any]) -> str:
