@@ -37,6 +37,8 @@ ALERT = {
 @pytest.fixture(autouse=True)
 def own_var_dir(settings: Any, tmp_path: Path) -> None:
     settings.VAR_DIR = tmp_path
+    # Wake-ups are for the in-memory layer, whatever REDIS_URL this run has.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
 @pytest.fixture
