@@ -1,7 +1,7 @@
 """Stream latency and throughput: publish() to a websocket client through a real Daphne.
 
     .venv/bin/python bench/stream.py [--duration 5] [--sessions 100] [--rate 10]
-        [--burst 20000] [--batch 50] [--layers memory,relay,pubsub,redis]
+        [--burst 20000] [--batch 50] [--idle 5] [--layers memory,relay,relay-poll,pubsub,redis]
 
 Each configuration starts Daphne (config.asgi, wrapped to add one publishing endpoint) on a
 free port, against a fresh SQLite file (or DATABASE_URL), with one channel layer:
@@ -9,7 +9,10 @@ free port, against a fresh SQLite file (or DATABASE_URL), with one channel layer
 - ``memory``: the in-memory layer; events published inside the Daphne process (what a REST
   action does), since that layer does not cross processes;
 - ``relay``: the in-memory layer, events published by another process (what the worker
-  does); they reach Daphne through chat's database relay (CHAT_RELAY_POLL_MS, 25 ms);
+  does); they reach Daphne through chat's database relay, woken by the publisher's wake-up
+  datagram (chat.services.wakeup; the safety-net poll CHAT_RELAY_POLL_MS left at its default);
+- ``relay-poll``: the same with wake-ups off (CHAT_RELAY_WAKE=false): the relay polls every
+  25 ms, as it did before wake-ups; the relay's baseline in the same run;
 - ``pubsub``: channels_redis's RedisPubSubChannelLayer (what settings.py uses with
   REDIS_URL), events published by another process;
 - ``redis``: channels_redis's plain RedisChannelLayer, the same way, for comparison (given
@@ -20,8 +23,13 @@ sends `--rate` events a second to every session for `--duration` seconds, each e
 `message.delta`, the hot path) carrying the monotonic time just before
 `chat.services.publish` (which validates, stores the event with its seq, and sends it).
 Latency = arrival at the client - that time.
-Reported for 1 session and for `--sessions` sessions: p50, p99, max, and whether every event
-arrived exactly once and in seq order.
+Reported for 1 session and for `--sessions` sessions: p50, p95, p99, max, whether every
+event arrived exactly once and in seq order, and how long the publisher took (`publish_s`:
+`--duration` on schedule; more means a starved publisher fell behind, and the clients wait
+for it, then GRACE_SECONDS for stragglers).
+
+Idle cost (relay layers): with one stream open and nothing published, the queries the Daphne
+process runs in `--idle` seconds (counted by a wrapper on its connections), per second.
 
 Throughput: one session, `--burst` events published as fast as possible in
 `publish_many` batches of `--batch` (how the loop flushes streamed tokens); events per
@@ -30,19 +38,23 @@ second = events / (last arrival - first publish).
 Baseline, in the same run: a bare Redis publish/subscribe round trip with redis-py
 (asyncio): the same rates and burst, a timestamp in each message, no database, no Daphne.
 
-The last line printed is one JSON object {"ours", "baseline", "ratio"}; ratio is ours'
-p99 over the baseline's (latency) and ours' events/s over the baseline's (throughput).
+The last line printed is one JSON object {"ours", "baseline", "ratio", "goal"}; ratio is
+ours' p99 over the baseline's (latency) and ours' events/s over the baseline's (throughput),
+and for ``relay`` also its p99 and idle queries over ``relay-poll``'s; goal is the relay's p99
+at `--sessions` sessions against the 100 ms the stream must meet on every layer.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -52,9 +64,11 @@ from urllib.parse import parse_qs
 
 REPO = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+GOAL_P99_MS = 100.0
 LAYERS = {
     "memory": "channels.layers.InMemoryChannelLayer",
     "relay": "channels.layers.InMemoryChannelLayer",
+    "relay-poll": "channels.layers.InMemoryChannelLayer",
     "redis": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
@@ -65,15 +79,17 @@ LAYERS = {
 
 def publish_workload(
     sessions: list[int], rate: float, duration: float, burst: int, batch: int
-) -> int:
+) -> dict[str, Any]:
     """Publish `rate` events/s to each session for `duration` s, or `burst` events to the
-    first session in batches; each event's message is the monotonic time before publishing."""
+    first session in batches; each event's message is the monotonic time before publishing.
+    Returns how many were sent and in how many seconds."""
     from django.db import connections
 
     from chat.services import publish, publish_many
     from chat.services.broadcast import flush
 
     sent = 0
+    began = time.monotonic()
     try:
         if burst:
             while sent < burst:
@@ -97,36 +113,61 @@ def publish_workload(
         flush(30)
     finally:
         connections.close_all()
-    return sent
+    return {"sent": sent, "seconds": round(time.monotonic() - began, 2)}
+
+
+class _Queries:
+    count = 0
+    lock = threading.Lock()
+
+
+def _count_query(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    with _Queries.lock:
+        _Queries.count += 1
+    return execute(sql, params, many, context)
+
+
+def _count_queries_on(sender: Any, connection: Any, **kwargs: Any) -> None:
+    connection.execute_wrappers.append(_count_query)
+
+
+async def _respond(send: Any, payload: dict[str, Any]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
 
 
 def _bench_application() -> Any:
-    """config.asgi's application plus POST /bench/publish, for publishing inside Daphne."""
+    """config.asgi's application plus POST /bench/publish, for publishing inside Daphne, and
+    GET /bench/queries, how many queries this process has run."""
     from asgiref.sync import sync_to_async
+    from django.db.backends.signals import connection_created
 
     from config.asgi import application as site
 
+    connection_created.connect(_count_queries_on)
+
     async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/bench/queries":
+            await _respond(send, {"queries": _Queries.count})
+            return
         if scope["type"] != "http" or scope["path"] != "/bench/publish":
             await site(scope, receive, send)
             return
         query = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
-        sent = await sync_to_async(publish_workload, thread_sensitive=False)(
+        done = await sync_to_async(publish_workload, thread_sensitive=False)(
             [int(s) for s in query["sessions"].split(",")],
             float(query["rate"]),
             float(query["duration"]),
             int(query["burst"]),
             int(query["batch"]),
         )
-        body = json.dumps({"sent": sent}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _respond(send, done)
 
     return application
 
@@ -151,6 +192,7 @@ def environment(database_url: str, layer: str, prefix: str) -> dict[str, str]:
         "JG_BENCH_LAYER": LAYERS[layer],
     }
     env.pop("REDIS_URL", None)
+    env["CHAT_RELAY_WAKE"] = "false" if layer == "relay-poll" else "true"
     if layer in {"redis", "pubsub"}:
         env["REDIS_URL"] = REDIS_URL
     return env
@@ -240,6 +282,20 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(int(share * len(ordered)), len(ordered) - 1)] if ordered else float("nan")
 
 
+GRACE_SECONDS = 10.0  # how long the clients wait for stragglers once the publisher is done
+
+
+class Deadline:
+    """When the clients stop listening: open while the publisher runs (a starved publisher
+    falls behind its schedule, and its events are still to come), then GRACE_SECONDS."""
+
+    def __init__(self) -> None:
+        self.at = time.monotonic() + 3600
+
+    def close_in(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+
 class Watcher:
     """One websocket client on one session, recording latencies and checking order."""
 
@@ -252,20 +308,18 @@ class Watcher:
         self.last_arrival = 0.0
         self.ready = asyncio.Event()
 
-    async def run(self, expected: int, deadline: float) -> None:
+    async def run(self, expected: int, deadline: Deadline) -> None:
         import websockets
 
         async with websockets.connect(
             self.url, additional_headers=self.headers, max_queue=None
         ) as ws:
             self.ready.set()
-            while len(self.latencies) < expected and time.monotonic() < deadline:
+            while len(self.latencies) < expected and time.monotonic() < deadline.at:
                 try:
-                    raw = await asyncio.wait_for(
-                        ws.recv(), timeout=max(deadline - time.monotonic(), 0.01)
-                    )
+                    raw = await asyncio.wait_for(ws.recv(), timeout=1.0)
                 except TimeoutError:
-                    break
+                    continue
                 now = time.monotonic()
                 event = json.loads(raw)
                 if event["type"] != "message.delta":
@@ -298,7 +352,7 @@ async def measure(
     )()
     expected = burst if burst else int(duration * rate)
     watchers = [Watcher(port, s, token, after[s]) for s in sessions]
-    deadline = time.monotonic() + duration + 30 + burst / 2000
+    deadline = Deadline()
     tasks = [asyncio.ensure_future(w.run(expected, deadline)) for w in watchers]
     await asyncio.wait_for(asyncio.gather(*(w.ready.wait() for w in watchers)), 30)
     await asyncio.sleep(0.5)
@@ -308,9 +362,12 @@ async def measure(
     if layer == "memory":
         url = f"http://127.0.0.1:{port}/bench/publish?{query}"
         request = urllib.request.Request(url, method="POST")
-        publishing = asyncio.ensure_future(
-            asyncio.to_thread(urllib.request.urlopen, request, timeout=600)
-        )
+
+        def post() -> bytes:
+            with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+                return bytes(response.read())
+
+        output = await asyncio.to_thread(post)
     else:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -318,11 +375,12 @@ async def measure(
             "--publisher",
             query,
             env=env,
-            stdout=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
         )
-        publishing = asyncio.ensure_future(process.wait())
+        output, _ = await process.communicate()
+    published = json.loads(output.decode().strip().splitlines()[-1])
+    deadline.close_in(GRACE_SECONDS)
     await asyncio.gather(*tasks)
-    await publishing
     latencies = [x for w in watchers for x in w.latencies]
     delivered = len(latencies)
     result = {
@@ -331,12 +389,15 @@ async def measure(
         "delivered": delivered,
         "in_order": all(w.out_of_order == 0 for w in watchers),
         "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p95_ms": round(percentile(latencies, 0.95), 2),
         "p99_ms": round(percentile(latencies, 0.99), 2),
         "max_ms": round(max(latencies, default=float("nan")), 2),
     }
     if burst:
         last = max(w.last_arrival for w in watchers)
         result["events_per_s"] = round(delivered / (last - started), 0) if last > started else 0
+    else:
+        result["publish_s"] = published["seconds"]
     return result
 
 
@@ -387,6 +448,7 @@ async def redis_baseline(
             "published": total,
             "delivered": len(latencies),
             "p50_ms": round(percentile(latencies, 0.5), 3),
+            "p95_ms": round(percentile(latencies, 0.95), 3),
             "p99_ms": round(percentile(latencies, 0.99), 3),
             "max_ms": round(max(latencies, default=float("nan")), 3),
         }
@@ -400,6 +462,24 @@ async def redis_baseline(
         str(sessions): await run(sessions, ticks, True),
         "burst": await run(1, burst, False),
     }
+
+
+async def idle_queries(*, port: int, session: int, token: str, seconds: float) -> dict[str, Any]:
+    """Queries per second in Daphne with one stream open and nothing published."""
+    import websockets
+
+    def queries() -> int:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/queries", timeout=10) as r:
+            return int(json.load(r)["queries"])
+
+    watcher = Watcher(port, session, token, 0)
+    headers = watcher.headers
+    async with websockets.connect(watcher.url.split("?")[0], additional_headers=headers):
+        await asyncio.sleep(1)  # connected, its relay started; its first heartbeat is 25 s off
+        before = await asyncio.to_thread(queries)
+        await asyncio.sleep(seconds)
+        after = await asyncio.to_thread(queries)
+    return {"streams": 1, "seconds": seconds, "queries_per_s": round((after - before) / seconds, 1)}
 
 
 def run_layer(layer: str, args: argparse.Namespace, database_url: str) -> dict[str, Any]:
@@ -433,10 +513,15 @@ def run_layer(layer: str, args: argparse.Namespace, database_url: str) -> dict[s
                 **common, sessions=ids[:1], rate=0, duration=0, burst=args.burst, batch=args.batch
             )
         )
+        result = {"1": one, str(args.sessions): many, "burst": burst}
+        if layer.startswith("relay"):
+            result["idle"] = asyncio.run(
+                idle_queries(port=port, session=ids[0], token=args.token, seconds=args.idle)
+            )
     finally:
         server.terminate()
         server.wait(10)
-    return {"1": one, str(args.sessions): many, "burst": burst}
+    return result
 
 
 def main() -> None:
@@ -446,7 +531,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--burst", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--layers", default="memory,relay,pubsub,redis")
+    parser.add_argument("--idle", type=float, default=5.0)
+    parser.add_argument("--layers", default="memory,relay,relay-poll,pubsub,redis")
     parser.add_argument("--publisher", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -457,21 +543,22 @@ def main() -> None:
         django.setup()
         apply_layer()
         query = {k: v[0] for k, v in parse_qs(args.publisher).items()}
-        publish_workload(
+        done = publish_workload(
             [int(s) for s in query["sessions"].split(",")],
             float(query["rate"]),
             float(query["duration"]),
             int(query["burst"]),
             int(query["batch"]),
         )
+        print(json.dumps(done))
         return
 
-    database = (
-        os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.gettempdir()}/jg_chat_bench.sqlite3"
-    )
-    if database.startswith("sqlite"):
-        Path(database.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    # A fresh file per run: two runs at once (two engineers, or `make bench`) never share one.
+    scratch = tempfile.TemporaryDirectory(prefix="jg_chat_bench_")
+    database = os.environ.get("DATABASE_URL") or f"sqlite:///{scratch.name}/bench.sqlite3"
     setup_django(environment(database, "memory", "jgchat-bench"))
+    from chat.services.wakeup import wake_directory
+
     _, args.token = prepare(args.sessions)
     ours: dict[str, Any] = {}
     for layer in args.layers.split(","):
@@ -484,36 +571,50 @@ def main() -> None:
         )
     )
     print(f"baseline: {json.dumps(baseline)}", file=sys.stderr)
+    many = str(args.sessions)
     ratio = {
         layer: {
             "p99_1": round(result["1"]["p99_ms"] / baseline["1"]["p99_ms"], 1),
-            f"p99_{args.sessions}": round(
-                result[str(args.sessions)]["p99_ms"] / baseline[str(args.sessions)]["p99_ms"], 1
-            ),
+            f"p99_{many}": round(result[many]["p99_ms"] / baseline[many]["p99_ms"], 1),
             "events_per_s": round(
                 result["burst"]["events_per_s"] / baseline["burst"]["events_per_s"], 3
             ),
         }
         for layer, result in ours.items()
     }
+    if "relay" in ours and "relay-poll" in ours:
+        relay, polling = ours["relay"], ours["relay-poll"]
+        ratio["relay"][f"p99_{many}_vs_relay_poll"] = round(
+            relay[many]["p99_ms"] / polling[many]["p99_ms"], 2
+        )
+        ratio["relay"]["idle_queries_vs_relay_poll"] = round(
+            relay["idle"]["queries_per_s"] / max(polling["idle"]["queries_per_s"], 0.1), 3
+        )
+    goal = {}
+    if "relay" in ours:
+        p99 = ours["relay"][many]["p99_ms"]
+        goal = {f"relay_p99_{many}_ms": p99, "limit_ms": GOAL_P99_MS, "met": p99 < GOAL_P99_MS}
     summary_table(ours, baseline, args.sessions)
-    print(json.dumps({"ours": ours, "baseline": baseline, "ratio": ratio}))
+    print(json.dumps({"ours": ours, "baseline": baseline, "ratio": ratio, "goal": goal}))
+    with contextlib.suppress(OSError):
+        wake_directory().rmdir()  # this run's database goes; its relays' directory too
 
 
 def summary_table(ours: dict[str, Any], baseline: dict[str, Any], sessions: int) -> None:
     rows = [*ours.items(), ("redis pub/sub (baseline)", baseline)]
-    many_title = f"p50/p99 {sessions} sess (ms)"
+    many_title = f"p50/p95/p99 {sessions} sess (ms)"
     print(
-        f"{'layer':26} {'p50/p99 1 sess (ms)':>20} {many_title:>22} {'delivered':>12}"
-        f" {'burst ev/s':>11}"
+        f"{'layer':26} {'p50/p99 1 sess (ms)':>20} {many_title:>28} {'delivered':>12}"
+        f" {'burst ev/s':>11} {'idle q/s':>9}"
     )
     for name, result in rows:
         one, many, burst = result["1"], result[str(sessions)], result["burst"]
         delivered = f"{many['delivered']}/{many['published']}"
+        latencies = f"{many['p50_ms']:.1f}/{many['p95_ms']:.1f}/{many['p99_ms']:.1f}"
+        idle = f"{result['idle']['queries_per_s']:.1f}" if "idle" in result else "-"
         print(
-            f"{name:26} {one['p50_ms']:>9.1f}/{one['p99_ms']:<9.1f}"
-            f" {many['p50_ms']:>10.1f}/{many['p99_ms']:<10.1f}"
-            f" {delivered:>12} {burst.get('events_per_s', 0):>11,.0f}"
+            f"{name:26} {one['p50_ms']:>9.1f}/{one['p99_ms']:<9.1f} {latencies:>28}"
+            f" {delivered:>12} {burst.get('events_per_s', 0):>11,.0f} {idle:>9}"
         )
 
 

@@ -328,7 +328,9 @@ CHAT_LOOP_IDLE_STEPS = env_int("CHAT_LOOP_IDLE_STEPS", 6, minimum=3)
 CHAT_WS_HEARTBEAT_SECONDS = env_int("CHAT_WS_HEARTBEAT_SECONDS", 25, minimum=1)
 CHAT_DELTA_FLUSH_MS = env_int("CHAT_DELTA_FLUSH_MS", 50, minimum=0)
 CHAT_STOP_POLL_MS = env_int("CHAT_STOP_POLL_MS", 100, minimum=10)
-CHAT_RELAY_POLL_MS = env_int("CHAT_RELAY_POLL_MS", 25, minimum=10)
+# In-memory layer only: publishers wake the relay with a datagram; the poll is the safety net.
+CHAT_RELAY_WAKE = env_bool("CHAT_RELAY_WAKE", default=True)
+CHAT_RELAY_POLL_MS = env_int("CHAT_RELAY_POLL_MS", 1000, minimum=10)
 CHAT_HISTORY_MESSAGES = env_int("CHAT_HISTORY_MESSAGES", 200, minimum=10)
 
 # --- Self-heal --------------------------------------------------------------------------

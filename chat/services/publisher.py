@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from chat.errors import SessionNotFound
 from chat.events import EVENT_TYPES, ops_types, validate_event, validate_notice
 from chat.models import ChatEvent, ChatSession, OpsNotice
 from chat.services.broadcast import relay_needed, send_to_group
+from chat.services.wakeup import EVENTS, NOTICES, wake_relays
 from routing.redaction import redact
 
 OPS_GROUP = "chat.ops"
@@ -95,7 +97,8 @@ def _allocate(session_id: int, count: int, now: datetime) -> tuple[int, int | No
 
 
 def deliver(session_id: int, owner_id: int | None, envelopes: list[Envelope]) -> None:
-    """Hand stored events to this process's observers and to the channel layer."""
+    """Hand stored events to this process's observers and to the channel layer; with the
+    in-memory layer, wake the database relays that carry them to the other processes."""
     for observer in list(_observers):
         for envelope in envelopes:
             observer(envelope)
@@ -103,6 +106,8 @@ def deliver(session_id: int, owner_id: int | None, envelopes: list[Envelope]) ->
     relayed = [e for e in envelopes if e["type"] in ops_types()]
     if relayed:
         send_to_group(OPS_GROUP, {"type": OPS_EVENTS, "owner": owner_id, "events": relayed})
+    if relay_needed() and settings.CHAT_RELAY_WAKE:
+        wake_relays(EVENTS)
 
 
 def publish_ops_notice(kind: str, data: dict[str, Any]) -> Envelope:
@@ -120,6 +125,8 @@ def publish_ops_notice(kind: str, data: dict[str, Any]) -> Envelope:
     if relayed:
         OpsNotice.objects.filter(created_at__lt=now - NOTICE_KEPT).delete()
         notice.save()
+        if settings.CHAT_RELAY_WAKE:
+            transaction.on_commit(lambda: wake_relays(NOTICES))
     envelope = notice.envelope()
     for observer in list(_observers):
         observer(envelope)

@@ -3,8 +3,10 @@
 The in-memory layer does not cross processes, and the agent loop runs in a worker process:
 its events would never reach the Daphne process holding the browsers' sockets. So while a
 Daphne process has stream consumers, one task in it reads new event rows (and operator
-notices) every CHAT_RELAY_POLL_MS and hands them to its own layer. With Redis the layer
-carries events between processes and the relay stays off.
+notices) and hands them to its own layer: when a publisher's wake-up datagram says a row
+was committed (chat.services.wakeup), and every CHAT_RELAY_POLL_MS in any case. Without
+wake-ups (CHAT_RELAY_WAKE off, or no socket could be bound) it polls every 25 ms instead.
+With Redis the layer carries events between processes and the relay stays off.
 
 Rows are read in id order. Where ids could commit out of order (PostgreSQL), a row the relay
 skipped shows up as a gap in seq, which the consumer fills from the database.
@@ -14,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -30,10 +35,21 @@ from chat.services.publisher import (
     SESSION_EVENTS,
     session_group,
 )
+from chat.services.wakeup import EVENTS, NOTICES, WakeListener
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+FALLBACK_POLL_MS = 25  # without wake-ups, how often the relay reads
+# A wake-up within this long of the last read waits out the rest: under load one read then
+# carries ten milliseconds of events, not one, and the reads (a thread hop each, contending
+# for the GIL with Daphne's event loop) stay near a hundred a second at most. An event after
+# a quiet spell is read at once.
+GATHER_MS = 10
+
+P = ParamSpec("P")
+T = TypeVar("T")
+_executor: ThreadPoolExecutor | None = None
 
 __all__ = ["DatabaseRelay", "relay", "relay_needed"]
 
@@ -50,13 +66,7 @@ def _notices_after(cursor: int) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _rows_after(cursor: int) -> list[tuple[int, int | None, dict[str, Any]]]:
-    rows = (
-        ChatEvent.objects.filter(id__gt=cursor)
-        .order_by("id")
-        .select_related("session")
-        .only("id", "seq", "type", "data", "created_at", "session_id", "session__owner_id")
-    )[:BATCH]
-    return [(row.pk, row.session.owner_id, row.envelope()) for row in rows]
+    return ChatEvent.objects.relayed_after(cursor, BATCH)
 
 
 class DatabaseRelay:
@@ -64,6 +74,7 @@ class DatabaseRelay:
         self.users = 0
         self.task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
+        self.wakes: WakeListener | None = None
 
     async def acquire(self) -> None:
         """Count a consumer in; return once the relay reads from a cursor taken now, so that
@@ -77,36 +88,63 @@ class DatabaseRelay:
 
     def release(self) -> None:
         self.users = max(self.users - 1, 0)
+        if self.users == 0 and self.wakes is not None:
+            self.wakes.woken.set()  # end now, not a poll later: nobody should wake it in vain
 
     async def _run(self) -> None:
         layer = get_channel_layer()
-        pause = settings.CHAT_RELAY_POLL_MS / 1000
+        wakes = self.wakes = WakeListener()
         try:
-            cursor, notice_cursor = await database_sync_to_async(_newest_ids)()
+            listening = settings.CHAT_RELAY_WAKE and await wakes.open()
+            pause = (settings.CHAT_RELAY_POLL_MS if listening else FALLBACK_POLL_MS) / 1000
+            try:
+                cursor, notice_cursor = await _read(_newest_ids)()
+            finally:
+                self.ready.set()
+            kinds, polled = {EVENTS, NOTICES}, time.monotonic()
+            while self.users > 0:
+                read_at = time.monotonic()
+                if NOTICES in kinds:
+                    notice_cursor = await self._relay_notices(layer, notice_cursor)
+                if EVENTS in kinds:
+                    cursor, full = await self._relay_events(layer, cursor)
+                    if full:
+                        kinds = {EVENTS}
+                        continue  # more rows are waiting: read on at once
+                woken = await _woken(wakes, pause)
+                since = time.monotonic() - read_at
+                if woken and since < GATHER_MS / 1000 and self.users > 0:
+                    await asyncio.sleep(GATHER_MS / 1000 - since)
+                kinds = wakes.take()  # before reading: a wake-up from now on wakes it again
+                if not woken or time.monotonic() - polled >= pause:
+                    kinds, polled = {EVENTS, NOTICES}, time.monotonic()
         finally:
-            self.ready.set()
-        while self.users > 0:
-            try:
-                notices = await database_sync_to_async(_notices_after)(notice_cursor)
-            except Exception:
-                log.warning("chat relay: reading notices failed", exc_info=True)
-                notices = []
-            if notices:
-                notice_cursor = notices[-1][0]
-                events = [envelope for _, envelope in notices]
-                await layer.group_send(OPS_GROUP, {"type": OPS_NOTICES, "events": events})
-            try:
-                rows = await database_sync_to_async(_rows_after)(cursor)
-            except Exception:
-                # A database hiccup must not end the relay: the next poll tries again.
-                log.warning("chat relay: reading events failed", exc_info=True)
-                await asyncio.sleep(pause)
-                continue
-            if rows:
-                cursor = rows[-1][0]
-                await self._send(layer, rows)
-            if len(rows) < BATCH:
-                await asyncio.sleep(pause)
+            wakes.close()  # no await here: a consumer arriving now must find the task done
+
+    async def _relay_notices(self, layer: Any, cursor: int) -> int:
+        try:
+            notices = await _read(_notices_after)(cursor)
+        except Exception:
+            # A database hiccup must not end the relay: the next read tries again.
+            log.warning("chat relay: reading notices failed", exc_info=True)
+            return cursor
+        if notices:
+            events = [envelope for _, envelope in notices]
+            await layer.group_send(OPS_GROUP, {"type": OPS_NOTICES, "events": events})
+            return notices[-1][0]
+        return cursor
+
+    async def _relay_events(self, layer: Any, cursor: int) -> tuple[int, bool]:
+        """Send the rows after `cursor`; the new cursor, and whether the batch was full."""
+        try:
+            rows = await _read(_rows_after)(cursor)
+        except Exception:
+            log.warning("chat relay: reading events failed", exc_info=True)
+            return cursor, False
+        if rows:
+            await self._send(layer, rows)
+            return rows[-1][0], len(rows) >= BATCH
+        return cursor, False
 
     async def _send(self, layer: Any, rows: list[tuple[int, int | None, dict[str, Any]]]) -> None:
         by_session: dict[int, list[dict[str, Any]]] = {}
@@ -124,6 +162,24 @@ class DatabaseRelay:
             await layer.group_send(
                 OPS_GROUP, {"type": OPS_EVENTS, "owner": owner_id, "events": events}
             )
+
+
+async def _woken(wakes: WakeListener, pause: float) -> bool:
+    try:
+        await asyncio.wait_for(wakes.woken.wait(), pause)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _read(func: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """Run a read on the relay's own thread. On the thread that consumers share, each read
+    queued behind their turns there (channels takes one for every message a consumer
+    handles, a thousand a second at 100 sessions of 10 events)."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-relay")
+    return database_sync_to_async(func, thread_sensitive=False, executor=_executor)
 
 
 relay = DatabaseRelay()

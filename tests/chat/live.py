@@ -94,7 +94,6 @@ class Daphne:
             "LOG_LEVEL": "WARNING",
             "CHANNELS_REDIS_PREFIX": self.prefix,
             "CHAT_WS_HEARTBEAT_SECONDS": "1",
-            "CHAT_RELAY_POLL_MS": "50",
             **(extra_env or {}),
         }
         env.pop("REDIS_URL", None)
