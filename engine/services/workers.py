@@ -34,7 +34,6 @@ class RegisteredWorker:
     created: bool
 
 
-@transaction.atomic
 @dataclass(frozen=True)
 class TaskKinds:
     """The kinds a task may have and still run: an executor of this process runs it, or a
@@ -68,6 +67,7 @@ def task_kinds() -> TaskKinds:
     return TaskKinds(frozenset(executors.kinds()), frozenset(every), frozenset(online))
 
 
+@transaction.atomic
 def register_worker(
     *,
     name: str,

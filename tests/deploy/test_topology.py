@@ -44,7 +44,13 @@ from engine.services import create_api_token
 from engine.services.locks import acquire_job_lock
 from routing.models import Policy
 from tests.chat.live import StreamClient
-from tests.deploy.topology import ConnectionSampler, Topology, base_env, connections_by_process
+from tests.deploy.topology import (
+    WORKER_CONCURRENCY,
+    ConnectionSampler,
+    Topology,
+    base_env,
+    connections_by_process,
+)
 from tests.routing.fake_openrouter import FakeOpenRouter, completion, streamed
 
 pytestmark = [
@@ -354,7 +360,7 @@ def connections_the_topology_holds(topology: Topology, token: str) -> None:
     assert statuses == Counter({200: BURST})
     # The sum docs/deployment.md gives, for this topology (two clusters, Q_WORKERS=2).
     for role in ("worker-1", "worker-2"):
-        assert whole_run.per_process[role] <= 1 + 1 + AGENT_RUN_THREADS
+        assert whole_run.per_process[role] <= 1 + WORKER_CONCURRENCY * (1 + AGENT_RUN_THREADS)
     for role in ("jobs-1", "jobs-2"):
         assert whole_run.per_process[role] <= 2 + int(settings.Q_CLUSTER["workers"])
     gateway_threads = (

@@ -28,6 +28,8 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_PREFIX = "jg-topology-"
+# Each worker works this many tasks at once (docs/deployment.md's C); its connections follow.
+WORKER_CONCURRENCY = 1
 
 
 def free_port() -> int:
@@ -179,7 +181,19 @@ class Topology:
         return self.add(role, [*daphne, "--proxy-headers", "config.asgi:application"], port=port)
 
     def worker(self, role: str) -> Process:
-        return self.add(role, [*manage(), "run_worker", "--name", role, "--poll", "0.1"])
+        return self.add(
+            role,
+            [
+                *manage(),
+                "run_worker",
+                "--name",
+                role,
+                "--poll",
+                "0.1",
+                "--concurrency",
+                str(WORKER_CONCURRENCY),
+            ],
+        )
 
     def cluster(self, role: str) -> Process:
         return self.add(role, [*manage(), "qcluster"])
