@@ -26,7 +26,10 @@ def _counted(execute: Any, sql: str, params: Any, many: bool, context: Any) -> A
 
 
 def _count_on(sender: Any, connection: Any, **kwargs: Any) -> None:
-    connection.execute_wrappers.append(_counted)
+    # With PostgreSQL's pool a thread's wrapper "connects" on every checkout: wrap it once,
+    # or each query would count once per checkout so far.
+    if _counted not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_counted)
 
 
 connection_created.connect(_count_on)
