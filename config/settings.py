@@ -276,6 +276,8 @@ ENGINE_RETRY_BASE_SECONDS = env_int("ENGINE_RETRY_BASE_SECONDS", 10, minimum=0)
 ENGINE_RETRY_MAX_SECONDS = env_int("ENGINE_RETRY_MAX_SECONDS", 3600, minimum=0)
 # Tasks the built-in worker (run_worker, make run) works at once: several agent runs at once.
 ENGINE_WORKER_CONCURRENCY = env_int("ENGINE_WORKER_CONCURRENCY", 4, minimum=1)
+# Off behind a connection pooler that cannot keep prepared statements (PgBouncer < 1.21).
+ENGINE_PREPARED_STATEMENTS = env_bool("ENGINE_PREPARED_STATEMENTS", default=True)
 # Four eyes: nobody approves a dangerous task (ops task, dangerous tool call) they asked for.
 FOUR_EYES = env_bool("FOUR_EYES", default=False)
 

@@ -4,7 +4,7 @@ Django turns psycopg's prepared statements off (``prepare_threshold`` None) for 
 poolers that cannot keep them. Planning a claim costs about as much as running it, so these
 few statements are prepared explicitly: a direct connection and PgBouncer 1.21+ keep them.
 The ORM's own queries are unaffected (Django's client-side binding cursors never prepare).
-A deployment behind an older pooler sets ``ENGINE_PREPARED_STATEMENTS = False``.
+A deployment behind an older pooler sets ``ENGINE_PREPARED_STATEMENTS=false`` in its environment.
 bench/engine_claim.py measures the difference.
 """
 
@@ -52,7 +52,7 @@ def fetch_task(sql: str, params: dict[str, Any]) -> Task | None:
     connection.ensure_connection()
     connection.validate_thread_sharing()
     session = cast(Any, connection.connection)
-    prepared = getattr(settings, "ENGINE_PREPARED_STATEMENTS", True)
+    prepared = settings.ENGINE_PREPARED_STATEMENTS
     if prepared and session.prepare_threshold is None:
         session.prepare_threshold = ONLY_WHEN_ASKED
     with connection.wrap_database_errors:
