@@ -1,4 +1,4 @@
-"""`brain_stream`: a session's events as server-sent events, for clients without websockets.
+"""`session_event_stream`: a session's events as server-sent events, for clients without websockets.
 
 ``GET /api/chat/sessions/<id>/stream/?after=<seq>`` (or the ``Last-Event-ID`` header) sends
 the stored events after that seq to the end of the session's log, then, while a run is under
@@ -125,7 +125,7 @@ async def event_stream(
 
 
 @require_GET
-async def brain_stream(request: HttpRequest, session_id: int) -> HttpResponseBase:
+async def session_event_stream(request: HttpRequest, session_id: int) -> HttpResponseBase:
     user, scope = await _caller(request)
     if user is None:
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)

@@ -1,5 +1,5 @@
 """Chat sessions over REST: create, list, read; send a message, Run, Stop, change the mode or
-the budgets; read the events after a seq. The stream itself is `stream.brain_stream`."""
+the budgets; read the events after a seq. The stream itself is `stream.session_event_stream`."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from chat.models import ChatSession
 from chat.stop_reasons import StopReason
 from routing.models import Policy
 from routing.money import format_money, money_text
-from routing.services import CostTracker, OpenRouterPolicyManager
+from routing.services import CostTracker, ModePolicies
 
 # The session's own limits; None means the mode's policy decides.
 OVERRIDE_FIELDS = ("max_steps", "max_seconds", "max_retries", "max_cost")
@@ -41,7 +41,7 @@ def plain_money(amount: Decimal) -> str:
 
 def policies_by_mode() -> dict[str, Policy]:
     """Every mode's policy in one query, for code that shows many sessions at once."""
-    return {policy.mode: policy for policy in OpenRouterPolicyManager().policies()}
+    return {policy.mode: policy for policy in ModePolicies().policies()}
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class BudgetLimits:
     def for_session(cls, session: ChatSession, policy: Policy | None = None) -> BudgetLimits:
         """The session's overrides, else its mode's policy (read here unless given)."""
         if policy is None:
-            policy = OpenRouterPolicyManager().policy_for(session.mode)
+            policy = ModePolicies().policy_for(session.mode)
         return cls(
             steps=session.max_steps if session.max_steps is not None else policy.max_iterations,
             seconds=session.max_seconds if session.max_seconds is not None else policy.max_seconds,
@@ -71,13 +71,13 @@ class BudgetTracker:
 
     def __init__(self, session: ChatSession, *, policy: Policy | None = None) -> None:
         self.session = session
-        self.policy = policy or OpenRouterPolicyManager().policy_for(session.mode)
+        self.policy = policy or ModePolicies().policy_for(session.mode)
         self.limits = BudgetLimits.for_session(session, self.policy)
 
     def reload_limits(self) -> None:
         """Before every step: the session's overrides and the policy, as they are now."""
         self.session.refresh_from_db(fields=list(OVERRIDE_FIELDS))
-        self.policy = OpenRouterPolicyManager().policy_for(self.session.mode)
+        self.policy = ModePolicies().policy_for(self.session.mode)
         self.limits = BudgetLimits.for_session(self.session, self.policy)
 
     def overrides_changed(self) -> None:

@@ -33,7 +33,7 @@ from engine.models import ApprovalDecision, Task, TaskSource, TaskState
 from engine.services import create_task, request_approval
 from engine.services.history import system_actor
 from routing.redaction import redact, redact_text
-from routing.services import OpenRouterPolicyManager
+from routing.services import ModePolicies
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class ToolCalls:
         self.session = loop.session
 
     def available(self) -> list[Tool]:
-        policy = OpenRouterPolicyManager().policy_for(self.session.mode)
+        policy = ModePolicies().policy_for(self.session.mode)
         return tools.available(mode=self.session.mode, permissions=list(policy.tool_permissions))
 
     def run_pending(self, calls: list[dict[str, Any]]) -> StopReason | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from routing.errors import RoutingError
 from routing.models import MODE_NAMES, Mode
-from routing.services.policies import OpenRouterPolicyManager
+from routing.services.policies import ModePolicies
 from routing.types import Message, ToolSpec
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}
@@ -156,7 +156,7 @@ def resolve_mode(model: str, *, mode_header: str) -> tuple[str, str | None]:
         if mode_header not in MODE_NAMES:
             raise InvalidRequest(f"X-Juggernaut-Mode {mode_header!r} is not a mode.", param="model")
         return mode_header, model
-    mode_allowing = OpenRouterPolicyManager().mode_allowing(model)
+    mode_allowing = ModePolicies().mode_allowing(model)
     if mode_allowing is None:
         raise InvalidRequest(
             f"The model {model!r} is not allowed by any policy; ask for a mode "

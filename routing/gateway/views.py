@@ -38,7 +38,7 @@ from routing.gateway.formats import (
 from routing.gateway.parsing import MODE_PREFIX, ChatRequest, parse_chat_request
 from routing.services import CompletionStream, complete, stream_completion
 from routing.services.budgets import HeldSettlements
-from routing.services.policies import OpenRouterPolicyManager
+from routing.services.policies import ModePolicies
 from routing.sessions import gateway_session_ref
 
 SOURCE = "gateway"
@@ -284,6 +284,6 @@ def _close(events: Any) -> None:
 class ModelsView(OpenAIView):
     def get(self, request: Request) -> Response:
         models: list[str] = []
-        for policy in OpenRouterPolicyManager().policies():
+        for policy in ModePolicies().policies():
             models += [name for name in policy.models_in_order if name not in models]
         return Response(models_body(models))

@@ -1,5 +1,5 @@
 """Routing's public functions. Other apps call `complete` (or `stream_completion`) and read
-policies through `OpenRouterPolicyManager`; nothing else here is theirs to depend on."""
+policies through `ModePolicies`; nothing else here is theirs to depend on."""
 
 from routing.errors import (
     BudgetExceeded,
@@ -25,7 +25,7 @@ from routing.services.budgets import reserve, settle
 from routing.services.calls import CompletionStream, complete, stream_completion
 from routing.services.costs import CostTracker
 from routing.services.overview import provider_status
-from routing.services.policies import OpenRouterPolicyManager
+from routing.services.policies import ModePolicies
 from routing.services.prices import (
     SyncResult,
     load_snapshot,
@@ -43,12 +43,12 @@ __all__ = [
     "CompletionStream",
     "CostTracker",
     "Delta",
+    "ModePolicies",
     "ModelNotAllowed",
     "ModelOverPriceCap",
     "ModelSelector",
     "NoModelAvailable",
     "NoProviderForConstraints",
-    "OpenRouterPolicyManager",
     "ProviderAuthError",
     "ProviderBadRequest",
     "ProviderError",

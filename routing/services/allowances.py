@@ -90,7 +90,7 @@ def give_back(returns: list[GiveBack]) -> None:
             logger.exception("routing: giving back block %s failed; it lapses", money.row_id)
 
 
-class BlockPool:
+class AllowancePool:
     """This process's open blocks, one per key. Every change is made under one lock; the
     database writes it calls for are made by the caller, outside it."""
 
@@ -229,7 +229,7 @@ class BlockPool:
             connections.close_all()  # this thread's own, opened for the write
 
 
-blocks = BlockPool()
+blocks = AllowancePool()
 # A child made by fork() must not spend its parent's blocks, nor inherit a lock another
 # thread of the parent held at that moment.
 os.register_at_fork(after_in_child=blocks._reset)

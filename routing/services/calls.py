@@ -23,7 +23,7 @@ from routing.services.attempts import Attempts, CallSpec
 from routing.services.budget_sql import Ceilings
 from routing.services.budgets import HeldSettlements
 from routing.services.costs import CostTracker
-from routing.services.policies import OpenRouterPolicyManager
+from routing.services.policies import ModePolicies
 from routing.services.selection import Candidate, ModelSelector
 from routing.tokens import estimate_tokens, max_prompt_tokens
 from routing.types import (
@@ -157,7 +157,7 @@ def _run(spec: CallSpec, provider: Provider, *, stream: bool) -> Generator[Delta
         raise RoutingError(f"session_ref is at most {MAX_SESSION_REF} characters.")
     started = timezone.now()
     tracker = CostTracker()
-    policy = OpenRouterPolicyManager().policy_for(spec.mode)
+    policy = ModePolicies().policy_for(spec.mode)
     # A caller may ask for fewer tokens than the policy allows, never more.
     max_tokens = min(spec.max_tokens or policy.max_output_tokens, policy.max_output_tokens)
     base = {

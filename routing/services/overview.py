@@ -13,7 +13,7 @@ from routing.models import ZERO, Mode, ModelCall, Policy
 from routing.money import money_text
 from routing.providers import OFFLINE_LABEL, build_provider, configured_provider_name
 from routing.providers.http import OpenAICompatibleProvider
-from routing.services.policies import OpenRouterPolicyManager
+from routing.services.policies import ModePolicies
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def policy_rows(*, today: date) -> list[PolicyRow]:
     spent, overrun = calls.spend_by_mode(), calls.overrun_by_mode()
     return [
         PolicyRow(policy, spent.get(policy.mode, ZERO), overrun.get(policy.mode, ZERO))
-        for policy in OpenRouterPolicyManager().policies()
+        for policy in ModePolicies().policies()
     ]
 
 

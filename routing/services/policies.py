@@ -7,7 +7,7 @@ from routing.models import MODE_NAMES, Mode, Policy
 from routing.services.lookups import policy_row
 
 
-class OpenRouterPolicyManager:
+class ModePolicies:
     """Answers which policy governs a mode, and which modes allow a model."""
 
     def policy_for(self, mode: str) -> Policy:

@@ -283,7 +283,9 @@ def test_anonymous_ops_stream_is_refused(daphne: Daphne) -> None:
     assert anonymous.status == 403
 
 
-def test_brain_stream_sends_the_run_as_server_sent_events(daphne: Daphne, user: Any) -> None:
+def test_session_event_stream_sends_the_run_as_server_sent_events(
+    daphne: Daphne, user: Any
+) -> None:
     session = make_session(user, mode="ops")
     headers = token_headers(daphne, user)
     post_message(session_id=session.pk, user=user, content="list workers", queue=False)
@@ -323,7 +325,7 @@ def follow(daphne: Daphne, session: Any, headers: dict[str, str]) -> requests.Re
 
 
 @pytest.mark.parametrize("credential", ["token", "cookie"])
-def test_a_followed_brain_stream_ends_when_access_does(
+def test_a_followed_session_event_stream_ends_when_access_does(
     daphne: Daphne, user: Any, credential: str
 ) -> None:
     """Checked again every heartbeat (1 s here), as the websocket is."""

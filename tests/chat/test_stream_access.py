@@ -1,4 +1,4 @@
-"""`brain_stream` asks again who may watch, every heartbeat, as the websocket does."""
+"""`session_event_stream` asks again who may watch, every heartbeat, as the websocket does."""
 
 from __future__ import annotations
 

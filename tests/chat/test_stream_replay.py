@@ -1,5 +1,5 @@
-"""`brain_stream` without `follow`: a replay goes to the end of the session's log, not to the
-first `run.stopped` in it; while a run is under way it goes on until that run stops."""
+"""`session_event_stream` without `follow`: a replay goes to the end of the session's log, not
+to the first `run.stopped` in it; while a run is under way it goes on until that run stops."""
 
 from __future__ import annotations
 

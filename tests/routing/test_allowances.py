@@ -19,7 +19,7 @@ from routing.errors import BudgetExceeded
 from routing.models import BudgetCounter, BudgetReservation, Mode, ModelCall, Outcome
 from routing.providers import OpenRouterProvider
 from routing.services import Ceilings, CostTracker, budgets, complete, outbox, reserve
-from routing.services.allowances import BlockPool, blocks
+from routing.services.allowances import AllowancePool, blocks
 from tests.routing.factories import priced_normal_policy, spend
 from tests.routing.fake_openrouter import FakeOpenRouter, completion
 
@@ -184,9 +184,9 @@ def test_two_processes_cannot_together_overspend_a_ceiling(
     reserves its calls one by one, and the eleventh is refused: together they never hold
     more than the ceiling."""
     ceilings = Ceilings(session=None, daily=Decimal("0.30"))
-    first, second = BlockPool(), BlockPool()
+    first, second = AllowancePool(), AllowancePool()
 
-    def reserve_in(process: BlockPool) -> bool:
+    def reserve_in(process: AllowancePool) -> bool:
         monkeypatch.setattr(budgets, "blocks", process)
         try:
             reserve(mode="normal", session_ref="", amount=ESTIMATE, ceilings=ceilings)
@@ -318,7 +318,7 @@ def test_with_autocommit_off_a_call_reserves_its_own_row(
     assert reservation.block is None
 
     admitted = 0
-    for process in (blocks, BlockPool()):
+    for process in (blocks, AllowancePool()):
         monkeypatch.setattr(budgets, "blocks", process)
         for _ in range(40):
             try:

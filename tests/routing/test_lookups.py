@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from routing.models import ModelHealth, ModelPrice, Policy
 from routing.services import health, lookups
-from routing.services.policies import OpenRouterPolicyManager
+from routing.services.policies import ModePolicies
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("routing_defaults")]
 
@@ -39,7 +39,7 @@ def _queries(read: Any) -> int:
 
 def test_a_policy_is_read_once_within_the_moment(settings: Any, clock: Clock) -> None:
     settings.ROUTING_LOOKUP_SECONDS = 1
-    policies = OpenRouterPolicyManager()
+    policies = ModePolicies()
 
     assert _queries(lambda: policies.policy_for("ops")) == 1
     assert _queries(lambda: policies.policy_for("ops")) == 0
@@ -51,7 +51,7 @@ def test_a_change_without_a_signal_counts_once_the_moment_passes(
     settings: Any, clock: Clock
 ) -> None:
     settings.ROUTING_LOOKUP_SECONDS = 1
-    policies = OpenRouterPolicyManager()
+    policies = ModePolicies()
     policies.policy_for("ops")
 
     Policy.objects.filter(mode="ops").update(max_iterations=7)  # another process, say
@@ -63,7 +63,7 @@ def test_a_change_without_a_signal_counts_once_the_moment_passes(
 
 def test_a_saved_policy_counts_from_the_next_call(settings: Any, clock: Clock) -> None:
     settings.ROUTING_LOOKUP_SECONDS = 60
-    policies = OpenRouterPolicyManager()
+    policies = ModePolicies()
     policy = policies.policy_for("ops")
 
     policy.max_iterations = 9
@@ -74,7 +74,7 @@ def test_a_saved_policy_counts_from_the_next_call(settings: Any, clock: Clock) -
 
 def test_a_policy_handed_out_is_a_copy(settings: Any, clock: Clock) -> None:
     settings.ROUTING_LOOKUP_SECONDS = 60
-    policies = OpenRouterPolicyManager()
+    policies = ModePolicies()
 
     policies.policy_for("ops").max_iterations = 1234
 
@@ -83,7 +83,7 @@ def test_a_policy_handed_out_is_a_copy(settings: Any, clock: Clock) -> None:
 
 def test_a_policys_lists_handed_out_are_copies_too(settings: Any, clock: Clock) -> None:
     settings.ROUTING_LOOKUP_SECONDS = 60
-    policies = OpenRouterPolicyManager()
+    policies = ModePolicies()
 
     policies.policy_for("ops").tool_permissions.append("test-leaked")
     policies.policy_for("ops").fallback_models.append("test/leaked")
@@ -112,7 +112,7 @@ def test_a_read_made_while_a_policy_change_commits_is_forgotten_at_commit(
         finally:
             lookups.policies._load = load  # type: ignore[method-assign]
 
-    assert OpenRouterPolicyManager().policy_for("ops").max_iterations == 9
+    assert ModePolicies().policy_for("ops").max_iterations == 9
 
 
 def test_recorded_failures_count_from_the_next_call(settings: Any, clock: Clock) -> None:

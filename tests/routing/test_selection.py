@@ -1,4 +1,4 @@
-"""`OpenRouterPolicyManager` and `ModelSelector`: which policy, which models, in what order."""
+"""`ModePolicies` and `ModelSelector`: which policy, which models, in what order."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from routing.errors import ModelNotAllowed, ModelOverPriceCap, NoModelAvailable, UnknownMode
 from routing.models import Mode, ModelHealth, Policy, ToolPermission
 from routing.providers import OfflineProvider, OpenAICompatibleProvider, OpenRouterProvider
-from routing.services import ModelSelector, OpenRouterPolicyManager, health
+from routing.services import ModelSelector, ModePolicies, health
 from tests.routing.factories import ModelPriceFactory, PolicyFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def policy() -> Policy:
 
 @pytest.mark.usefixtures("routing_defaults")
 def test_seeded_policies_hold_the_defaults() -> None:
-    policies = {p.mode: p for p in OpenRouterPolicyManager().policies()}
+    policies = {p.mode: p for p in ModePolicies().policies()}
 
     assert list(policies) == Mode.values
     expected = {
@@ -74,13 +74,13 @@ def test_seeded_policies_hold_the_defaults() -> None:
 
 @pytest.mark.usefixtures("routing_defaults")
 def test_every_seeded_model_is_priced_and_fits_its_policy() -> None:
-    for policy in OpenRouterPolicyManager().policies():
+    for policy in ModePolicies().policies():
         assert select(policy, tools=True) == policy.models_in_order
 
 
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(UnknownMode, match="the modes are normal, deep_research, code, ops"):
-        OpenRouterPolicyManager().policy_for("turbo")
+        ModePolicies().policy_for("turbo")
 
 
 def test_models_over_the_price_cap_are_skipped(policy: Policy) -> None:
@@ -214,9 +214,9 @@ def test_a_router_is_estimated_at_the_price_cap() -> None:
 def test_mode_allowing_finds_the_first_policy_that_lists_a_model(policy: Policy) -> None:
     PolicyFactory(mode="normal", model="a/cheap", fallback_models=[])
 
-    assert OpenRouterPolicyManager().mode_allowing("a/cheap") == "normal"
-    assert OpenRouterPolicyManager().mode_allowing("d/small") == "code"
-    assert OpenRouterPolicyManager().mode_allowing("nope/none") is None
+    assert ModePolicies().mode_allowing("a/cheap") == "normal"
+    assert ModePolicies().mode_allowing("d/small") == "code"
+    assert ModePolicies().mode_allowing("nope/none") is None
 
 
 def test_the_offline_provider_needs_no_selection() -> None:
