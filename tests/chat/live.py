@@ -80,6 +80,7 @@ class Daphne:
         layer: str,
         extra_env: dict[str, str] | None = None,
         asgi: str = "config.asgi:application",
+        options: tuple[str, ...] = (),
     ) -> None:
         self.layer = layer
         self.port = free_port()
@@ -100,7 +101,11 @@ class Daphne:
         if layer == "redis":
             env["REDIS_URL"] = redis_url()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "config.daphne", "-b", "127.0.0.1", "-p", str(self.port), asgi],
+            [
+                *(sys.executable, "-m", "config.daphne", "-b", "127.0.0.1", "-p", str(self.port)),
+                *options,
+                asgi,
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

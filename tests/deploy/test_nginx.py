@@ -3,7 +3,8 @@
 The site file is used as shipped, with only its listen ports, certificate paths and static
 folder moved into the test's folder: HTTP goes to HTTPS, Django sees the request as secure
 (no redirect loop, its HSTS header), a websocket upgrades through the proxy, and a body over
-the limit is refused by nginx before it reaches Daphne.
+the limit is refused by nginx before it reaches Daphne, and the address Django counts
+sign-ins by is the one nginx saw, whatever X-Forwarded-For the client sent.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not Path(NGINX).exists(), reason="no nginx (apt-get install nginx-light)"),
 ]
+
+
+FAILURES_PER_ADDRESS = 3
 
 
 class Proxied:
@@ -76,11 +80,13 @@ http {{
 def proxied(tmp_path: Path, user: Any) -> Iterator[Proxied]:
     daphne = Daphne(
         layer="memory",
+        options=("--proxy-headers",),  # as deploy/systemd starts it
         extra_env={
             "BEHIND_TLS_PROXY": "true",
             "SECURE_SSL_REDIRECT": "true",
             "SECURE_HSTS_SECONDS": "3600",
             "SECURE_COOKIES": "true",
+            "LOGIN_FAILURES_PER_ADDRESS": str(FAILURES_PER_ADDRESS),
         },
     )
     (tmp_path / "tls").mkdir()
@@ -176,3 +182,26 @@ def test_a_body_over_the_limit_is_refused_by_nginx(proxied: Proxied) -> None:
     )
     assert response.status_code == 413
     assert "nginx" in response.text
+
+
+def test_a_client_cannot_choose_the_address_the_sign_in_limit_counts(proxied: Proxied) -> None:
+    browser = requests.Session()
+    login = f"{proxied.origin}/accounts/login/"
+    browser.get(login, verify=proxied.certificate, timeout=10)
+
+    def sign_in(attempt: int) -> int:
+        forged = {"X-Forwarded-For": f"203.0.113.{attempt}", "Referer": login}
+        body = {
+            "username": f"nobody{attempt}",  # a fresh account each time: only the address counts
+            "password": "wrong",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        }
+        answer = browser.post(
+            login, data=body, headers=forged, verify=proxied.certificate, timeout=10
+        )
+        return answer.status_code
+
+    statuses = [sign_in(attempt) for attempt in range(FAILURES_PER_ADDRESS + 1)]
+
+    assert statuses[:FAILURES_PER_ADDRESS] == [200] * FAILURES_PER_ADDRESS
+    assert statuses[-1] == 429, "the forged X-Forwarded-For did not reach Daphne as the address"

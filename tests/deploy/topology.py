@@ -1,9 +1,10 @@
 """The production topology of docs/deployment.md as processes on this machine.
 
-Every process is started the way deploy/systemd starts it (``daphne config.asgi:application``,
-``juggernaut run_worker``, ``juggernaut qcluster``) with the same environment, and shares
-nothing with the others but PostgreSQL and Redis. Each connects to PostgreSQL under its own
-``application_name``, so `pg_stat_activity` tells who holds which connection.
+Every process is started the way deploy/systemd starts it (``juggernaut-daphne
+config.asgi:application``, ``juggernaut run_worker``, ``juggernaut qcluster``) with the same
+environment, and shares nothing with the others but PostgreSQL and Redis. Each connects to
+PostgreSQL under its own ``application_name``, so `pg_stat_activity` tells who holds which
+connection.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ class Topology:
 
     def web(self, role: str, port: int | None = None) -> Process:
         port = port or free_port()
-        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        daphne = [sys.executable, "-m", "config.daphne", "-b", "127.0.0.1", "-p", str(port)]
         return self.add(role, [*daphne, "--proxy-headers", "config.asgi:application"], port=port)
 
     def worker(self, role: str) -> Process:
