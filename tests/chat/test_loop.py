@@ -83,8 +83,8 @@ def test_invalid_arguments_are_fed_back_to_the_model(user: Any, test_tools: Call
     assert test_tools.seen == [], "the tool never ran"
     execution = ToolExecution.objects.get(session=session)
     assert execution.state == ExecutionState.FAILED
-    assert "text: must be string" in execution.error
-    assert "extra: unknown argument" in execution.error
+    assert "arguments.text: 5 is not of type 'string'" in execution.error
+    assert "('extra' was unexpected)" in execution.error
     fed_back = provider.requests[1].messages[-1]
     assert fed_back["role"] == "tool" and "invalid arguments" in fed_back["content"]
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from jsonschema.exceptions import SchemaError
 
 from chat.tools import Tool, ToolContext, ToolError, ToolRegistry, tools
 from chat.tools.schema import check_schema, validation_errors
@@ -33,25 +34,29 @@ def test_valid_arguments_pass() -> None:
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        ({}, "name: required"),
-        ({"name": ""}, "name: at least 1 characters"),
-        ({"name": "toolong"}, "name: at most 5 characters"),
-        ({"name": "x", "count": True}, "count: must be integer"),
-        ({"name": "x", "count": 9}, "count: at most 3"),
-        ({"name": "x", "mode": "c"}, "mode: must be one of ['a', 'b']"),
-        ({"name": "x", "tags": ["a", 1]}, "tags[1]: must be string"),
-        ({"name": "x", "tags": ["a", "b", "c"]}, "tags: at most 2 items"),
-        ({"name": "x", "other": 1}, "other: unknown argument"),
-        ([], "arguments: must be object"),
+        ({}, "arguments: 'name' is a required property"),
+        ({"name": ""}, "arguments.name: '' should be non-empty"),
+        ({"name": "toolong"}, "arguments.name: 'toolong' is too long"),
+        ({"name": "x", "count": True}, "arguments.count: True is not of type 'integer'"),
+        ({"name": "x", "count": 9}, "arguments.count: 9 is greater than the maximum of 3"),
+        ({"name": "x", "mode": "c"}, "arguments.mode: 'c' is not one of ['a', 'b']"),
+        ({"name": "x", "tags": ["a", 1]}, "arguments.tags[1]: 1 is not of type 'string'"),
+        ({"name": "x", "tags": ["a", "b", "c"]}, "arguments.tags: ['a', 'b', 'c'] is too long"),
+        ({"name": "x", "other": 1}, "('other' was unexpected)"),
+        ([], "arguments: [] is not of type 'object'"),
     ],
 )
 def test_each_problem_is_named(args: Any, error: str) -> None:
-    assert error in validation_errors(args, SCHEMA)
+    assert any(error in line for line in validation_errors(args, SCHEMA))
 
 
-def test_a_schema_using_unsupported_keywords_is_refused() -> None:
-    with pytest.raises(ValueError, match="pattern"):
-        check_schema({"type": "object", "properties": {"x": {"type": "string", "pattern": "a+"}}})
+def test_every_problem_is_named_at_once() -> None:
+    assert len(validation_errors({"name": "", "count": 9, "other": 1}, SCHEMA)) == 3
+
+
+def test_a_schema_that_is_not_valid_is_refused() -> None:
+    with pytest.raises(SchemaError):
+        check_schema({"type": "object", "properties": {"x": {"type": "text"}}})
 
 
 def noop(context: ToolContext, arguments: dict[str, Any]) -> Any:
