@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Literal
+
+from config.retry_after import retry_after_seconds
 
 SECONDARY_FLOOR_SECONDS = 60.0
 # GitHub's reset is a whole second; a request sent on the second itself may still be refused.
@@ -64,22 +65,6 @@ def state_from(headers: Mapping[str, str]) -> RateLimitState | None:
     )
 
 
-def retry_after_seconds(value: str, *, now: float) -> float | None:
-    """Seconds from a ``retry-after`` header (a number or an HTTP date); None if unreadable."""
-    text = value.strip()
-    try:
-        return max(float(text), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(when.timestamp() - now, 0.0)
-
-
 def limit_hit(
     *, status: int, headers: Mapping[str, str], message: str, now: float, repeat: int
 ) -> LimitHit | None:
@@ -93,7 +78,7 @@ def limit_hit(
     kind: Literal["primary", "secondary"] = "primary" if exhausted else "secondary"
     retry_after = headers.get("retry-after")
     if retry_after is not None:
-        seconds = retry_after_seconds(retry_after, now=now)
+        seconds = retry_after_seconds(retry_after, now=datetime.fromtimestamp(now, UTC))
         if seconds is not None:
             return LimitHit(kind, seconds)
     if exhausted:

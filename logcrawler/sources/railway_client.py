@@ -12,12 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 
+from config.retry_after import retry_after_seconds
 from logcrawler.sources.base import CrawlNotes, RateLimited, SourceError
 from logcrawler.sources.cursor import format_rfc3339_ns, line_hash, parse_rfc3339_ns
 from routing.redaction import REDACTED, redact_text
@@ -111,24 +110,6 @@ class Deployment:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_STATUSES
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float:
-    """Seconds from a Retry-After header: a number, or an HTTP date."""
-    if not value:
-        return DEFAULT_RETRY_AFTER_SECONDS
-    text = value.strip()
-    try:
-        return max(float(text), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER_SECONDS
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 def _attributes(raw: Any) -> dict[str, str]:
@@ -247,6 +228,7 @@ class RailwayLogsClient:
                 raise SourceError(f"Railway unreachable: {type(exc).__name__}") from None
             if response.status_code == 429:
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
+                wait = DEFAULT_RETRY_AFTER_SECONDS if wait is None else wait
                 if wait > self.max_retry_wait or retries >= self.max_retries:
                     raise RateLimited(
                         f"Railway rate limit (HTTP 429): retry after {wait:.0f} s",

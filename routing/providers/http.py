@@ -13,15 +13,14 @@ import queue
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any, ClassVar
 
 import requests
 import urllib3
 
+from config.retry_after import retry_after_seconds
 from routing.errors import (
     NoProviderForConstraints,
     ProviderAuthError,
@@ -135,24 +134,6 @@ def _arrived(raw: urllib3.response.BaseHTTPResponse) -> Iterator[bytes]:
             yield data
     except urllib3.exceptions.HTTPError as exc:
         raise requests.exceptions.ConnectionError(exc) from None
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait, from `Retry-After: 7` or `Retry-After: <HTTP date>`."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 def _json_number(value: Decimal) -> int | float:
@@ -342,7 +323,7 @@ class OpenAICompatibleProvider(Provider):
             else:
                 if response.status_code == 200:
                     return response, attempts
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                 with response:
                     error = self.error_for(response, attempts=attempts, retry_after=retry_after)
                 if response.status_code not in self.retryable_statuses:

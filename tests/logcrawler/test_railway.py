@@ -314,15 +314,3 @@ def test_no_token_anywhere_is_an_error(
     source.refresh_from_db()
     assert "no Railway token" in source.last_error
     assert fake_railway.requests == []
-
-
-def test_retry_after_as_a_number_or_an_http_date() -> None:
-    from datetime import UTC, datetime
-
-    from logcrawler.sources.railway_client import retry_after_seconds
-
-    now = datetime(2025, 6, 2, 12, 0, 0, tzinfo=UTC)
-    assert retry_after_seconds("120") == 120
-    assert retry_after_seconds("Mon, 02 Jun 2025 12:01:30 GMT", now=now) == 90
-    assert retry_after_seconds(None) == 60
-    assert retry_after_seconds("soon") == 60

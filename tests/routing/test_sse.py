@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from routing.providers.http import parse_retry_after
 from routing.providers.sse import iter_events, iter_lines
 
 
@@ -31,13 +28,3 @@ def test_comments_skipped_multiline_data_joined_whatever_the_chunking() -> None:
 
 def test_a_last_event_without_a_blank_line_still_counts() -> None:
     assert events(b"data: x", size=3) == ["x"]
-
-
-def test_retry_after_in_seconds_or_as_a_date() -> None:
-    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
-
-    assert parse_retry_after("7") == 7.0
-    assert parse_retry_after("Wed, 01 Jan 2025 12:00:30 GMT", now=now) == 30.0
-    assert parse_retry_after("Wed, 01 Jan 2025 11:00:00 GMT", now=now) == 0.0
-    assert parse_retry_after("soon") is None
-    assert parse_retry_after(None) is None
