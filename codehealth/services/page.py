@@ -52,15 +52,14 @@ class FindingFilters:
         )
 
     def query(self) -> str:
-        """These filters as a query string (the first page)."""
-        given = {
-            "kind": self.kind,
-            "severity": self.severity,
-            "state": self.state,
-            "new": "1" if self.new_only else "",
-            "q": self.q,
-        }
-        return "?" + urlencode({k: v for k, v in given.items() if v})
+        """These filters as a query string (the first page); "all states" is ``state=``."""
+        given = {"kind": self.kind, "severity": self.severity, "q": self.q}
+        pairs = [(k, v) for k, v in given.items() if v]
+        if self.state != CURRENT:
+            pairs.append(("state", self.state))
+        if self.new_only:
+            pairs.append(("new", "1"))
+        return "?" + urlencode(pairs)
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ class TrendPoint:
     @property
     def label(self) -> str:
         parts = ", ".join(f"{n} {s}" for s, n in self.by_series.items() if n)
+        split = f" ({parts or 'none'})" if len(self.by_series) > 1 else ""
         scan = f", scan #{self.scan_id}" if self.scan_id else ""
-        return f"{self.day:%Y-%m-%d}: {self.total} {self.what} ({parts or 'none'}){scan}"
+        return f"{self.day:%Y-%m-%d}: {self.total} {self.what}{split}{scan}"
 
 
 def open_trend(

@@ -36,6 +36,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        week = _day(options["week"]) if options["week"] else last_complete_week()
         if options["repo"]:
             repositories = list(Repository.objects.filter(name=options["repo"]))
             if not repositories:
@@ -44,7 +45,6 @@ class Command(BaseCommand):
             repositories = list(Repository.objects.enabled())
             if not repositories:
                 raise CommandError("no enabled repository to report on")
-        week = _day(options["week"]) if options["week"] else last_complete_week()
         out = Path(options["out"]) if options["out"] else None
         if out is not None and not out.is_dir():
             raise CommandError(f"--out {out} is not a folder")
