@@ -16,7 +16,6 @@ from rest_framework.response import Response
 
 from codehealth.models import Repository, WeeklyReport
 from codehealth.services.weekly import last_complete_week, week_start_of, write_weekly_report
-from config.api.fields import ErrorSerializer
 from config.api.pagination import CursorPagination
 from engine.api.permissions import IsHumanUser, human_user
 from engine.services.history import user_actor
@@ -122,7 +121,7 @@ class WeeklyReportViewSet(
     @extend_schema(
         summary="Write a repository's report of a week now (again, if it exists)",
         request=WriteReportSerializer,
-        responses={201: WeeklyReportSerializer, 400: ErrorSerializer},
+        responses={201: WeeklyReportSerializer},
     )
     def create(self, request: Request) -> Response:
         given = WriteReportSerializer(data=request.data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from django.db import models
@@ -69,6 +70,11 @@ class WeeklyReport(models.Model):
     def is_complete(self) -> bool:
         """Written after its week ended; otherwise it is the week so far."""
         return self.generated_at >= self.ends_at
+
+    @property
+    def last_day(self) -> date:
+        """The week's Sunday (UTC): its end, inclusive."""
+        return (self.ends_at - timedelta(days=1)).astimezone(UTC).date()
 
     @property
     def markdown_filename(self) -> str:

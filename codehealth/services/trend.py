@@ -16,7 +16,8 @@ from django.utils import timezone
 from codehealth.models import SEVERITY_ORDER, Repository, Scan
 
 TREND_DAYS = 90
-WIDTH, HEIGHT = 720, 200
+WIDTH, HEIGHT = 1100, 220
+WEEKLY_WIDTH = 720  # the report's chart is half the page wide
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
 
 
@@ -121,8 +122,8 @@ def _fmt(n: float) -> str:
     return f"{n:.1f}"
 
 
-def trend_chart(points: list[TrendPoint]) -> TrendChart:
-    chart = TrendChart()
+def trend_chart(points: list[TrendPoint], *, width: int = WIDTH) -> TrendChart:
+    chart = TrendChart(width=width, right=width - RIGHT)
     if not points:
         return chart
     series = list(points[0].by_series)
@@ -182,4 +183,4 @@ def weekly_trend_chart(weeks: list[dict[str, Any]]) -> TrendChart:
         for w in weeks
         if w.get("open") is not None
     ]
-    return trend_chart(points)
+    return trend_chart(points, width=WEEKLY_WIDTH)

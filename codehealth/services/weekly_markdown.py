@@ -72,7 +72,7 @@ def _by_kind(sections: dict[str, Any]) -> list[str]:
 
 def weekly_markdown(report: WeeklyReport) -> str:
     s = report.sections
-    end = report.ends_at.date()
+    end = report.last_day
     status = "" if report.is_complete else " (the week so far)"
     lines = [
         f"# Code health: {report.repository.name}, week of {report.week_start:%Y-%m-%d}{status}",
