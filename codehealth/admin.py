@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
+from codehealth import admin_reports  # noqa: F401 (registers the weekly reports' admin)
 from codehealth.models import (
     ACTIVE_STATES,
     AutoPR,

@@ -112,7 +112,7 @@ class ScanSerializer(serializers.ModelSerializer[Scan]):
         child=serializers.DictField(child=serializers.IntegerField()),
         read_only=True,
         help_text="By bucket (new, fixed, reopened, open, new_code, ruleset, accepted, "
-        "false_positive), each by severity.",
+        "false_positive), each by severity; and open_by_kind, the open ones by kind.",
     )
     notes = serializers.ListField(
         child=serializers.CharField(),

@@ -8,7 +8,6 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -43,6 +42,7 @@ from codehealth.services import (
     start_scan,
 )
 from config.api.fields import ErrorSerializer
+from config.api.pagination import CursorPagination
 from engine.api.permissions import IsHumanUser, human_user
 from engine.api.serializers import TaskSerializer
 from engine.services.history import user_actor

@@ -1,4 +1,4 @@
-"""Code health's rows: repositories, scans and tool runs, findings, auto-PRs."""
+"""Code health's rows: repositories, scans and tool runs, findings, auto-PRs, weekly reports."""
 
 from codehealth.models.autoprs import OPEN_AUTOPR_STATES, AutoPR, AutoPRKind, AutoPRState
 from codehealth.models.findings import (
@@ -13,6 +13,7 @@ from codehealth.models.findings import (
     FindingState,
     FixApplicability,
 )
+from codehealth.models.reports import WeeklyReport
 from codehealth.models.repositories import Repository, RepositoryKind
 from codehealth.models.scans import (
     FINISHED_SCAN_STATUSES,
@@ -46,4 +47,5 @@ __all__ = [
     "ToolRun",
     "ToolRunOrigin",
     "ToolRunStatus",
+    "WeeklyReport",
 ]

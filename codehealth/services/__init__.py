@@ -16,6 +16,7 @@ from codehealth.services.code import (
     resolve_commit,
     search_code,
 )
+from codehealth.services.daily import DailyScan, queue_daily_scan, queue_daily_scans
 from codehealth.services.findings import (
     ACTIONS,
     CURRENT,
@@ -38,6 +39,8 @@ from codehealth.services.patches import (
 from codehealth.services.sarif import scan_to_sarif
 from codehealth.services.scans import SCAN_KIND, run_scan, scan_now, start_scan
 from codehealth.services.summary import RepositorySummary, repository_summary
+from codehealth.services.weekly import write_due_reports, write_weekly_report
+from codehealth.services.weekly_markdown import weekly_markdown
 
 __all__ = [
     "ACTIONS",
@@ -45,6 +48,7 @@ __all__ = [
     "CURRENT",
     "SCAN_KIND",
     "CodeSearch",
+    "DailyScan",
     "FileExcerpt",
     "RepositorySummary",
     "accept_finding",
@@ -61,6 +65,8 @@ __all__ = [
     "may_merge",
     "merge_autopr",
     "propose_patch",
+    "queue_daily_scan",
+    "queue_daily_scans",
     "read_file",
     "reject_autopr",
     "reopen_finding",
@@ -71,4 +77,7 @@ __all__ = [
     "scan_to_sarif",
     "search_code",
     "start_scan",
+    "weekly_markdown",
+    "write_due_reports",
+    "write_weekly_report",
 ]

@@ -1,10 +1,12 @@
-"""The code-health page's context: a repository's summary, its filtered findings, the
-rules whose findings all have a safe fix, and its auto-PRs."""
+"""The code-health page's context: a repository's summary, the trend of its open findings,
+the tabs per kind, its filtered findings, the rules whose findings all have a safe fix, and
+its auto-PRs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
@@ -21,6 +23,7 @@ from codehealth.models import (
 from codehealth.services.code import finding_line_url
 from codehealth.services.findings import CURRENT, list_findings
 from codehealth.services.summary import RepositorySummary, repository_summary
+from codehealth.services.trend import open_trend, trend_chart
 
 FINDINGS_PER_PAGE = 50
 AUTOPRS_SHOWN = 10
@@ -47,6 +50,42 @@ class FindingFilters:
             new_only=query.get("new") == "1",
             q=str(query.get("q", ""))[:200],
         )
+
+    def query(self) -> str:
+        """These filters as a query string (the first page); "all states" is ``state=``."""
+        given = {"kind": self.kind, "severity": self.severity, "q": self.q}
+        pairs = [(k, v) for k, v in given.items() if v]
+        if self.state != CURRENT:
+            pairs.append(("state", self.state))
+        if self.new_only:
+            pairs.append(("new", "1"))
+        return "?" + urlencode(pairs)
+
+
+@dataclass(frozen=True)
+class KindTab:
+    kind: str  # "" for every kind
+    label: str
+    active_findings: int
+    href: str
+    selected: bool
+
+
+def kind_tabs(repository: Repository, filters: FindingFilters) -> list[KindTab]:
+    """A tab per kind of finding with its open count; each keeps the other filters."""
+    counts = dict(
+        Finding.objects.filter(repository=repository)
+        .active()
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    tabs = [("", "All kinds", sum(counts.values()))]
+    tabs += [(value, str(label), counts.get(value, 0)) for value, label in FindingKind.choices]
+    return [
+        KindTab(kind, label, n, replace(filters, kind=kind).query(), filters.kind == kind)
+        for kind, label, n in tabs
+    ]
 
 
 @dataclass(frozen=True)
@@ -101,6 +140,8 @@ def repository_context(
         "fixable": fixable_rules(repository),
         "autoprs": list(AutoPR.objects.filter(repository=repository)[:AUTOPRS_SHOWN]),
         "kinds": FindingKind.choices,
+        "kind_tabs": kind_tabs(repository, filters),
+        "trend": trend_chart(open_trend(repository, kind=filters.kind)),
         "severities": SEVERITY_ORDER,
         "states": [(CURRENT, "Current"), *FindingState.choices, ("", "All")],
     }

@@ -79,6 +79,8 @@ class Outcome:
             "reopened": by_severity(self.reopened),
             "fixed": by_severity(self.fixed),
             "open": by_severity(active),
+            # The trend chart's kind tabs: open findings by kind (not by severity).
+            "open_by_kind": dict(Counter(f.kind for f in active)),
             "new_code": by_severity([f for f in active if f.is_new]),
             "accepted": by_severity([f for f in self.seen if f.state == FindingState.ACCEPTED]),
             "false_positive": by_severity(

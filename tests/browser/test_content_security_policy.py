@@ -4,6 +4,7 @@ script error, and the pages' own scripts ran."""
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from chat.models import ChatSession
+from codehealth.models import WeeklyReport
 from engine.models import Task
 from logcrawler.models import ErrorFingerprint
 from selfheal.models import PlaybookExecution
@@ -30,6 +32,7 @@ def pages() -> list[str]:
         "/selfheal/",
         "/logs/",
         "/codehealth/",
+        "/codehealth/reports/",
         "/routing/",
         "/admin/",
         "/admin/engine/task/",
@@ -41,6 +44,9 @@ def pages() -> list[str]:
         paths.append(f"/chat/{session.pk}/")
     if fingerprint:
         paths.append(f"/logs/fingerprints/{fingerprint.pk}/")
+    report = WeeklyReport.objects.order_by("pk").first()
+    if report:
+        paths.append(f"/codehealth/reports/{report.pk}/")
     execution = PlaybookExecution.objects.order_by("pk").first()
     if execution:
         paths.append(f"/selfheal/executions/{execution.pk}/")
@@ -76,6 +82,7 @@ def test_every_page_works_under_the_content_security_policy(
     page: Any, daphne: Daphne, staff: Any
 ) -> None:
     call_command("seed_demo", verbosity=0)
+    call_command("codehealth_report", stdout=StringIO())  # the demo repository's last week
     sign_in(page, daphne, staff)
     problems = watch(page)
 

@@ -4,12 +4,14 @@ on through actions."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from codehealth.models import Finding, FindingState, Repository, Scan
+from codehealth.models import Finding, FindingState, Repository, Scan, WeeklyReport
+from codehealth.services.weekly import write_weekly_report
 from tests.codehealth.conftest import register, scan
 from tests.codehealth.gitrepo import GitRepo
 
@@ -31,7 +33,9 @@ def repository(make_repo: Callable[..., GitRepo]) -> Repository:
 
 
 def test_every_changelist_opens(admin_client_: Client, repository: Repository) -> None:
-    for model in ("repository", "scan", "toolrun", "finding", "findingoccurrence", "autopr"):
+    write_weekly_report(repository=repository, week_start=date(2026, 11, 23), actor="system:t")
+    models = ("repository", "scan", "toolrun", "finding", "findingoccurrence", "autopr")
+    for model in (*models, "weeklyreport"):
         assert admin_client_.get(f"/admin/codehealth/{model}/").status_code == 200, model
     page = admin_client_.get(f"/admin/codehealth/repository/{repository.pk}/change/")
     assert page.status_code == 200 and "ghp_not_shown" not in page.content.decode()
@@ -67,3 +71,24 @@ def test_scan_now_from_the_admin_queues_a_scan(
         {"action": "scan_now", "_selected_action": [repository.pk]},
     )
     assert Scan.objects.filter(status="queued").count() == 1
+
+
+def test_a_weekly_report_is_written_again_by_an_action(
+    admin_client_: Client, repository: Repository
+) -> None:
+    report = write_weekly_report(
+        repository=repository, week_start=date(2026, 11, 23), actor="system:t"
+    )
+    page = admin_client_.get(f"/admin/codehealth/weeklyreport/{report.pk}/change/")
+    assert (
+        page.status_code == 200
+        and f"/codehealth/reports/{report.pk}/markdown/" in page.content.decode()
+    )
+
+    admin_client_.post(
+        "/admin/codehealth/weeklyreport/",
+        {"action": "write_again", "_selected_action": [report.pk]},
+    )
+
+    again = WeeklyReport.objects.get()
+    assert again.pk == report.pk and again.generated_by == "user:olga"

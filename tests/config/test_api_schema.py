@@ -128,6 +128,7 @@ def test_code_health_answers_match_their_schema(
 ) -> None:
     from codehealth.models import AutoPR, Finding, Scan
     from codehealth.services import propose_patch
+    from codehealth.services.weekly import write_weekly_report
     from tests.codehealth.conftest import register, scan
     from tests.codehealth.gitrepo import python_repo
     from tests.codehealth.test_patches import PATCH
@@ -141,6 +142,9 @@ def test_code_health_answers_match_their_schema(
     autopr: AutoPR = propose_patch(
         repository=repository, diff=PATCH, title="B", actor=system_actor("test")
     )
+    report = write_weekly_report(
+        repository=repository, week_start=timezone.now().date(), actor=system_actor("test")
+    )
 
     answers = [
         ("/api/codehealth/scans/{id}/", f"/api/codehealth/scans/{done.pk}/"),
@@ -149,6 +153,8 @@ def test_code_health_answers_match_their_schema(
         ("/api/codehealth/findings/{id}/", f"/api/codehealth/findings/{finding.pk}/"),
         ("/api/codehealth/autoprs/{id}/", f"/api/codehealth/autoprs/{autopr.pk}/"),
         ("/api/codehealth/repositories/", "/api/codehealth/repositories/"),
+        ("/api/codehealth/reports/", "/api/codehealth/reports/"),
+        ("/api/codehealth/reports/{id}/", f"/api/codehealth/reports/{report.pk}/"),
     ]
     for path, url in answers:
         response = api.get(url)
