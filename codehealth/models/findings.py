@@ -50,10 +50,12 @@ ALIVE_STATES = (FindingState.OPEN, FindingState.REOPENED, FindingState.ACCEPTED)
 
 
 class FindingConfidence(models.TextChoices):
+    """Blank (not a choice, so the API's enum has no empty member) when the tool does not
+    say."""
+
     HIGH = "high", "High"
     MEDIUM = "medium", "Medium"
     LOW = "low", "Low"
-    NONE = "", "Not said"
 
 
 def no_evidence() -> list[str]:
