@@ -35,6 +35,7 @@ def registered_scanners() -> list[Scanner]:
 
 def register_builtin_scanners() -> None:
     from codehealth.scanners.contract import ContractScanner
+    from codehealth.scanners.django_checks import DjangoChecksScanner
     from codehealth.scanners.eslint import EslintScanner
     from codehealth.scanners.mypy import MypyScanner
     from codehealth.scanners.ruff import RuffScanner
@@ -48,6 +49,7 @@ def register_builtin_scanners() -> None:
         EslintScanner(),
         VultureScanner(),
         ContractScanner(),
+        DjangoChecksScanner(),
     )
     for scanner in builtin:
         register_scanner(scanner, replace=True)
