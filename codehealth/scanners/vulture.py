@@ -44,7 +44,9 @@ from codehealth.scanners.django_wiring import (
 # Bumped when what counts as wiring changes: a rule-set change, not a burst of findings.
 WIRING_RULES = 1
 MIN_CONFIDENCE = 60
-ALWAYS_EXCLUDED = (".venv", "venv", ".tox", "node_modules", ".git", "site-packages")
+# Folders never read (by path segment: vulture's own --exclude globs the absolute path,
+# which would also match the folder the checkout is extracted into).
+NOT_OURS = frozenset({".venv", "venv", ".tox", "node_modules", ".git", "site-packages"})
 HELP_URL = "https://github.com/jendrikseipp/vulture#handling-false-positives"
 # Where a name may be mentioned without Python loading it.
 TEXT_SUFFIXES = (".py", ".js", ".mjs", ".ts", ".json", ".toml", ".cfg", ".ini", ".yml", ".yaml")
@@ -138,6 +140,17 @@ def definition_spans(source: str) -> dict[int, int]:
     return spans
 
 
+def names_in(root: Path, files: list[str]) -> set[str]:
+    """Every identifier the files mention."""
+    found: set[str] = set()
+    for path in files:
+        try:
+            found.update(_WORD.findall((root / path).read_text(errors="replace")))
+        except OSError:
+            continue
+    return found
+
+
 def mentions(root: Path, files: list[str], names: set[str]) -> dict[str, list[str]]:
     """Where each of `names` occurs as a word in the tree's text: "path:line" each."""
     found: dict[str, list[str]] = {name: [] for name in names}
@@ -182,7 +195,7 @@ class VultureScanner(Scanner):
         options = {
             "wiring_rules": WIRING_RULES,
             "min_confidence": int(table.get("min_confidence", MIN_CONFIDENCE)),
-            "exclude": sorted({*ALWAYS_EXCLUDED, *table.get("exclude", [])}),
+            "exclude": sorted(table.get("exclude", [])),
             "ignore_names": sorted({*table.get("ignore_names", []), *context.stale_whitelist}),
             "ignore_decorators": sorted(
                 {*REGISTERING_DECORATORS, *table.get("ignore_decorators", [])}
@@ -197,26 +210,27 @@ class VultureScanner(Scanner):
         )
 
     def run(self, plan: Plan, root: Path, context: ScanContext) -> ScannerResult:
-        files = [p for p in context.files if not p.startswith(tuple(ALWAYS_EXCLUDED))]
+        files = [p for p in context.files if not NOT_OURS.intersection(p.split("/")[:-1])]
         sources = [p for p in files if p.endswith((".py", *TEMPLATE_SUFFIXES))]
+        analysed = [p for p in sources if p.endswith(".py") and not is_test_or_migration(p)]
         wiring = collect_wiring(root, [p for p in sources if not is_test_or_migration(p)])
-        wiring |= collect_wiring(
-            root, [p for p in sources if is_test_or_migration(p)], declarations=False
-        )
+        # Tests and migrations are never reported, so vulture need not parse them (nearly
+        # half of a well-tested tree): every name they mention counts as used instead.
+        wiring |= names_in(root, [p for p in sources if is_test_or_migration(p)])
         with tempfile.TemporaryDirectory(prefix="vulture-") as scratch:
             whitelist = Path(scratch) / "django_wiring_whitelist.py"
             whitelist.write_text(whitelist_module(wiring | framework_hooks()))
             argv = [
                 plan.executable,
-                ".",
+                *analysed,
                 str(whitelist),
                 "--min-confidence",
                 str(plan.options["min_confidence"]),
-                "--exclude",
-                ",".join(plan.options["exclude"]),
                 "--ignore-decorators",
                 ",".join(plan.options["ignore_decorators"]),
             ]
+            if plan.options["exclude"]:
+                argv += ["--exclude", ",".join(plan.options["exclude"])]
             if plan.options["ignore_names"]:
                 argv += ["--ignore-names", ",".join(plan.options["ignore_names"])]
             done = processes.run(argv, cwd=root, env=context.environment)
