@@ -17,6 +17,7 @@ from engine.services.history import system_actor
 from tests.codehealth.conftest import register, scan
 from tests.codehealth.gitrepo import GitRepo, python_repo
 from tests.codehealth.test_sarif import validate
+from tests.codehealth.test_tools import call
 
 # A Django project wired every way a dead-code tool misses: none of these may be reported.
 WIRED_PROJECT = {
@@ -306,6 +307,9 @@ def test_django_wiring_is_never_reported_and_dead_code_is(wired_repo: GitRepo) -
     assert "static/shop.js:1" in found["named_in_javascript"].evidence[1]
     run = done.tool_runs.get(tool="vulture")
     assert run.version.startswith("vulture ") and run.exit_code == 3
+
+    (row,) = [r for r in call("code_findings", {"kind": "stale"})["findings"] if r["id"] == dead.pk]
+    assert (row["confidence"], row["evidence"]) == ("high", dead.evidence)
 
     log = scan_to_sarif(done)
     validate(log)
