@@ -4,8 +4,9 @@
 
 Runs in a scratch SQLite database and work folder (nothing of yours is touched), with the
 demo repository's settings (ruff with its extra rules, mypy through the project's own
-configuration). It measures, on the commit `--ref` (default HEAD) of `--repo` (default this
-checkout):
+configuration), and every registered scanner (vulture for stale code, the contract probe
+when the JavaScript makes calls with literal paths). It measures, on the commit `--ref`
+(default HEAD) of `--repo` (default this checkout):
 
 - **baseline**: `ruff check` alone over the same tree (git archive of the commit, the same
   rules), best of `--runs`;

@@ -29,6 +29,10 @@ class RawFinding:
     help_url: str = ""
     # The tool's fix: {"applicability": "safe"|"unsafe"|"display", "message", "edits"}.
     fix: dict[str, Any] | None = None
+    # Why the tool believes it (stale code: each kind of evidence, the line's age), and how
+    # sure it is: "high" only where two kinds of evidence agree; "" when the tool says not.
+    evidence: list[str] = field(default_factory=list)
+    confidence: str = ""
     # Filled in by tracking.
     line_hash: str = ""
     occurrence: int = 0

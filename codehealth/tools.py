@@ -65,6 +65,8 @@ def _finding_row(finding: Finding) -> dict[str, Any]:
         "symbol": finding.symbol,
         "message": finding.message[:MESSAGE_CHARS],
         "fix": finding.fix_applicability or None,
+        "confidence": finding.confidence or None,
+        "evidence": finding.evidence,
         "task": finding.task_id,
     }
 

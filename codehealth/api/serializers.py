@@ -13,6 +13,7 @@ from codehealth.models import (
     AutoPRKind,
     AutoPRState,
     Finding,
+    FindingConfidence,
     FindingKind,
     FindingSeverity,
     FindingState,
@@ -167,6 +168,19 @@ class CodeFindingSerializer(serializers.ModelSerializer[Finding]):
     severity = EnumChoiceField(FindingSeverity, read_only=True)
     state = EnumChoiceField(FindingState, read_only=True)
     fix_applicability = EnumChoiceField(FixApplicability, read_only=True, allow_blank=True)
+    confidence = EnumChoiceField(
+        FindingConfidence,
+        read_only=True,
+        allow_blank=True,
+        help_text="How sure the scanner is: stale code is high only where two kinds of "
+        "evidence agree; blank when the tool does not say.",
+    )
+    evidence = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Why the scanner believes it, one sentence each (stale code: the tool's "
+        "verdict, the search of the tree's text, the line's last change).",
+    )
     line_url = serializers.SerializerMethodField(
         help_text="Where a person reads the line, at the commit last scanned: GitHub's page "
         "for a GitHub repository, this server's code view (a path) for a local one."
@@ -191,6 +205,8 @@ class CodeFindingSerializer(serializers.ModelSerializer[Finding]):
             "message",
             "help_url",
             "fix_applicability",
+            "confidence",
+            "evidence",
             "state",
             "state_reason",
             "state_changed_at",
@@ -225,6 +241,7 @@ class FindingFilterSerializer(serializers.Serializer[Any]):
     rule = serializers.CharField(required=False, max_length=200)
     path = serializers.CharField(required=False, max_length=1000, help_text="A path prefix.")
     new_only = serializers.BooleanField(required=False, default=False)
+    confidence = EnumChoiceField(FindingConfidence, required=False)
     q = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS)
 
 

@@ -174,6 +174,7 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
             path=given.get("path", ""),
             new_only=given.get("new_only", False),
             query=given.get("q", ""),
+            confidence=given.get("confidence", ""),
         ).select_related("last_seen_scan")
 
     def _done(self, finding: Finding) -> Response:

@@ -49,6 +49,19 @@ ACTIVE_STATES = (FindingState.OPEN, FindingState.REOPENED)
 ALIVE_STATES = (FindingState.OPEN, FindingState.REOPENED, FindingState.ACCEPTED)
 
 
+class FindingConfidence(models.TextChoices):
+    """Blank (not a choice, so the API's enum has no empty member) when the tool does not
+    say."""
+
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+def no_evidence() -> list[str]:
+    return []
+
+
 class FixApplicability(models.TextChoices):
     SAFE = "safe", "Safe"
     UNSAFE = "unsafe", "Unsafe"
@@ -94,6 +107,17 @@ class Finding(models.Model):
     help_url = models.CharField(max_length=500, blank=True)
     fix_applicability = models.CharField(
         max_length=16, choices=FixApplicability.choices, blank=True, default=""
+    )
+    confidence = models.CharField(
+        max_length=8,
+        choices=FindingConfidence.choices,
+        blank=True,
+        default="",
+        help_text="How sure the scanner is (stale code: high only where two kinds of "
+        "evidence agree); blank when the tool does not say.",
+    )
+    evidence = models.JSONField(
+        default=no_evidence, blank=True, help_text="Why the scanner believes it (sentences)."
     )
 
     state = models.CharField(
@@ -160,6 +184,10 @@ class FindingOccurrence(models.Model):
     message = models.TextField()
     help_url = models.CharField(max_length=500, blank=True)
     fix = models.JSONField(null=True, blank=True, help_text="The tool's fix, as it gave it.")
+    confidence = models.CharField(
+        max_length=8, choices=FindingConfidence.choices, blank=True, default=""
+    )
+    evidence = models.JSONField(default=no_evidence, blank=True)
 
     class Meta:
         ordering = ["scan", "path", "line", "id"]

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from codehealth.errors import CodehealthError
@@ -34,6 +35,8 @@ class BlameLine:
     commit: str
     # The line is older than the `since` commit given to `blame` (it reached `since`).
     before_since: bool
+    # When the commit was made (its committer time), where the host says.
+    committed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -54,6 +55,7 @@ def _line_ranges(lines: Iterable[int]) -> list[tuple[int, int]]:
 def parse_blame(porcelain: str) -> dict[int, BlameLine]:
     """`git blame --porcelain`: a header per line, a commit's details the first time only."""
     boundaries: set[str] = set()
+    times: dict[str, datetime] = {}
     headers: list[tuple[str, int]] = []
     current = ""
     for raw in porcelain.splitlines():
@@ -65,8 +67,15 @@ def parse_blame(porcelain: str) -> dict[int, BlameLine]:
             headers.append((current, int(fields[2])))
         elif raw == "boundary":
             boundaries.add(current)
+        elif raw.startswith("committer-time ") and fields[1].isdigit():
+            times[current] = datetime.fromtimestamp(int(fields[1]), tz=UTC)
     return {
-        line: BlameLine(line=line, commit=commit, before_since=commit in boundaries)
+        line: BlameLine(
+            line=line,
+            commit=commit,
+            before_since=commit in boundaries,
+            committed_at=times.get(commit),
+        )
         for commit, line in headers
     }
 

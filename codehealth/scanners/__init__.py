@@ -34,12 +34,24 @@ def registered_scanners() -> list[Scanner]:
 
 
 def register_builtin_scanners() -> None:
+    from codehealth.scanners.contract import ContractScanner
+    from codehealth.scanners.django_checks import DjangoChecksScanner
     from codehealth.scanners.eslint import EslintScanner
     from codehealth.scanners.mypy import MypyScanner
     from codehealth.scanners.ruff import RuffScanner
     from codehealth.scanners.typescript import TypeScriptScanner
+    from codehealth.scanners.vulture import VultureScanner
 
-    for scanner in (RuffScanner(), MypyScanner(), TypeScriptScanner(), EslintScanner()):
+    builtin = (
+        RuffScanner(),
+        MypyScanner(),
+        TypeScriptScanner(),
+        EslintScanner(),
+        VultureScanner(),
+        ContractScanner(),
+        DjangoChecksScanner(),
+    )
+    for scanner in builtin:
         register_scanner(scanner, replace=True)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from codehealth import processes
 from codehealth.normal_form import RawFinding
+from codehealth.repositories.base import BlameLine
 
 
 @dataclass
@@ -33,6 +34,10 @@ class ScanContext:
     # A local checkout's work tree: never scanned (scans read the commit), but its installed
     # JavaScript packages and its tools' caches may be borrowed.
     work_tree: Path | None = None
+    # Who last touched lines of a file at the commit (the code host's blame), or None.
+    blame: Callable[[str, list[int]], dict[int, BlameLine]] | None = None
+    # Names people marked false positives in earlier stale-code findings: never stale again.
+    stale_whitelist: tuple[str, ...] = ()
     _file_set: frozenset[str] = field(default=frozenset(), init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -35,6 +35,7 @@ def list_findings(
     path: str = "",
     new_only: bool = False,
     query: str = "",
+    confidence: str = "",
 ) -> QuerySet[Finding]:
     """Findings filtered by what is given (blank: any). `state` may be a state or
     "current" (not fixed); `path` is a prefix."""
@@ -45,7 +46,13 @@ def list_findings(
         findings = findings.exclude(state=FindingState.FIXED)
     elif state:
         findings = findings.filter(state=state)
-    lookups = {"kind": kind, "severity": severity, "tool": tool, "rule": rule}
+    lookups = {
+        "kind": kind,
+        "severity": severity,
+        "tool": tool,
+        "rule": rule,
+        "confidence": confidence,
+    }
     findings = findings.filter(**{k: v for k, v in lookups.items() if v})
     if path:
         findings = findings.filter(path__startswith=path)

@@ -46,6 +46,10 @@ def _result(row: FindingOccurrence, rule_index: int) -> dict[str, Any]:
             "anchor": row.anchor,
         },
     }
+    if row.confidence:
+        result["properties"]["confidence"] = row.confidence
+    if row.evidence:
+        result["properties"]["evidence"] = row.evidence
     if row.path:
         location: dict[str, Any] = {"artifactLocation": {"uri": row.path, "uriBaseId": "SRCROOT"}}
         if row.line:

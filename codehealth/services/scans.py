@@ -21,6 +21,9 @@ from django.utils import timezone
 
 from codehealth.errors import CodehealthError, ScanNotFound
 from codehealth.models import (
+    Finding,
+    FindingKind,
+    FindingState,
     Repository,
     Scan,
     ScanStatus,
@@ -32,6 +35,7 @@ from codehealth.processes import clean_environment
 from codehealth.repositories import CodeHost, LocalGitRepository, open_repository
 from codehealth.repositories.local import work_dir
 from codehealth.scanners import Plan, ScanContext, Scanner, registered_scanners
+from codehealth.scanners.vulture import stale_name
 from codehealth.services.change_requests import host_open_changes
 from codehealth.services.reported import tool_runs
 from codehealth.services.tool_runs import (
@@ -137,7 +141,18 @@ def scan_context(repository: Repository, host: CodeHost, commit: str) -> ScanCon
         cache_dir=work_dir("cache") / str(repository.pk),
         extend_select=tuple(repository.lint_extend_select or ()),
         work_tree=host.path if isinstance(host, LocalGitRepository) else None,
+        blame=lambda path, lines: host.blame(commit, path, lines),
+        stale_whitelist=stale_false_positives(repository),
     )
+
+
+def stale_false_positives(repository: Repository) -> tuple[str, ...]:
+    """The names people ruled false positives among stale-code findings: the stale
+    scanner's whitelist from then on (a change of it is a rule-set change)."""
+    messages = Finding.objects.filter(
+        repository=repository, kind=FindingKind.STALE, state=FindingState.FALSE_POSITIVE
+    ).values_list("message", flat=True)
+    return tuple(sorted({name for m in messages if (name := stale_name(m))}))
 
 
 def _reusable(repository: Repository, commit: str, plans: list[Plan]) -> Scan | None:

@@ -48,6 +48,8 @@ SEEN_FIELDS = [
     "severity",
     "help_url",
     "fix_applicability",
+    "confidence",
+    "evidence",
     "last_seen_scan",
     "state",
     "state_reason",
@@ -122,6 +124,8 @@ def _see(finding: Finding, raw: RawFinding, scan: Scan) -> None:
     finding.severity = raw.severity
     finding.help_url = raw.help_url[:500]
     finding.fix_applicability = raw.fix_applicability
+    finding.confidence = raw.confidence
+    finding.evidence = raw.evidence
     finding.last_seen_scan = scan
 
 
@@ -283,6 +287,8 @@ def _store_occurrences(
                 message=raw.message,
                 help_url=raw.help_url[:500],
                 fix=raw.fix,
+                confidence=raw.confidence,
+                evidence=raw.evidence,
             )
         )
     FindingOccurrence.objects.bulk_create(rows, batch_size=500)
@@ -306,6 +312,8 @@ def results_of(scan: Scan) -> list[RawFinding]:
             symbol=row.symbol,
             help_url=row.help_url,
             fix=row.fix,
+            evidence=row.evidence,
+            confidence=row.confidence,
             line_hash=row.line_hash,
             occurrence=row.occurrence,
             fingerprint=_fingerprint_of(row),

@@ -144,3 +144,35 @@ def test_a_github_repository_shows_what_its_ci_said_and_its_draft_pull_request(
         page.screenshot(path=str(tmp_path / "codehealth-github.png"))
     finally:
         fake.stop()
+
+
+def test_stale_code_is_filtered_by_kind_with_its_confidence_and_evidence(
+    live_server: Any, page: Any, django_user_model: Any, settings: Any, tmp_path: Path
+) -> None:
+    settings.CODEHEALTH_WORK_DIR = tmp_path / "work"
+    repo = python_repo(
+        tmp_path / "stale",
+        {
+            "pkg/__init__.py": "",
+            "pkg/helpers.py": "import os\n\n\ndef forgotten():\n    return 1\n",
+        },
+        config=RUFF_CONFIG.split("# These repositories")[0],
+    )
+    scan(register(repo, name="stale"))
+    _sign_in(page, live_server, django_user_model)
+    page.goto(live_server.url + "/codehealth/r/stale/")
+
+    page.select_option("select[name=kind]", "stale")
+    page.click("form.ch-filters button[type=submit]")
+    page.wait_for_url("**kind=stale**")
+
+    rows = page.locator("tr[data-finding]")
+    assert rows.count() == 1
+    row = rows.first
+    assert "unused-function" in row.inner_text()
+    assert row.locator("[data-confidence]").inner_text() == "high confidence"
+    row.locator(".ch-evidence summary").click()
+    evidence = row.locator(".ch-evidence li").all_inner_texts()
+    assert evidence[0] == "vulture: unused function 'forgotten' (60% confidence)"
+    assert "occurs nowhere else" in evidence[1]
+    page.screenshot(path=str(tmp_path / "stale.png"), full_page=True)
