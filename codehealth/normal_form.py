@@ -29,6 +29,9 @@ class RawFinding:
     help_url: str = ""
     # The tool's fix: {"applicability": "safe"|"unsafe"|"display", "message", "edits"}.
     fix: dict[str, Any] | None = None
+    # Where a dependency finding's data came from, with its age ("OSV snapshot of ...",
+    # "Dependabot"): one advisory from two sources is one finding naming both.
+    sources: list[str] = field(default_factory=list)
     # Filled in by tracking.
     line_hash: str = ""
     occurrence: int = 0
@@ -58,6 +61,9 @@ class ReportedRun:
     source_url: str = ""
     # Set when reading it failed: its findings are then neither seen nor fixed.
     error: str = ""
+    # Set when its findings belong to one of our scanners' tools rather than to this run's
+    # own (a host's Dependabot alerts feed ``advisories``: one advisory, one finding).
+    feeds: str = ""
 
 
 @dataclass

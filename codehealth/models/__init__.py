@@ -1,5 +1,6 @@
 """Code health's rows: repositories, scans and tool runs, findings, auto-PRs."""
 
+from codehealth.models.advisories import Advisory, AffectedPackage, OsvImport
 from codehealth.models.autoprs import OPEN_AUTOPR_STATES, AutoPR, AutoPRKind, AutoPRState
 from codehealth.models.findings import (
     ACTIVE_STATES,
@@ -29,6 +30,8 @@ __all__ = [
     "FINISHED_SCAN_STATUSES",
     "OPEN_AUTOPR_STATES",
     "SEVERITY_ORDER",
+    "Advisory",
+    "AffectedPackage",
     "AutoPR",
     "AutoPRKind",
     "AutoPRState",
@@ -39,6 +42,7 @@ __all__ = [
     "FindingSeverity",
     "FindingState",
     "FixApplicability",
+    "OsvImport",
     "Repository",
     "RepositoryKind",
     "Scan",

@@ -34,13 +34,26 @@ def registered_scanners() -> list[Scanner]:
 
 
 def register_builtin_scanners() -> None:
+    from codehealth.dependencies.sources import OsvSnapshot, register_advisory_source
+    from codehealth.scanners.advisories import AdvisoryScanner
+    from codehealth.scanners.deptry import DeptryScanner
     from codehealth.scanners.eslint import EslintScanner
     from codehealth.scanners.mypy import MypyScanner
+    from codehealth.scanners.outdated import OutdatedScanner
     from codehealth.scanners.ruff import RuffScanner
     from codehealth.scanners.typescript import TypeScriptScanner
 
-    for scanner in (RuffScanner(), MypyScanner(), TypeScriptScanner(), EslintScanner()):
+    for scanner in (
+        RuffScanner(),
+        MypyScanner(),
+        TypeScriptScanner(),
+        EslintScanner(),
+        DeptryScanner(),
+        OutdatedScanner(),
+        AdvisoryScanner(),
+    ):
         register_scanner(scanner, replace=True)
+    register_advisory_source(OsvSnapshot())
 
 
 __all__ = [
