@@ -73,11 +73,11 @@ class DeptryScanner(Scanner):
     title = "deptry (declared dependencies against imports)"
 
     def plan(self, context: ScanContext) -> Plan:
-        if not context.has("pyproject.toml"):
-            return self.skip("no pyproject.toml at the top of the repository")
-        inventory = read_inventory(["pyproject.toml"], context.read)
+        # deptry reads PEP 621 / Poetry / PDM / uv tables, else requirements.txt, at the root.
+        declaring = [p for p in ("pyproject.toml", "requirements.txt") if context.has(p)]
+        inventory = read_inventory(declaring, context.read)
         if not any(d.ecosystem == PYPI for d in inventory.declared):
-            return self.skip("pyproject.toml declares no dependencies")
+            return self.skip("no Python dependencies declared at the root")
         executable = context.executable("deptry")
         if executable is None:
             return self.skip("deptry is not installed (it is a dependency: reinstall)")
