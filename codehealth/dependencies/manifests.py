@@ -61,6 +61,18 @@ class Inventory:
     def ecosystems(self) -> set[str]:
         return {d.ecosystem for d in self.declared} | {p.ecosystem for p in self.locked}
 
+    def direct(self) -> list[Declared]:
+        """What the project itself asks for: pyproject.toml and package.json, where they
+        declare anything for the ecosystem; requirements files only otherwise (next to a
+        pyproject they are usually its lock, listing every transitive package)."""
+        primary = {"pyproject.toml", "package.json"}
+        by_manifest = {d.ecosystem for d in self.declared if _name(d.manifest) in primary}
+        return [
+            d
+            for d in self.declared
+            if _name(d.manifest) in primary or d.ecosystem not in by_manifest
+        ]
+
     def unpinned(self) -> list[Declared]:
         """Declared dependencies no lock file or pin gives a version for."""
         known = {(p.ecosystem, p.name) for p in self.locked}
@@ -72,6 +84,10 @@ class Inventory:
                 seen.add(key)
                 out.append(item)
         return out
+
+
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
 
 
 def manifest_paths(files: Iterable[str]) -> list[str]:

@@ -80,7 +80,7 @@ class OutdatedScanner(Scanner):
         missed: dict[str, int] = {}
         seen: set[tuple[str, str]] = set()
         try:
-            for declared in inventory.declared:
+            for declared in inventory.direct():
                 key = (declared.ecosystem, declared.name)
                 locked = versions.get(key)
                 if (

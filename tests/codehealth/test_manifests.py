@@ -85,3 +85,11 @@ def test_an_unreadable_manifest_is_said_not_skipped_silently() -> None:
 
     assert found.declared == []
     assert found.unreadable and found.unreadable[0].startswith("package.json: ")
+
+
+def test_a_pyprojects_requirements_file_is_its_lock_not_its_wishes() -> None:
+    found = inventory({"pyproject.toml": PYPROJECT, "requirements.txt": REQUIREMENTS})
+    alone = inventory({"requirements.txt": REQUIREMENTS})
+
+    assert "psutil" not in {d.name for d in found.direct()}
+    assert {d.name for d in alone.direct()} == {"django", "psutil"}

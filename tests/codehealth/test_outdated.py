@@ -50,7 +50,7 @@ def test_packages_behind_their_newest_release_are_found(
         ("requirements.txt", "django", "info"),
         ("package.json", "lodash", "low"),  # a major version behind
     }
-    django = Finding.objects.get(repository=repository, anchor="django")
+    django = Finding.objects.get(repository=repository, tool="outdated", anchor="django")
     assert "django 5.1 is behind 5.2.9 (source: PyPI as of " in django.message
     assert ToolRun.objects.get(scan=done, tool="outdated").partial == ""
 
