@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
+from codehealth import advisory_admin  # noqa: F401 (registers the OSV data's admin)
 from codehealth.models import (
     ACTIVE_STATES,
     AutoPR,

@@ -4,12 +4,14 @@ on through actions."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from codehealth.models import Finding, FindingState, Repository, Scan
+from codehealth.dependencies.osv import import_osv
+from codehealth.models import Advisory, Finding, FindingState, Repository, Scan
 from tests.codehealth.conftest import register, scan
 from tests.codehealth.gitrepo import GitRepo
 
@@ -31,8 +33,22 @@ def repository(make_repo: Callable[..., GitRepo]) -> Repository:
 
 
 def test_every_changelist_opens(admin_client_: Client, repository: Repository) -> None:
-    for model in ("repository", "scan", "toolrun", "finding", "findingoccurrence", "autopr"):
+    import_osv(Path(__file__).parent / "data" / "osv")
+    for model in (
+        "repository",
+        "scan",
+        "toolrun",
+        "finding",
+        "findingoccurrence",
+        "autopr",
+        "osvimport",
+        "advisory",
+        "affectedpackage",
+    ):
         assert admin_client_.get(f"/admin/codehealth/{model}/").status_code == 200, model
+    advisory = Advisory.objects.get(osv_id="PYSEC-2023-74")
+    shown = admin_client_.get(f"/admin/codehealth/advisory/{advisory.pk}/change/")
+    assert b"requests" in shown.content
     page = admin_client_.get(f"/admin/codehealth/repository/{repository.pk}/change/")
     assert page.status_code == 200 and "ghp_not_shown" not in page.content.decode()
     assert (
