@@ -24,6 +24,8 @@ class AdvisoryScanner(Scanner):
         if not paths:
             return self.skip("no dependency manifests")
         inventory = read_inventory(paths, context.read)
+        if not inventory.declared and not inventory.locked:
+            return self.skip("no dependencies declared")
         if not inventory.locked:
             return self.skip(
                 f"no data: none of {len(inventory.declared)} declared dependencies has a "
