@@ -90,8 +90,8 @@ def test_one_advisory_from_dependabot_and_osv_is_one_finding(
 
     done = scan(github_repository)
 
-    (finding,) = Finding.objects.filter(repository=github_repository, kind="dependency")
-    assert (finding.tool, finding.rule) == ("advisories", "GHSA-8f4m-hccc-8qph")
+    (finding,) = Finding.objects.filter(repository=github_repository, tool="advisories")
+    assert (finding.kind, finding.rule) == ("dependency", "GHSA-8f4m-hccc-8qph")
     assert "source: OSV snapshot imported" in finding.message
     assert "Dependabot" in finding.message
     by_tool = runs(done)
