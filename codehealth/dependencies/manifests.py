@@ -1,10 +1,11 @@
 """The dependencies a repository declares, and the versions its lock files pin.
 
 Read from the commit (never the work tree): ``pyproject.toml`` (PEP 621 dependencies,
-optional dependencies, PEP 735 dependency groups), ``requirements*.txt``, ``uv.lock`` and
-``poetry.lock`` for Python; ``package.json`` and ``package-lock.json`` (lockfile v2/v3)
-for npm. A version is known only where it is pinned (``==``) or locked: a range says
-which versions are allowed, not which one is installed, so it is never audited as one.
+optional dependencies, PEP 735 dependency groups, Poetry's tables), ``requirements*.txt``,
+``uv.lock`` and ``poetry.lock`` for Python; ``package.json`` and ``package-lock.json``
+(lockfile v2/v3) for npm. A version is known only where it is pinned (``==``) or locked:
+a range says which versions are allowed, not which one is installed, so it is never
+audited as one.
 """
 
 from __future__ import annotations
@@ -136,6 +137,24 @@ def _pyproject(path: str, data: dict[str, Any]) -> list[Declared]:
         out += _python_lines(lines, path, dev=group.lower() in _DEV_GROUPS)
     for lines in (data.get("dependency-groups") or {}).values():
         out += _python_lines([x for x in lines if isinstance(x, str)], path, dev=True)
+    return out + _poetry(path, (data.get("tool") or {}).get("poetry") or {})
+
+
+def _poetry(path: str, poetry: dict[str, Any]) -> list[Declared]:
+    """Poetry's own tables: ``dependencies`` and each group's (development ones)."""
+    tables = [(poetry.get("dependencies") or {}, False)]
+    tables += [(poetry.get("dev-dependencies") or {}, True)]
+    tables += [
+        ((group or {}).get("dependencies") or {}, True)
+        for group in (poetry.get("group") or {}).values()
+    ]
+    out = []
+    for table, dev in tables:
+        for name, spec in table.items():
+            if name.lower() == "python":
+                continue
+            version = spec.get("version", "") if isinstance(spec, dict) else str(spec)
+            out.append(Declared(PYPI, normalise(PYPI, name), str(version), path, dev))
     return out
 
 

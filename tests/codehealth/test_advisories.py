@@ -100,3 +100,19 @@ def test_one_advisory_from_dependabot_and_osv_is_one_finding(
     validate(sarif)
     results = [r["ruleId"] for run in sarif["runs"] for r in run["results"]]
     assert results.count("GHSA-8f4m-hccc-8qph") == 1
+
+
+def test_an_alert_dependabot_closed_is_fixed_without_any_snapshot(
+    github_api: FakeGitHub, github_repository: Repository
+) -> None:
+    push(github_api, {"pyproject.toml": RUFF_CONFIG, "requirements.txt": "ansible==2.8.0\n"})
+    scan(github_repository)
+    finding = Finding.objects.get(repository=github_repository, tool="advisories")
+    assert "source: Dependabot" in finding.message
+
+    for alert in github_api.dependabot:
+        alert["state"] = "fixed"
+    scan(github_repository)
+
+    finding.refresh_from_db()
+    assert finding.state == FindingState.FIXED

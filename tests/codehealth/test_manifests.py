@@ -93,3 +93,30 @@ def test_a_pyprojects_requirements_file_is_its_lock_not_its_wishes() -> None:
 
     assert "psutil" not in {d.name for d in found.direct()}
     assert {d.name for d in alone.direct()} == {"django", "psutil"}
+
+
+def test_poetrys_tables_and_lock_are_read() -> None:
+    pyproject = b"""
+[tool.poetry.dependencies]
+python = "^3.11"
+Django = {version = "^5.2", extras = ["argon2"]}
+
+[tool.poetry.group.test.dependencies]
+pytest = "^8"
+"""
+    lock = b"""
+[[package]]
+name = "django"
+version = "5.2.9"
+
+[[package]]
+name = "pytest"
+version = "8.3.0"
+"""
+    found = inventory({"pyproject.toml": pyproject, "poetry.lock": lock})
+
+    assert {(d.name, d.spec, d.dev) for d in found.declared} == {
+        ("django", "^5.2", False),
+        ("pytest", "^8", True),
+    }
+    assert {(p.name, p.version) for p in found.locked} == {("django", "5.2.9"), ("pytest", "8.3.0")}
