@@ -107,7 +107,10 @@ class PackageIndex:
         elif response.status_code == 200:
             version = self._version(ecosystem, response)
         else:
-            raise IndexUnreachable(f"{ecosystem} index answered {response.status_code}")
+            why = f"{ecosystem} index answered {response.status_code}"
+            if response.status_code == 429 or response.status_code >= 500:
+                self.unreachable[ecosystem] = why  # overloaded or down: ask it no more now
+            raise IndexUnreachable(why)
         self._keep(
             path, {"version": version, "etag": response.headers.get("ETag"), "fetched_at": now}
         )

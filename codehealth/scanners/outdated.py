@@ -78,6 +78,7 @@ class OutdatedScanner(Scanner):
         index = PackageIndex(index_settings())
         findings: list[RawFinding] = []
         missed: dict[str, int] = {}
+        reasons: dict[str, str] = {}
         seen: set[tuple[str, str]] = set()
         try:
             for declared in inventory.direct():
@@ -92,8 +93,9 @@ class OutdatedScanner(Scanner):
                 seen.add(key)
                 try:
                     release = index.latest(declared.ecosystem, declared.name)
-                except IndexUnreachable:
+                except IndexUnreachable as exc:
                     missed[declared.ecosystem] = missed.get(declared.ecosystem, 0) + 1
+                    reasons[declared.ecosystem] = str(exc)
                     continue
                 if release.version is None:
                     continue
@@ -107,8 +109,7 @@ class OutdatedScanner(Scanner):
         finally:
             index.close()
         notes = [
-            f"{index.unreachable.get(e) or f'{e} index did not answer'}: {n} package(s) not "
-            "checked for newer releases"
+            f"{reasons[e]}: {n} package(s) not checked for newer releases"
             for e, n in sorted(missed.items())
         ]
         duration = int((time.monotonic() - started) * 1000)

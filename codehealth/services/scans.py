@@ -306,7 +306,13 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
         _anchor_from_host(host, scan.commit, reported)
         results = merge_advisories(results + reported)
         outcomes = [
-            ToolOutcome(run_plan, status=run.status, exit_code=run.exit_code, findings=run.findings)
+            ToolOutcome(
+                run_plan,
+                status=run.status,
+                exit_code=run.exit_code,
+                findings=run.findings,
+                partial=run.partial,  # an index unreachable then still closes nothing now
+            )
             for run, run_plan in reused_runs(reused, [p for _, p in plans])
         ]
         scan.reused_from = origin

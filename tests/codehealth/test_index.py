@@ -92,3 +92,15 @@ def test_an_index_that_cannot_be_reached_is_asked_once(tmp_path: Path) -> None:
         index.latest("PyPI", "requests")  # not tried: offline, no timeout per package
     with pytest.raises(IndexUnreachable, match="no npm index"):
         index.latest("npm", "lodash")
+
+
+def test_an_index_answering_503_is_asked_no_more_in_this_scan(
+    index_server: FakeIndex, tmp_path: Path
+) -> None:
+    index_server.failing = 503
+    index = client(index_server, tmp_path)
+    for name in ("django", "requests"):
+        with pytest.raises(IndexUnreachable, match="answered 503"):
+            index.latest("PyPI", name)
+
+    assert len(index_server.requests) == 1

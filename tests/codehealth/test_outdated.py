@@ -72,3 +72,23 @@ def test_offline_the_scan_says_index_unreachable_and_closes_nothing(
     assert run.status == "ok" and "PyPI index unreachable" in run.partial
     assert any(n.startswith("outdated: PyPI index unreachable") for n in done.notes)
     assert not Finding.objects.filter(repository=repository, tool="outdated", state="fixed")
+
+
+def test_a_rescan_reusing_an_offline_run_still_closes_nothing(
+    make_repo: Callable[..., GitRepo], index: FakeIndex, settings: Any
+) -> None:
+    repo = make_repo(FILES)
+    repository = register(repo)
+    scan(repository)
+    assert Finding.objects.filter(repository=repository, tool="outdated").count() == 2
+    index.failing = 503
+    settings.CODEHEALTH_INDEX_CACHE_SECONDS = 0
+    repo.write("README.md", "shop\n")
+    repo.commit("readme")
+    offline = scan(repository)
+    assert "answered 503" in ToolRun.objects.get(scan=offline, tool="outdated").partial
+
+    again = scan(repository)  # the same commit, the same tools: reused, partial included
+
+    assert again.reused_from_id == offline.pk
+    assert not Finding.objects.filter(repository=repository, tool="outdated", state="fixed")
