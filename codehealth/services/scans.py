@@ -316,6 +316,8 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
             for run, run_plan in reused_runs(reused, [p for _, p in plans])
         ]
         scan.reused_from = origin
+        # The scanners' own notes ("outdated: PyPI index unreachable ...") hold for the reuse.
+        notes += [n for n in reused.notes if n.split(":", 1)[0] in planned]
     else:
         results, outcomes = _run_scanners(scan, host, context, plans, check_stop, reported, notes)
     scan.notes = notes[:200]

@@ -91,4 +91,5 @@ def test_a_rescan_reusing_an_offline_run_still_closes_nothing(
     again = scan(repository)  # the same commit, the same tools: reused, partial included
 
     assert again.reused_from_id == offline.pk
+    assert any(n.startswith("outdated: PyPI index answered 503") for n in again.notes)
     assert not Finding.objects.filter(repository=repository, tool="outdated", state="fixed")
