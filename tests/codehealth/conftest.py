@@ -20,9 +20,6 @@ from tests.codehealth.gitrepo import GitRepo, python_repo
 def _work_dir(settings: Any, tmp_path: Path) -> None:
     """Checkouts, worktrees and tool caches of each test in its own folder."""
     settings.CODEHEALTH_WORK_DIR = tmp_path / "codehealth-work"
-    # Package indexes are asked only by the tests that start a local one.
-    settings.CODEHEALTH_PYPI_URL = ""
-    settings.CODEHEALTH_NPM_URL = ""
 
 
 @pytest.fixture
