@@ -14,7 +14,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from codehealth import admin_reports  # noqa: F401 (registers the weekly reports' admin)
+from codehealth import (
+    admin_reports,  # noqa: F401 (registers the weekly reports' admin)
+    advisory_admin,  # noqa: F401 (registers the OSV data's admin)
+)
 from codehealth.models import (
     ACTIVE_STATES,
     AutoPR,

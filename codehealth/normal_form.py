@@ -33,6 +33,9 @@ class RawFinding:
     # sure it is: "high" only where two kinds of evidence agree; "" when the tool says not.
     evidence: list[str] = field(default_factory=list)
     confidence: str = ""
+    # Where a dependency finding's data came from, with its age ("OSV snapshot of ...",
+    # "Dependabot"): one advisory from two sources is one finding naming both.
+    sources: list[str] = field(default_factory=list)
     # Filled in by tracking.
     line_hash: str = ""
     occurrence: int = 0
@@ -62,6 +65,9 @@ class ReportedRun:
     source_url: str = ""
     # Set when reading it failed: its findings are then neither seen nor fixed.
     error: str = ""
+    # Set when its findings belong to one of our scanners' tools rather than to this run's
+    # own (a host's Dependabot alerts feed ``advisories``: one advisory, one finding).
+    feeds: str = ""
 
 
 @dataclass

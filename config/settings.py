@@ -366,6 +366,12 @@ CODEHEALTH_AUTOPR_MAX_OPEN = env_int("CODEHEALTH_AUTOPR_MAX_OPEN", 5, minimum=1)
 CODEHEALTH_TASK_KIND = env_str("CODEHEALTH_TASK_KIND", "agent")
 # The checkout `make run` registers as the repository "juggernaut"; empty: none.
 CODEHEALTH_DEMO_REPOSITORY = env_str("CODEHEALTH_DEMO_REPOSITORY", str(BASE_DIR))
+# The dependency audit's package indexes (empty: not asked), how long one question may
+# take, and how long an answer is kept before it is asked again (with its ETag).
+CODEHEALTH_PYPI_URL = env_str("CODEHEALTH_PYPI_URL", "https://pypi.org")
+CODEHEALTH_NPM_URL = env_str("CODEHEALTH_NPM_URL", "https://registry.npmjs.org")
+CODEHEALTH_INDEX_TIMEOUT_SECONDS = env_int("CODEHEALTH_INDEX_TIMEOUT_SECONDS", 5, minimum=1)
+CODEHEALTH_INDEX_CACHE_SECONDS = env_int("CODEHEALTH_INDEX_CACHE_SECONDS", 86400, minimum=0)
 # GitHub repositories: the token for those without one of their own (a secret: never logged,
 # never shown), the API's base URL (GitHub Enterprise Server: https://HOST/api/v3), and the
 # largest archive of a commit a scan or an auto-PR downloads.

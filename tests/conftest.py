@@ -34,6 +34,14 @@ def _ledger_outbox_of_its_own(settings: Any, tmp_path: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _no_public_package_index(settings: Any) -> None:
+    """A scan asks no public package index from a test: only the tests that start a local
+    one (tests/codehealth/fake_index.py) point the dependency audit at it."""
+    settings.CODEHEALTH_PYPI_URL = ""
+    settings.CODEHEALTH_NPM_URL = ""
+
+
+@pytest.fixture(autouse=True)
 def _fresh_limits() -> Any:
     """Throttles and sign-in limits count in the limits cache, across tests unless cleared."""
     from tests.limits import forget_limits

@@ -146,6 +146,18 @@ class ScanSerializer(serializers.ModelSerializer[Scan]):
         read_only_fields = fields
 
 
+class DependencyPartSerializer(serializers.Serializer[Any]):
+    tool = serializers.CharField(help_text="The scanner behind it: advisories, outdated, deptry.")
+    title = serializers.CharField()
+    open = serializers.IntegerField(
+        allow_null=True, help_text="Open findings; null is no data (see why), never zero."
+    )
+    why = serializers.CharField(help_text="Why there is no data, or why it may be incomplete.")
+    sources = serializers.ListField(
+        child=serializers.CharField(), help_text="What the figure stands on, with its age."
+    )
+
+
 class StartScanSerializer(serializers.Serializer[Any]):
     repository = serializers.SlugRelatedField(
         slug_field="name", queryset=Repository.objects.all(), help_text="Its name."

@@ -18,6 +18,7 @@ from codehealth.api.serializers import (
     AutoPRFilterSerializer,
     AutoPRSerializer,
     CodeFindingSerializer,
+    DependencyPartSerializer,
     FindingFilterSerializer,
     ProposePatchSerializer,
     ReasonSerializer,
@@ -38,9 +39,11 @@ from codehealth.services import (
     propose_patch,
     reject_autopr,
     reopen_finding,
+    repository_summary,
     scan_to_sarif,
     start_scan,
 )
+from codehealth.services.dependency_audit import dependency_parts
 from config.api.fields import ErrorSerializer
 from config.api.pagination import CursorPagination
 from engine.api.permissions import IsHumanUser, human_user
@@ -89,6 +92,16 @@ class RepositoryViewSet(
     pagination_class = ByName
     queryset = Repository.objects.all()
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(
+        summary="The dependency audit: each part's open findings, or no data and why",
+        responses={200: DependencyPartSerializer(many=True), 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def dependencies(self, request: Request, pk: str) -> Response:
+        repository = self.get_object()
+        parts = dependency_parts(repository, repository_summary(repository))
+        return Response(DependencyPartSerializer(parts, many=True).data)
 
 
 @extend_schema_view(

@@ -1,5 +1,6 @@
 """Code health's rows: repositories, scans and tool runs, findings, auto-PRs, weekly reports."""
 
+from codehealth.models.advisories import Advisory, AffectedPackage, OsvImport
 from codehealth.models.autoprs import OPEN_AUTOPR_STATES, AutoPR, AutoPRKind, AutoPRState
 from codehealth.models.findings import (
     ACTIVE_STATES,
@@ -31,6 +32,8 @@ __all__ = [
     "FINISHED_SCAN_STATUSES",
     "OPEN_AUTOPR_STATES",
     "SEVERITY_ORDER",
+    "Advisory",
+    "AffectedPackage",
     "AutoPR",
     "AutoPRKind",
     "AutoPRState",
@@ -42,6 +45,7 @@ __all__ = [
     "FindingSeverity",
     "FindingState",
     "FixApplicability",
+    "OsvImport",
     "Repository",
     "RepositoryKind",
     "Scan",

@@ -19,9 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
+from codehealth.dependencies.advisories import ADVISORY_TOOL, AdvisoryMatch, advisory_finding
+from codehealth.dependencies.manifests import NPM, PYPI, normalise
 from codehealth.github import (
     CheckRunAnnotations,
     CIResults,
+    DependabotAlert,
     GitHubError,
     GitHubRepo,
     SarifRun,
@@ -35,6 +38,8 @@ DEPENDABOT_TOOL = "dependabot"
 CODE_SCANNING_TOOL = "code-scanning"
 ANNOTATION_SEVERITY = {"failure": "high", "warning": "medium", "notice": "low"}
 LEVEL_SEVERITY = {"error": "high", "warning": "medium", "note": "low", "none": "info"}
+# Dependabot's ecosystem names ("pip") as OSV's.
+ECOSYSTEMS = {"pip": PYPI, "npm": NPM}
 ALERT_SEVERITY = {
     "critical": "critical",
     "high": "high",
@@ -166,28 +171,26 @@ def dependabot(repo: GitHubRepo, web: str) -> ReportedRun:
     alerts = repo.dependabot_alerts()
     if not alerts.available:
         return ReportedRun(tool=DEPENDABOT_TOOL, skip_reason=alerts.reason, source_url=url)
-    findings = [
-        RawFinding(
-            tool=DEPENDABOT_TOOL,
-            rule=alert.ghsa_id or f"alert-{alert.number}",
-            kind=FindingKind.DEPENDENCY,
-            severity=ALERT_SEVERITY.get(alert.severity, "medium"),
-            message=(
-                f"{alert.package} ({alert.ecosystem}) {alert.vulnerable_version_range}: "
-                f"{alert.summary}"
-                + (
-                    f"; fixed in {alert.first_patched_version}"
-                    if alert.first_patched_version
-                    else "; no fixed version yet"
-                )
-            ),
-            path=alert.manifest_path,
-            anchor=f"{alert.package} {alert.ghsa_id or alert.number}",
-            help_url=alert.html_url,
-        )
-        for alert in alerts.alerts
-    ]
-    return ReportedRun(tool=DEPENDABOT_TOOL, findings=findings, source_url=url)
+    findings = [advisory_finding(dependabot_match(alert)) for alert in alerts.alerts]
+    return ReportedRun(tool=DEPENDABOT_TOOL, findings=findings, source_url=url, feeds=ADVISORY_TOOL)
+
+
+def dependabot_match(alert: DependabotAlert) -> AdvisoryMatch:
+    """An alert as an advisory about a package: the same identity OSV's record of the same
+    advisory has (``package + GHSA id``), so the two are one finding."""
+    ecosystem = ECOSYSTEMS.get(alert.ecosystem.lower(), alert.ecosystem)
+    return AdvisoryMatch(
+        ecosystem=ecosystem,
+        package=normalise(ecosystem, alert.package),
+        ids=tuple(i for i in (alert.ghsa_id, alert.cve_id) if i) or (f"alert-{alert.number}",),
+        summary=alert.summary,
+        severity=ALERT_SEVERITY.get(alert.severity, "medium"),
+        source="Dependabot (as of this scan)",
+        vulnerable_range=alert.vulnerable_version_range,
+        fixed=[alert.first_patched_version] if alert.first_patched_version else [],
+        manifests=[alert.manifest_path] if alert.manifest_path else [],
+        url=alert.html_url,
+    )
 
 
 def code_scanning(repo: GitHubRepo, branch: str, web: str) -> ReportedRun:

@@ -34,15 +34,19 @@ def registered_scanners() -> list[Scanner]:
 
 
 def register_builtin_scanners() -> None:
+    from codehealth.dependencies.sources import OsvSnapshot, register_advisory_source
+    from codehealth.scanners.advisories import AdvisoryScanner
     from codehealth.scanners.contract import ContractScanner
+    from codehealth.scanners.deptry import DeptryScanner
     from codehealth.scanners.django_checks import DjangoChecksScanner
     from codehealth.scanners.eslint import EslintScanner
     from codehealth.scanners.mypy import MypyScanner
+    from codehealth.scanners.outdated import OutdatedScanner
     from codehealth.scanners.ruff import RuffScanner
     from codehealth.scanners.typescript import TypeScriptScanner
     from codehealth.scanners.vulture import VultureScanner
 
-    builtin = (
+    for scanner in (
         RuffScanner(),
         MypyScanner(),
         TypeScriptScanner(),
@@ -50,9 +54,12 @@ def register_builtin_scanners() -> None:
         VultureScanner(),
         ContractScanner(),
         DjangoChecksScanner(),
-    )
-    for scanner in builtin:
+        DeptryScanner(),
+        OutdatedScanner(),
+        AdvisoryScanner(),
+    ):
         register_scanner(scanner, replace=True)
+    register_advisory_source(OsvSnapshot())
 
 
 __all__ = [

@@ -95,6 +95,9 @@ class ScannerResult:
     exit_code: int | None
     duration_ms: int
     error: str = ""  # set when the tool failed: its findings must not close anything
+    # Set when its results may be incomplete (an index unreachable): unseen ones stay open.
+    partial: str = ""
+    notes: list[str] = field(default_factory=list)  # for the scan's notes
 
 
 class Scanner(ABC):

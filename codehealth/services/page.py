@@ -21,6 +21,7 @@ from codehealth.models import (
     Repository,
 )
 from codehealth.services.code import finding_line_url
+from codehealth.services.dependency_audit import dependency_parts
 from codehealth.services.findings import CURRENT, list_findings
 from codehealth.services.summary import RepositorySummary, repository_summary
 from codehealth.services.trend import open_trend, trend_chart
@@ -36,6 +37,7 @@ class FindingFilters:
     state: str = CURRENT
     new_only: bool = False
     q: str = ""
+    tool: str = ""
 
     @classmethod
     def from_query(cls, query: Any) -> FindingFilters:
@@ -49,6 +51,7 @@ class FindingFilters:
             state=pick("state", [CURRENT, "", *FindingState.values], CURRENT),
             new_only=query.get("new") == "1",
             q=str(query.get("q", ""))[:200],
+            tool=str(query.get("tool", ""))[:50],
         )
 
     def query(self) -> str:
@@ -117,6 +120,7 @@ def findings_page(repository: Repository, filters: FindingFilters, number: str) 
         state=filters.state,
         new_only=filters.new_only,
         query=filters.q,
+        tool=filters.tool,
     ).select_related("task", "repository", "last_seen_scan")
     return Paginator(findings.order_by("path", "line", "id"), FINDINGS_PER_PAGE).get_page(number)
 
@@ -137,6 +141,8 @@ def repository_context(
         "filters": filters,
         "findings": findings,
         "finding_rows": finding_rows(findings),
+        "dependency_parts": dependency_parts(repository, summary),
+        "tools": sorted({run.tool for run in summary.scanners}),
         "fixable": fixable_rules(repository),
         "autoprs": list(AutoPR.objects.filter(repository=repository)[:AUTOPRS_SHOWN]),
         "kinds": FindingKind.choices,

@@ -36,6 +36,7 @@ def _merge(into: ReportedRun, run: ReportedRun) -> None:
     into.error = _joined(into.error, run.error)
     into.version = into.version or run.version
     into.source_url = into.source_url or run.source_url
+    into.feeds = into.feeds or run.feeds
 
 
 def tool_runs(runs: Iterable[ReportedRun], *, reserved: Iterable[str]) -> list[ReportedRun]:
@@ -45,7 +46,7 @@ def tool_runs(runs: Iterable[ReportedRun], *, reserved: Iterable[str]) -> list[R
     for run in runs:
         name = _name(run.tool, taken)
         for finding in run.findings:
-            finding.tool = name
+            finding.tool = run.feeds or name
         if name in by_name:
             _merge(by_name[name], run)
         else:

@@ -71,8 +71,11 @@ def scan_to_sarif(scan: Scan) -> dict[str, Any]:
     for row in FindingOccurrence.objects.filter(scan=scan).select_related("finding"):
         by_tool[row.finding.tool].append(row)
     runs = []
-    for tool_run in scan.tool_runs.exclude(status=ToolRunStatus.SKIPPED).order_by("tool"):
+    for tool_run in scan.tool_runs.order_by("tool"):
         rows = by_tool.get(tool_run.tool, [])
+        if tool_run.status == ToolRunStatus.SKIPPED and not rows:
+            # A skipped tool with results was fed by the host (advisories by Dependabot).
+            continue
         rules: dict[str, int] = {}
         rule_objects: list[dict[str, Any]] = []
         results = []

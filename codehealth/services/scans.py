@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from codehealth.dependencies.advisories import merge_advisories
 from codehealth.errors import CodehealthError, ScanNotFound
 from codehealth.models import (
     Finding,
@@ -43,6 +44,7 @@ from codehealth.services.tool_runs import (
     counts_seen,
     reported_outcome,
     reused_runs,
+    seen_tools,
     store_tool_runs,
 )
 from codehealth.services.tracking import Outcome, record_results, results_of
@@ -181,6 +183,7 @@ def _run_scanners(
     plans: list[tuple[Scanner, Plan]],
     check_stop: StopCheck,
     reported: list[RawFinding],
+    notes: list[str],
 ) -> tuple[list[RawFinding], list[ToolOutcome]]:
     """Run the scanners in a checkout; the results, with `reported` (the host's), anchored
     on the checkout and fingerprinted."""
@@ -189,6 +192,7 @@ def _run_scanners(
     runnable = [(s, p) for s, p in plans if not p.skipped]
     outcomes += [ToolOutcome(p, ToolRunStatus.SKIPPED) for _, p in plans if p.skipped]
     if not runnable:
+        reported = merge_advisories(reported)
         _anchor_from_host(host, scan.commit, reported)
         return reported, outcomes
     _progress(scan, 10, f"extracting {scan.commit[:12]}")
@@ -210,12 +214,14 @@ def _run_scanners(
                     result.duration_ms,
                     result.error,
                     len(result.findings),
+                    partial=result.partial,
                 )
             )
+            notes += [f"{scanner.name}: {note}" for note in result.notes]
             if status == ToolRunStatus.OK:
                 results += result.findings
         _progress(scan, 88, "anchoring findings")
-        results += reported
+        results = merge_advisories(results + reported)
         anchor_findings(results, SourceIndex(lambda path: _read_text(root, path)))
     assign_fingerprints(results)
     return results, outcomes
@@ -304,20 +310,32 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
     report = host.reported_results(scan.commit, ref=scan.ref)
     reported_runs = tool_runs(report.runs, reserved=planned)
     reported = [f for run in reported_runs if counts_seen(run) for f in run.findings]
-    scan.notes = report.notes[:200]
+    notes = list(report.notes)
     reused = _reusable(repository, scan.commit, [p for _, p in plans])
     if reused is not None:
         origin = reused.reused_from or reused
-        results = [r for r in results_of(reused) if r.tool in planned]
+        # Only what our scanners found: a host's findings fed into a tool of ours
+        # (Dependabot's into ``advisories``) are read afresh below.
+        ran = {r.tool for r in reused.tool_runs.all() if r.status == ToolRunStatus.OK}
+        results = [r for r in results_of(reused) if r.tool in planned and r.tool in ran]
         _anchor_from_host(host, scan.commit, reported)
-        results += reported
+        results = merge_advisories(results + reported)
         outcomes = [
-            ToolOutcome(run_plan, status=run.status, exit_code=run.exit_code, findings=run.findings)
+            ToolOutcome(
+                run_plan,
+                status=run.status,
+                exit_code=run.exit_code,
+                findings=run.findings,
+                partial=run.partial,  # an index unreachable then still closes nothing now
+            )
             for run, run_plan in reused_runs(reused, [p for _, p in plans])
         ]
         scan.reused_from = origin
+        # The scanners' own notes ("outdated: PyPI index unreachable ...") hold for the reuse.
+        notes += [n for n in reused.notes if n.split(":", 1)[0] in planned]
     else:
-        results, outcomes = _run_scanners(scan, host, context, plans, check_stop, reported)
+        results, outcomes = _run_scanners(scan, host, context, plans, check_stop, reported, notes)
+    scan.notes = notes[:200]
     outcomes += [reported_outcome(run) for run in reported_runs]
     _progress(scan, 92, "matching findings")
     previous = Scan.objects.latest_done(repository)
@@ -326,13 +344,13 @@ def _execute(scan: Scan, check_stop: StopCheck) -> None:
         renames = host.renames(previous.commit, scan.commit)
     with transaction.atomic():
         changed = store_tool_runs(scan, outcomes)
-        clean = {o.plan.tool for o in outcomes if o.status == ToolRunStatus.OK}
+        clean, partial = seen_tools(outcomes, reported_runs)
         outcome: Outcome = record_results(
             scan=scan,
             host=host,
-            results=results,
+            results=[r for r in results if r.tool in clean],
             clean_tools=clean,
-            partial_tools={o.plan.tool for o in outcomes if o.partial},
+            partial_tools=partial,
             ruleset_changed=changed,
             renames=renames,
         )

@@ -111,3 +111,29 @@ def counts_seen(run: ReportedRun) -> bool:
 def reused_runs(scan: Scan, plans: list[Plan]) -> list[tuple[ToolRun, Plan]]:
     by_tool = {p.tool: p for p in plans}
     return [(run, by_tool[run.tool]) for run in scan.tool_runs.all() if run.tool in by_tool]
+
+
+def seen_tools(
+    outcomes: list[ToolOutcome], reported: list[ReportedRun]
+) -> tuple[set[str], set[str]]:
+    """The tools whose findings this scan saw (clean), and those among them whose unseen
+    findings must stay as they were (partial).
+
+    A host's run that feeds one of our tools (Dependabot feeding ``advisories``) makes that
+    tool seen when it was read, and unsure when it could not be: an alert nobody could read
+    is not a fixed one. A feeding tool of ours skipped for want of data (no OSV snapshot)
+    leaves what the host said standing on its own.
+    """
+    clean = {o.plan.tool for o in outcomes if o.status == ToolRunStatus.OK}
+    partial = {o.plan.tool for o in outcomes if o.partial}
+    failed = {o.plan.tool for o in outcomes if o.status == ToolRunStatus.FAILED}
+    for run in reported:
+        if not run.feeds:
+            continue
+        if counts_seen(run):
+            clean.add(run.feeds)
+            if run.feeds in failed:
+                partial.add(run.feeds)
+        elif run.feeds in clean:
+            partial.add(run.feeds)
+    return clean, partial

@@ -176,3 +176,35 @@ def test_stale_code_is_filtered_by_kind_with_its_confidence_and_evidence(
     assert evidence[0] == "vulture: unused function 'forgotten' (60% confidence)"
     assert "occurs nowhere else" in evidence[1]
     page.screenshot(path=str(tmp_path / "stale.png"), full_page=True)
+
+
+def test_the_dependency_audit_says_no_data_then_shows_its_source(
+    live_server: Any,
+    page: Any,
+    django_user_model: Any,
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    from codehealth.dependencies.osv import import_osv
+
+    settings.CODEHEALTH_WORK_DIR = tmp_path / "work"
+    settings.CODEHEALTH_PYPI_URL = settings.CODEHEALTH_NPM_URL = ""
+    repo = python_repo(tmp_path / "deps", {"requirements.txt": "requests==2.30.0\n"})
+    repository = register(repo, name="deps")
+    scan(repository)
+    _sign_in(page, live_server, django_user_model)
+
+    vulnerabilities = page.locator("tr[data-part=advisories]")
+    assert "no data" in vulnerabilities.inner_text()
+    assert "no OSV snapshot imported" in vulnerabilities.inner_text()
+
+    import_osv(Path(__file__).parents[1] / "codehealth" / "data" / "osv")
+    scan(repository)
+    page.reload()
+    assert "OSV snapshot imported" in vulnerabilities.inner_text()
+    vulnerabilities.locator("a").click()
+    page.wait_for_selector("#findings")
+    page.screenshot(path=str(tmp_path / "codehealth-dependencies.png"), full_page=True)
+    assert page.locator("tr[data-finding]").count() == 1
+    assert "GHSA-j8r2-6x86-q33q" in page.inner_text("tr[data-finding]")
+    assert "requests 2.30.0" in page.inner_text("tr[data-finding]")

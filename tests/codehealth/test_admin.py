@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from codehealth.models import Finding, FindingState, Repository, Scan, WeeklyReport
+from codehealth.dependencies.osv import import_osv
+from codehealth.models import Advisory, Finding, FindingState, Repository, Scan, WeeklyReport
 from codehealth.services.weekly import write_weekly_report
 from tests.codehealth.conftest import register, scan
 from tests.codehealth.gitrepo import GitRepo
@@ -34,9 +36,23 @@ def repository(make_repo: Callable[..., GitRepo]) -> Repository:
 
 def test_every_changelist_opens(admin_client_: Client, repository: Repository) -> None:
     write_weekly_report(repository=repository, week_start=date(2026, 11, 23), actor="system:t")
-    models = ("repository", "scan", "toolrun", "finding", "findingoccurrence", "autopr")
-    for model in (*models, "weeklyreport"):
+    import_osv(Path(__file__).parent / "data" / "osv")
+    for model in (
+        "repository",
+        "scan",
+        "toolrun",
+        "finding",
+        "findingoccurrence",
+        "autopr",
+        "weeklyreport",
+        "osvimport",
+        "advisory",
+        "affectedpackage",
+    ):
         assert admin_client_.get(f"/admin/codehealth/{model}/").status_code == 200, model
+    advisory = Advisory.objects.get(osv_id="PYSEC-2023-74")
+    shown = admin_client_.get(f"/admin/codehealth/advisory/{advisory.pk}/change/")
+    assert b"requests" in shown.content
     page = admin_client_.get(f"/admin/codehealth/repository/{repository.pk}/change/")
     assert page.status_code == 200 and "ghp_not_shown" not in page.content.decode()
     assert (

@@ -90,7 +90,7 @@ def test_a_scan_reads_with_its_tools_and_exports_sarif(api: APIClient, scanned: 
     sarif = api.get(f"/api/codehealth/scans/{done.pk}/sarif/").json()
 
     tools = {t["tool"] for t in detail["tool_runs"]}
-    assert tools == {"ruff", "mypy", "tsc", "eslint", "vulture", "contract", "django"}
+    assert tools >= {"ruff", "mypy", "tsc", "eslint", "vulture", "contract", "django", "deptry"}
     assert detail["counts"]["open"] == {"medium": 3, "low": 1}
     assert sarif["version"] == "2.1.0" and len(sarif["runs"][0]["results"]) == 4
 
@@ -153,3 +153,14 @@ def test_auto_prs_are_proposed_by_staff_and_merged_by_those_allowed(
     assert merged.status_code == 200 and merged.json()["state"] == "merged"
     listed = api.get("/api/codehealth/autoprs/", {"state": "merged"}).json()["results"]
     assert [a["id"] for a in listed] == [autopr.pk] and "-import os" in listed[0]["diff"]
+
+
+def test_the_dependency_audit_says_no_data_rather_than_zero(
+    api: APIClient, scanned: Repository
+) -> None:
+    parts = api.get(f"/api/codehealth/repositories/{scanned.pk}/dependencies/").json()
+
+    by_tool = {p["tool"]: p for p in parts}
+    assert set(by_tool) == {"advisories", "outdated", "deptry"}
+    assert by_tool["advisories"]["open"] is None and by_tool["advisories"]["why"]
+    assert api.get("/api/codehealth/repositories/999999/dependencies/").status_code == 404

@@ -109,12 +109,12 @@ def test_a_github_repository_is_scanned_with_what_its_ci_reported(
         ("ruff", "F401", "app/models.py", 1),
         ("lint", "W9", "app/views.py", 2),
         ("CodeQL", "py/unused-import", "app/models.py", 1),
-        ("dependabot", "GHSA-8f4m-hccc-8qph", "path/to/requirements.txt", None),
+        ("advisories", "GHSA-8f4m-hccc-8qph", "", None),
         ("code-scanning", "js/zipslip", "spec-main/api-session-spec.ts", 917),
     }
     lint_finding = findings.get(tool="lint")
     assert (lint_finding.severity, lint_finding.symbol) == ("medium", "index")
-    vulnerable = findings.get(tool="dependabot")
+    vulnerable = findings.get(tool="advisories")
     assert (vulnerable.kind, vulnerable.anchor) == ("dependency", "ansible GHSA-8f4m-hccc-8qph")
     assert "fixed in" in vulnerable.message or "no fixed version" in vulnerable.message
 
@@ -162,7 +162,7 @@ def test_a_rescan_reads_ci_afresh_and_a_capped_job_closes_nothing(
     dependabot = by_tool["dependabot"]
     assert dependabot.status == ToolRunStatus.SKIPPED
     assert dependabot.skip_reason == "no access: Resource not accessible by integration"
-    assert Finding.objects.get(tool="dependabot").state == FindingState.OPEN  # not "fixed"
+    assert Finding.objects.get(tool="advisories").state == FindingState.OPEN  # not "fixed"
     # Capped: the ten no longer listed may still be there, so they stay open.
     typecheck = Finding.objects.filter(tool="typecheck")
     assert typecheck.count() == 60

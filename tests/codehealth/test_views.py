@@ -134,3 +134,16 @@ def test_open_the_line_shows_it_at_the_commit_last_scanned(
     assert "<pre>import sys</pre>" in text and finding.path in text
     missing = browser.get("/codehealth/r/project/code/", {"commit": commit, "path": "nope.py"})
     assert missing.status_code == 404 and "no file" in missing.content.decode()
+
+
+def test_the_dependency_panel_says_no_data_rather_than_zero(
+    browser: Client, make_repo: Callable[..., GitRepo]
+) -> None:
+    repository = register(make_repo({"requirements.txt": "requests==2.30.0\n"}, name="deps"))
+    scan(repository)
+
+    page = browser.get(f"/codehealth/r/{repository.name}/", {"tool": "advisories"}).content
+
+    assert b'data-part="advisories"' in page
+    assert b"no data" in page and b"no OSV snapshot imported" in page
+    assert b'<option value="advisories" selected>' in page
