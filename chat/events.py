@@ -274,10 +274,6 @@ def _problems(fields: dict[str, str], optional: tuple[str, ...], data: dict[str,
     return problems
 
 
-def stored_types() -> list[str]:
-    return [name for name, spec in EVENT_TYPES.items() if spec.stored]
-
-
 def ops_types() -> frozenset[str]:
     return frozenset(name for name, spec in EVENT_TYPES.items() if spec.ops)
 

@@ -167,14 +167,6 @@ class ExecutionState(models.TextChoices):
     TIMED_OUT = "timed_out", "Timed out"
 
 
-FAILED_EXECUTION_STATES = (
-    ExecutionState.FAILED,
-    ExecutionState.REJECTED,
-    ExecutionState.CANCELLED,
-    ExecutionState.TIMED_OUT,
-)
-
-
 class ToolExecution(models.Model):
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="executions")
     run = models.PositiveIntegerField(default=0)

@@ -130,11 +130,3 @@ def explain(reason: StopReason | str, *, detail: str = "") -> dict[str, Any]:
         "resumable": explanation.resumable,
         "detail": detail,
     }
-
-
-BUDGET_REASONS = (
-    StopReason.STEP_BUDGET,
-    StopReason.TIME_BUDGET,
-    StopReason.COST_BUDGET,
-    StopReason.RETRY_BUDGET,
-)

@@ -67,12 +67,6 @@ class WorkerQuerySet(models.QuerySet["Worker"]):
     def online(self) -> WorkerQuerySet:
         return self.filter(state=WorkerState.ONLINE)
 
-    def online_capabilities(self) -> set[str]:
-        capabilities: set[str] = set()
-        for caps in self.online().values_list("capabilities", flat=True):
-            capabilities.update(caps or [])
-        return capabilities
-
     def online_first(self) -> WorkerQuerySet:
         """Online, then draining, then offline workers, each by name."""
         rank = models.Case(
@@ -116,9 +110,6 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def can_run(self, kind: str) -> bool:
-        return kind in (self.capabilities or [])
 
     @property
     def claims_for_everyone(self) -> bool:

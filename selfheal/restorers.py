@@ -70,9 +70,5 @@ _restorers: dict[str, Restorer] = {
 }
 
 
-def register_restorer(model_label: str, restorer: Restorer) -> None:
-    _restorers[model_label] = restorer
-
-
 def restorer_for(model_label: str) -> Restorer:
     return _restorers.get(model_label, GENERIC)

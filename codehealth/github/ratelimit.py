@@ -32,10 +32,6 @@ class RateLimitState:
     reset: int  # epoch seconds
     resource: str
 
-    @property
-    def reset_at(self) -> datetime:
-        return datetime.fromtimestamp(self.reset, tz=UTC)
-
 
 @dataclass(frozen=True)
 class LimitHit:

@@ -84,11 +84,6 @@ class Scan(models.Model):
     def is_finished(self) -> bool:
         return self.status in FINISHED_SCAN_STATUSES
 
-    @property
-    def results_scan_id(self) -> int:
-        """The scan whose tool output this one holds (itself, unless reused)."""
-        return self.reused_from_id or self.pk
-
     def duration_seconds(self) -> float | None:
         if self.started_at is None or self.finished_at is None:
             return None

@@ -32,7 +32,6 @@ from codehealth.repositories.base import (
 from codehealth.repositories.git import GitFailed, git, git_text
 
 CHANGE_BRANCH_PREFIX = "juggernaut/"
-NO_COMMIT = "0" * 40
 DIFF_OPTIONS = ("--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/")
 
 

@@ -48,10 +48,6 @@ class RepositorySummary:
     scanners: list[ScannerFreshness] = field(default_factory=list)
 
     @property
-    def open_total(self) -> int:
-        return sum(self.open_by_severity.values())
-
-    @property
     def gate_blocking(self) -> int:
         return sum(self.new_code_by_severity.get(s, 0) for s in GATE_SEVERITIES)
 

@@ -36,9 +36,6 @@ class ErrorFingerprintQuerySet(models.QuerySet["ErrorFingerprint"]):
     def errors(self, *, min_level_no: int = ERROR_LEVEL_NO) -> ErrorFingerprintQuerySet:
         return self.filter(level_no__gte=min_level_no)
 
-    def seen_since(self, since: datetime) -> ErrorFingerprintQuerySet:
-        return self.filter(last_seen__gte=since)
-
     def http(self) -> ErrorFingerprintQuerySet:
         return self.filter(kind=FingerprintKind.HTTP)
 

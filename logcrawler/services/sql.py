@@ -42,10 +42,6 @@ def _least() -> str:
     return "LEAST" if connection.vendor == "postgresql" else "MIN"
 
 
-def _json_param() -> str:
-    return "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-
-
 def _when(value: datetime) -> Any:
     if connection.vendor == "postgresql":
         return value  # psycopg sends an aware datetime as timestamptz itself
