@@ -43,6 +43,8 @@ def test_no_module_reads_the_environment_behind_config_env() -> None:
             top.startswith(".")
             or top in {"tests", "bench", "build"}
             or path == ROOT / "config" / "env.py"
+            # Runs inside the scanned project, pointing Django at that project's settings.
+            or path == ROOT / "codehealth" / "scanners" / "contract_probe.py"
         ):
             continue
         if re.search(
