@@ -43,7 +43,7 @@ from codehealth.services import (
     start_scan,
 )
 from config.api.fields import ErrorSerializer
-from engine.api.permissions import IsHumanUser, human_user
+from config.api.permissions import IsHumanUser, human_user
 from engine.api.serializers import TaskSerializer
 from engine.services.history import user_actor
 
