@@ -236,7 +236,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     # People only, by default: a worker token opens only the endpoints that ask for it.
-    "DEFAULT_PERMISSION_CLASSES": ["engine.api.permissions.IsHumanUser"],
+    "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.IsHumanUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,

@@ -29,15 +29,15 @@ urlpatterns = [
     path("codehealth/", include("codehealth.urls")),
     # API.
     path("api/", include("engine.api.urls")),
-    path("api/selfheal/", include("selfheal.api_urls")),
+    path("api/selfheal/", include("selfheal.api.urls")),
     path("api/chat/", include("chat.api.urls")),
-    path("api/logs/", include("logcrawler.api_urls")),
+    path("api/logs/", include("logcrawler.api.urls")),
     path("api/codehealth/", include("codehealth.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the Content-Security-Policy
     # allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("v1/", include("routing.gateway_urls")),  # OpenAI-compatible gateway
+    path("v1/", include("routing.gateway.urls")),  # OpenAI-compatible gateway
 ]
 
 handler400 = "config.views.bad_request"

@@ -6,10 +6,10 @@ from typing import Any
 
 from chat.tools import Tool, ToolContext, ToolError, register_tool
 from routing.models import ToolPermission
+from selfheal.api.serializers import execution_detail
 from selfheal.errors import SelfhealError
 from selfheal.models import PlaybookExecution
 from selfheal.playbooks import RepairCommonIssuesPlaybook
-from selfheal.serializers import execution_detail
 from selfheal.services import (
     get_execution,
     require_repair_permission,

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from selfheal.api.serializers import ProgressSerializer
 from selfheal.autoheal import rule_statuses
 from selfheal.models import FindingPhase, PlaybookExecution
 from selfheal.playbooks import RepairCommonIssuesPlaybook
-from selfheal.serializers import ProgressSerializer
 from selfheal.services import (
     REPAIR_REFUSED,
     REVERT_REFUSED,

@@ -46,7 +46,7 @@ from codehealth.services import (
 from codehealth.services.dependency_audit import dependency_parts
 from config.api.fields import ErrorSerializer
 from config.api.pagination import CursorPagination
-from engine.api.permissions import IsHumanUser, human_user
+from config.api.permissions import IsHumanUser, human_user
 from engine.api.serializers import TaskSerializer
 from engine.services.history import user_actor
 

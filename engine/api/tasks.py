@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from config.api.fields import ErrorSerializer
 from config.api.pagination import CursorPagination
-from engine.api.permissions import IsHumanUser, human_user
+from config.api.permissions import IsHumanUser, human_user
 from engine.api.serializers import (
     ApproveSerializer,
     NoteSerializer,

@@ -12,7 +12,8 @@ from rest_framework.response import Response
 
 from config.api.fields import ErrorSerializer
 from config.api.pagination import CursorPagination
-from engine.api.permissions import IsHumanUser, IsThisWorker, human_user, this_worker
+from config.api.permissions import IsHumanUser, human_user
+from engine.api.permissions import IsThisWorker, this_worker
 from engine.api.serializers import (
     CompleteSerializer,
     FailSerializer,

@@ -1,1 +1,1 @@
-"""The log crawler's REST API, mounted at /api/logs/ by config.urls (see `api_urls`)."""
+"""The log crawler's REST API, mounted at /api/logs/ by config.urls (see `urls`)."""

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from config.api.fields import ErrorSerializer
 from config.api.pagination import CursorPagination
-from engine.api.permissions import IsHumanUser
+from config.api.permissions import IsHumanUser
 from engine.permissions import has_permission
 from logcrawler.api.serializers import (
     AlertFilterSerializer,

@@ -15,9 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.pagination import CursorPagination
-from selfheal.autoheal import run_autoheal
-from selfheal.models import PlaybookExecution
-from selfheal.serializers import (
+from selfheal.api.serializers import (
     AutoHealReportSerializer,
     ExecutionDetailSerializer,
     ExecutionFilterSerializer,
@@ -29,6 +27,8 @@ from selfheal.serializers import (
     RunRequestSerializer,
     SelfhealErrorSerializer,
 )
+from selfheal.autoheal import run_autoheal
+from selfheal.models import PlaybookExecution
 from selfheal.services import (
     actor_for,
     require_repair_permission,

@@ -12,8 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from config.api.permissions import IsHumanUser
 from engine import token_cache
-from engine.api.permissions import IsHumanUser, IsThisWorker
+from engine.api.permissions import IsThisWorker
 from engine.authentication import WorkerPrincipal
 from engine.models import ApiToken, hash_token
 from engine.services import create_api_token, register_worker, revoke_api_tokens

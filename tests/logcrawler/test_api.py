@@ -174,7 +174,7 @@ def test_alerts_list_by_state(api: APIClient) -> None:
 
 def test_the_logs_api_schema_generates_without_warnings() -> None:
     GENERATOR_STATS.reset()
-    generator = SchemaGenerator(patterns=[path("api/logs/", include("logcrawler.api_urls"))])
+    generator = SchemaGenerator(patterns=[path("api/logs/", include("logcrawler.api.urls"))])
 
     schema = generator.get_schema(request=None, public=True)
 

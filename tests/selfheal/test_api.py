@@ -261,7 +261,7 @@ def test_the_api_schema_generates_without_warnings() -> None:
     # The project's token scheme is described to drf-spectacular by the engine's API.
     importlib.import_module("config.api.schema")
     GENERATOR_STATS.reset()
-    generator = SchemaGenerator(patterns=[path("api/selfheal/", include("selfheal.api_urls"))])
+    generator = SchemaGenerator(patterns=[path("api/selfheal/", include("selfheal.api.urls"))])
 
     schema = generator.get_schema(request=None, public=True)
 

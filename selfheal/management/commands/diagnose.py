@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from selfheal.api.serializers import execution_detail
 from selfheal.errors import AlreadyRunning
 from selfheal.reporting import EXIT_BUSY, as_text, exit_code
-from selfheal.serializers import execution_detail
 from selfheal.services import run_diagnosis
 
 
