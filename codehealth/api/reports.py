@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from codehealth.models import Repository, WeeklyReport
 from codehealth.services.weekly import last_complete_week, week_start_of, write_weekly_report
 from config.api.pagination import CursorPagination
-from engine.api.permissions import IsHumanUser, human_user
+from config.api.permissions import IsHumanUser, human_user
 from engine.services.history import user_actor
 
 EARLIEST_WEEK = date(2000, 1, 3)
