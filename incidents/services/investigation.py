@@ -31,7 +31,12 @@ from routing.providers import configured_provider_name
 
 __all__ = ["INVESTIGATE_KIND", "investigate"]
 
-RETRIED = (StopReason.MODEL_UNAVAILABLE, StopReason.INTERNAL_ERROR, StopReason.TOOL_ERROR)
+RETRIED = (
+    StopReason.MODEL_UNAVAILABLE,
+    StopReason.RETRY_BUDGET,
+    StopReason.INTERNAL_ERROR,
+    StopReason.TOOL_ERROR,
+)
 RESUMABLE_SESSION_STATES = ("error", "stopped", "idle")
 
 
