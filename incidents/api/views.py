@@ -25,9 +25,10 @@ from incidents.models import Incident
 from incidents.services import dismiss, mark_applied
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such incident.")
+INVALID = OpenApiResponse(description="Invalid input; the body names the fields.")
 CHANGE_RESPONSES = {
     200: IncidentDetailSerializer,
-    400: ErrorSerializer,
+    400: INVALID,
     403: OpenApiResponse(ErrorSerializer, description="Lacks incidents.decide_incident."),
     404: NOT_FOUND,
     409: OpenApiResponse(ErrorSerializer, description="Not possible from its state."),
@@ -48,7 +49,7 @@ class Oldest(Newest):
     list=extend_schema(
         summary="List incidents, newest first",
         parameters=[IncidentFilterSerializer],
-        responses={200: IncidentSerializer(many=True), 400: ErrorSerializer},
+        responses={200: IncidentSerializer(many=True), 400: INVALID},
     ),
     retrieve=extend_schema(
         summary="An incident with its triage and links",
@@ -58,6 +59,7 @@ class Oldest(Newest):
 class IncidentViewSet(viewsets.ReadOnlyModelViewSet[Incident]):
     permission_classes = [IsHumanUser]
     pagination_class = Newest
+    lookup_value_converter = "int"
 
     def get_serializer_class(self) -> type[IncidentSerializer]:
         return IncidentDetailSerializer if self.action != "list" else IncidentSerializer
@@ -77,7 +79,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet[Incident]):
 
     @extend_schema(
         summary="An incident's history: one row per change, with its actor",
-        responses={200: IncidentEventSerializer(many=True), 400: ErrorSerializer, 404: NOT_FOUND},
+        responses={200: IncidentEventSerializer(many=True), 400: INVALID, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["get"], pagination_class=Oldest)
     def history(self, request: Request, pk: str) -> Response:

@@ -1,0 +1,34 @@
+"""The incidents pages in a real browser: from the nav to the list to an incident's timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from incidents.services.demo import seed_incident_demo
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_person_follows_the_nav_to_an_incident_and_reads_its_timeline(
+    live_server: Any, page: Any, django_user_model: Any, tmp_path: Any
+) -> None:
+    seed_incident_demo()
+    django_user_model.objects.create_user(username="ines", password="pw-ines-123")
+    page.goto(live_server.url + reverse("engine:page"))
+    page.fill("input[name=username]", "ines")
+    page.fill("input[name=password]", "pw-ines-123")
+    page.click("button[type=submit]")
+
+    page.click("nav.mainnav >> text=Incidents")
+    page.wait_for_selector("#incidents")
+    assert "demo" in page.inner_text("#incidents")
+    page.click("#incidents a >> nth=1")
+    page.wait_for_selector("#timeline")
+
+    timeline = page.inner_text("#timeline")
+    assert "awaiting_approval" in timeline and "verified" in timeline
+    assert "shop/checkout.py" in page.inner_text("#triage")
+    page.screenshot(path=str(tmp_path / "incident.png"), full_page=True)
