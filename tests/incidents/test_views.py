@@ -51,3 +51,39 @@ def test_the_demo_incident_went_the_whole_way_once() -> None:
     out = StringIO()
     call_command("incidents", stdout=out)
     assert f"#{demo.pk}" in out.getvalue() and "[demo]" in out.getvalue()
+
+
+def test_a_person_with_the_permission_marks_the_fix_applied_and_dismisses_from_the_page(
+    client: Any, django_user_model: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    dora = django_user_model.objects.create_user(username="dora", password="pw-dora-123")
+    dora.user_permissions.add(Permission.objects.get(codename="decide_incident"))
+    row = open_incident(title="Disk full on db-1", source="manual", actor="user:dora")
+    client.force_login(dora)
+    assert 'data-action="mark-applied"' in client.get(f"/incidents/{row.pk}/").content.decode()
+
+    client.post(f"/incidents/{row.pk}/mark-applied/", {"note": "cleaned /var"})
+    row.refresh_from_db()
+    assert (row.state, row.applied_note) == ("verifying", "cleaned /var")
+
+    refused = client.post(f"/incidents/{row.pk}/dismiss/", {"reason": ""}, follow=True)
+    assert "needs a reason" in refused.content.decode()
+    client.post(f"/incidents/{row.pk}/dismiss/", {"reason": "a one-off"})
+    row.refresh_from_db()
+    assert (row.state, row.dismissed_reason) == ("dismissed", "a one-off")
+
+
+def test_without_the_permission_the_page_offers_no_buttons_and_refuses_the_post(
+    client: Any, user: Any
+) -> None:
+    row = open_incident(title="Disk full on db-1", source="manual", actor="user:alice")
+    client.force_login(user)
+
+    assert 'data-action="dismiss"' not in client.get(f"/incidents/{row.pk}/").content.decode()
+    answer = client.post(f"/incidents/{row.pk}/dismiss/", {"reason": "noise"}, follow=True)
+
+    assert "incidents.decide_incident" in answer.content.decode()
+    row.refresh_from_db()
+    assert row.state == "open"
