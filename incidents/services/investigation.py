@@ -3,10 +3,11 @@
 Honest outcomes: the task ends `done` only when the run recorded an outcome for its
 incident (a triage or a proposed fix). With the offline provider that is the rule-based
 triage, and the incident waits for a person. With a model, the agent runs in a chat
-session owned by the service identity; a model that could not be reached, an internal or
-tool error, or a run that ended with nothing fails the attempt (the engine retries it with
-backoff, then fails it); a budget or guardrail stop fails it for good and puts the
-incident in front of a person with the reason.
+session owned by the service identity; a model that could not be reached, a spent retry
+budget or an internal error fails the attempt (chat's executor says so, and resumes the
+session on the retry), and so does a tool error or a run that ended with nothing: the
+engine retries it with backoff, then fails it. A budget or guardrail stop fails it for
+good and puts the incident in front of a person with the reason.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from typing import Any
 
 from django.db import transaction
 
-from chat.errors import NothingToRun
 from chat.executor import execute_agent, session_for_task
-from chat.models import ChatSession
-from chat.services import continue_run, post_message
+from chat.models import ChatSession, SessionState
+from chat.services import post_message
 from chat.stop_reasons import StopReason
 from engine.executors import ExecutionContext, PermanentFailure
 from incidents.models import Incident, IncidentState
@@ -37,7 +37,6 @@ RETRIED = (
     StopReason.INTERNAL_ERROR,
     StopReason.TOOL_ERROR,
 )
-RESUMABLE_SESSION_STATES = ("error", "stopped", "idle")
 
 
 class InvestigationFailed(Exception):
@@ -75,16 +74,12 @@ NO_OUTCOME_NUDGE = (
 )
 
 
-def _resume_if_stopped(session_id: int) -> None:
-    """A retried attempt runs the session again from where the failed one stopped (or, when
-    the run had completed with nothing, with a reminder of what it must end with)."""
+def _nudge_if_ended_empty(session_id: int) -> None:
+    """A retry of a run that completed with no outcome starts another run that says what
+    it must end with (a run that failed is resumed by chat's executor itself)."""
     with transaction.atomic():
         session = ChatSession.objects.select_for_update().get(pk=session_id)
-        if session.state not in RESUMABLE_SESSION_STATES or not session.stop_reason:
-            return
-        try:
-            continue_run(session_id=session_id, user=None, queue=False)
-        except NothingToRun:
+        if session.state == SessionState.IDLE and session.stop_reason == StopReason.COMPLETED:
             post_message(session_id=session_id, user=None, content=NO_OUTCOME_NUDGE, queue=False)
 
 
@@ -92,7 +87,7 @@ def _run_agent(context: ExecutionContext, incident: Incident) -> dict[str, Any]:
     session_id = session_for_task(context)
     incident.sessions.add(session_id)
     if context.attempt > 1:
-        _resume_if_stopped(session_id)
+        _nudge_if_ended_empty(session_id)
     result = execute_agent(context)
     if "skipped" in result:
         return {"incident": incident.pk, **result}

@@ -172,7 +172,7 @@ def test_an_unreachable_model_fails_the_attempt_and_the_engine_retries_it(
     settings.ROUTING_MAX_RETRIES = 0
     from routing.models import Policy
 
-    Policy.objects.update(max_retries=0)
+    Policy.objects.update(max_retries=1)  # one wait of a second inside the run
     service.log_error(timezone.now())
     service.crawl(timezone.now())
 
@@ -182,7 +182,7 @@ def test_an_unreachable_model_fails_the_attempt_and_the_engine_retries_it(
     (task,) = investigations()
     assert task.state == TaskState.PENDING, task.last_error
     assert task.attempts == 1
-    assert "without a triage or a fix" in task.last_error
+    assert "retry_budget: OpenRouter could not be reached" in task.last_error
     assert task.run_after > timezone.now()
     incident = Incident.objects.get()
     assert incident.state == IncidentState.INVESTIGATING
@@ -192,6 +192,8 @@ def test_an_unreachable_model_fails_the_attempt_and_the_engine_retries_it(
         assert loop.run_once() is True
     task.refresh_from_db()
     assert (task.state, task.attempts) == (TaskState.PENDING, 2), "retried, not ended"
+    (session,) = incident.sessions.all()
+    assert session.events.filter(type="run.started").count() == 2, "the retry ran it again"
 
 
 def test_the_service_identity_cannot_repair_without_approval(service: Service) -> None:
