@@ -173,10 +173,23 @@ def ensure_investigation(incident: Incident, *, now: datetime | None = None) -> 
 
 def start_waiting(*, now: datetime | None = None) -> list[int]:
     """Start the investigations of incidents that waited for a limit, oldest first, while
-    there is room; the ids started."""
-    started = []
+    there is room; the ids started. A source past its hourly limit is passed over for the
+    rest of the pass, so a storm of waiting incidents costs a few queries, not one each."""
+    started: list[int] = []
+    room = (
+        settings.INCIDENTS_MAX_CONCURRENT_INVESTIGATIONS
+        - Task.objects.unfinished().filter(kind=INVESTIGATE_KIND).count()
+    )
+    full_sources: set[str] = set()
     waiting = Incident.objects.filter(state__in=STARTABLE).exclude(waiting_reason="")
-    for incident in waiting.order_by("created_at", "id"):
+    for incident in list(waiting.order_by("created_at", "id")):
+        if room <= 0:
+            break
+        if incident.source in full_sources:
+            continue
         if ensure_investigation(incident, now=now) is not None:
             started.append(incident.pk)
+            room -= 1
+        else:
+            full_sources.add(incident.source)
     return started
