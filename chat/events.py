@@ -218,6 +218,18 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
                 "url": "str",
             },
         ),
+        NoticeKind(
+            "incident",
+            "An incident changed state (the incidents app): `url` is its page.",
+            {
+                "incident": "int",
+                "title": "str",
+                "from_state": "str",
+                "state": "str",
+                "actor": "str",
+                "url": "str",
+            },
+        ),
     )
 }
 

@@ -5,6 +5,11 @@ tasks, one made by hand) gets a session of its own, owned by the task's creator 
 system session, when the system made it), whose first message is the task's instructions;
 a retry of that task finds the same session again. A task that is not its session's current
 run task leaves the session alone (chat.services.runs.run_owner_if_not).
+
+Honest outcomes: a run that ended because the model could not be reached, its retry budget
+was spent, or something failed inside (a lost database connection) fails the attempt, so
+the engine retries the task with backoff, and the retry resumes the session where it
+stopped; past `max_attempts` the task fails, visibly. Any other ending is the run's outcome.
 """
 
 from __future__ import annotations
@@ -18,15 +23,42 @@ from chat.models import ChatMessage, ChatSession, MessageRole, SessionState
 from chat.services.loop import AgentLoop
 from chat.services.publisher import publish
 from chat.services.runs import announce_state, created_data
+from chat.services.sessions import continue_run
+from chat.stop_reasons import StopReason
 from engine.executors import ExecutionContext, LeaseLost, PermanentFailure
 from engine.models import Task
 from routing.models import Mode
 
 DEFAULT_TASK_MODE = Mode.OPS
+FAILED_ATTEMPT = (StopReason.MODEL_UNAVAILABLE, StopReason.RETRY_BUDGET, StopReason.INTERNAL_ERROR)
+
+
+class RunAttemptFailed(Exception):
+    """The run ended without an outcome the engine should keep: it retries the task."""
+
+
+def resume_failed_run(session_id: int, task_id: int) -> None:
+    """A retried attempt picks the session up where the failed one stopped, with a retry
+    budget of its own (the engine's attempt is the retry now)."""
+    with transaction.atomic():
+        session = ChatSession.objects.select_for_update().filter(pk=session_id).first()
+        if (
+            session is None
+            or session.current_task_id != task_id
+            or session.stop_reason not in FAILED_ATTEMPT
+            or session.state not in (SessionState.ERROR, SessionState.STOPPED)
+        ):
+            return
+        if session.stop_reason == StopReason.RETRY_BUDGET:
+            session.retries_used = 0
+            session.save(update_fields=["retries_used"])
+        continue_run(session_id=session_id, user=None, queue=False)
 
 
 def execute_agent(context: ExecutionContext) -> dict[str, Any]:
     session_id = session_for_task(context)
+    if context.attempt > 1:
+        resume_failed_run(session_id, context.task_id)
     loop = AgentLoop(
         session_id,
         task_id=context.task_id,
@@ -39,6 +71,11 @@ def execute_agent(context: ExecutionContext) -> dict[str, Any]:
     if loop.superseded_by is not None:
         # Not this task's run (any more): another task carries it, perhaps right now.
         return {"session": session_id, "skipped": f"the run is task #{loop.superseded_by}'s"}
+    if reason in FAILED_ATTEMPT:
+        detail = ChatSession.objects.filter(pk=session_id).values_list("stop_detail", flat=True)
+        raise RunAttemptFailed(
+            f"chat session {session_id}: {reason.value}: {next(iter(detail), '')}"[:1000]
+        )
     return {"session": session_id, "stop_reason": reason.value}
 
 

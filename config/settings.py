@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "selfheal",
     "logcrawler",
     "codehealth",
+    "incidents",  # the top: stands on all of the above; nothing imports it
 ]
 
 MIDDLEWARE = [
@@ -357,6 +358,23 @@ LOGCRAWLER_TASK_KIND = env_str("LOGCRAWLER_TASK_KIND", "agent")
 LOGCRAWLER_FILE_ROOTS = env_list("LOGCRAWLER_FILE_ROOTS", [str(VAR_DIR), "/var/log"])
 LOGCRAWLER_WEBHOOK_URL = env_str("LOGCRAWLER_WEBHOOK_URL")
 LOGCRAWLER_WEBHOOK_SECRET = env_str("LOGCRAWLER_WEBHOOK_SECRET")  # secret
+
+# --- Incidents --------------------------------------------------------------------------
+# An error storm must not become a bill: investigations started per source per hour, and
+# running at once. Past either, incidents are opened and wait (the page says why).
+INCIDENTS_MAX_INVESTIGATIONS_PER_HOUR = env_int(
+    "INCIDENTS_MAX_INVESTIGATIONS_PER_HOUR", 10, minimum=0
+)
+INCIDENTS_MAX_CONCURRENT_INVESTIGATIONS = env_int(
+    "INCIDENTS_MAX_CONCURRENT_INVESTIGATIONS", 2, minimum=1
+)
+INCIDENTS_INVESTIGATION_TIMEOUT_SECONDS = env_int(
+    "INCIDENTS_INVESTIGATION_TIMEOUT_SECONDS", 1200, minimum=60
+)
+# Verified when quiet for FACTOR x the groups' usual gap, within MIN and MAX minutes.
+INCIDENTS_VERIFY_GAP_FACTOR = env_int("INCIDENTS_VERIFY_GAP_FACTOR", 5, minimum=1)
+INCIDENTS_VERIFY_MIN_MINUTES = env_int("INCIDENTS_VERIFY_MIN_MINUTES", 15, minimum=1)
+INCIDENTS_VERIFY_MAX_MINUTES = env_int("INCIDENTS_VERIFY_MAX_MINUTES", 1440, minimum=1)
 
 # --- Code health ------------------------------------------------------------------------
 # Checkouts of scanned commits, change worktrees and each repository's tool caches.

@@ -27,12 +27,14 @@ urlpatterns = [
     path("selfheal/", include("selfheal.urls")),
     path("logs/", include("logcrawler.urls")),
     path("codehealth/", include("codehealth.urls")),
+    path("incidents/", include("incidents.urls")),
     # API.
     path("api/", include("engine.api.urls")),
     path("api/selfheal/", include("selfheal.api.urls")),
     path("api/chat/", include("chat.api.urls")),
     path("api/logs/", include("logcrawler.api.urls")),
     path("api/codehealth/", include("codehealth.api.urls")),
+    path("api/incidents/", include("incidents.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the Content-Security-Policy
     # allows no inline script.

@@ -3,7 +3,8 @@
 An alert is about a subject: a fingerprint's id, or ``5xx:<service>``. At most one alert per
 rule and subject is open (pending or firing) at a time, held by a partial unique
 constraint, so evaluating twice, or two processes evaluating at once, opens one alert.
-Firing creates the engine task (deduplicated by subject), sends the webhook and the signal.
+Firing opens the work (`task_for_alert`: the incidents app registers its opener), sends
+the webhook and the signal.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from logcrawler.models import (
     FingerprintState,
     RuleKind,
 )
-from logcrawler.services.notify import announce, open_task, severity_for
+from logcrawler.services.notify import announce, severity_for, task_for_alert
 
 SUBJECT_5XX = "5xx:"
 
@@ -62,9 +63,9 @@ def fire(alert: Alert, *, now: datetime) -> None:
     alert.state = AlertState.FIRING
     alert.fired_at = now
     if alert.rule.create_task:
-        task = open_task(alert)
+        task = task_for_alert(alert)
         alert.task = task
-        if alert.fingerprint is not None:
+        if task is not None and alert.fingerprint is not None:
             ErrorFingerprint.objects.filter(pk=alert.fingerprint.pk).update(task=task)
     alert.save(update_fields=["state", "fired_at", "task"])
     announce(alert, "firing")

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -99,6 +100,22 @@ def open_task(alert: Alert) -> Task:
         source_ref=f"alert:{alert.pk}",
     )
     return created.task
+
+
+# What opens the work for a firing alert. An app above logcrawler (incidents) registers its
+# own in its AppConfig.ready(), so logcrawler never imports it; without one, `open_task`.
+AlertTaskOpener = Callable[[Alert], Task | None]
+_task_opener: list[AlertTaskOpener] = []
+
+
+def register_alert_task_opener(opener: AlertTaskOpener) -> None:
+    _task_opener[:] = [opener]
+
+
+def task_for_alert(alert: Alert) -> Task | None:
+    """The task that works on a firing alert (None: the registered opener holds it back),
+    inside the alert's transaction."""
+    return _task_opener[0](alert) if _task_opener else open_task(alert)
 
 
 def alert_document(alert: Alert, event: str) -> dict[str, Any]:

@@ -20,6 +20,15 @@ def fresh_fingerprinter() -> Iterator[None]:
     reset_fingerprinter_cache()
 
 
+@pytest.fixture(autouse=True)
+def logcrawler_alone(monkeypatch: Any) -> None:
+    """The log crawler's own task for a firing alert (`open_task`), not the opener the
+    incidents app registers above it: tests/incidents covers that one."""
+    from logcrawler.services import notify
+
+    monkeypatch.setattr(notify, "_task_opener", [])
+
+
 @pytest.fixture
 def no_rules(db: Any) -> None:
     """Start without the rules the data migration installs (a flush may have removed them)."""

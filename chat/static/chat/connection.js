@@ -51,6 +51,9 @@
     "alert": function (data) {
       notice("New alert (" + data.severity + "): " + data.title, data.url);
     },
+    "incident": function (data) {
+      notice("Incident #" + data.incident + " " + data.state.replace(/_/g, " ") + ": " + data.title, data.url);
+    },
   };
 
   function connect() {

@@ -1,0 +1,24 @@
+from django.apps import AppConfig
+
+
+class IncidentsConfig(AppConfig):
+    name = "incidents"
+    verbose_name = "Incidents"
+
+    def ready(self) -> None:
+        from engine.executors import register_executor
+        from engine.schedules import ScheduleSpec, register_schedule
+        from engine.services.demo import register_demo_seeder
+        from incidents import tools
+        from incidents.services.demo import seed_incident_demo
+        from incidents.services.intake import incident_task_for_alert
+        from incidents.services.investigation import INVESTIGATE_KIND, investigate
+        from logcrawler.services.notify import register_alert_task_opener
+
+        register_executor(INVESTIGATE_KIND, investigate, long_running=True)
+        register_alert_task_opener(incident_task_for_alert)
+        tools.register()
+        register_demo_seeder("incidents", seed_incident_demo)
+        register_schedule(
+            ScheduleSpec(name="incidents.verify", func="incidents.jobs.verify_job", minutes=1)
+        )
