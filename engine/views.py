@@ -193,24 +193,32 @@ def recent_tasks(state: str, before: Cursor | None, after: Cursor | None, *, use
     )
 
 
-@require_GET
-def page(request: HttpRequest) -> HttpResponse:
-    listing = TaskListFilter(request.GET)
-    if not listing.is_valid():
-        return HttpResponseBadRequest(f"Bad filter: {', '.join(sorted(listing.errors))}")
+def listing_context(request: HttpRequest, listing: TaskListFilter) -> dict[str, Any]:
+    """The live part with the Recent tasks page the operator asked for (a valid `listing`)."""
     state = listing.cleaned_data["state"]
     context = live_context(request)
     context.update(
         listing=listing,
         state_filter=state,
         state_filter_label=TaskState(state).label if state else "",
-        refresh_seconds=REFRESH_SECONDS,
         recent=recent_tasks(
             state,
             listing.cleaned_data["before"],
             listing.cleaned_data["after"],
             user=request.user,
         ),
+    )
+    return context
+
+
+@require_GET
+def page(request: HttpRequest) -> HttpResponse:
+    listing = TaskListFilter(request.GET)
+    if not listing.is_valid():
+        return HttpResponseBadRequest(f"Bad filter: {', '.join(sorted(listing.errors))}")
+    context = listing_context(request, listing)
+    context.update(
+        refresh_seconds=REFRESH_SECONDS,
         live_config={"url": reverse("engine:live"), "interval_ms": REFRESH_SECONDS * 1000},
     )
     return render(request, "engine/page.html", context)
@@ -218,7 +226,10 @@ def page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def live(request: HttpRequest) -> HttpResponse:
-    return render(request, "engine/_overview.html", live_context(request))
+    listing = TaskListFilter(request.GET)
+    if not listing.is_valid():
+        return HttpResponseBadRequest(f"Bad filter: {', '.join(sorted(listing.errors))}")
+    return render(request, "engine/_live.html", listing_context(request, listing))
 
 
 def pretty_json(value: Any) -> str:

@@ -155,3 +155,21 @@ def test_a_refresh_leaves_the_form_the_operator_is_typing_in_alone(
     page.locator("#live-status", has_text="Paused while you fill in a form").wait_for()
     assert field.input_value() == "echo"
 
+
+def test_recent_tasks_follow_new_tasks_with_the_counters(
+    live_server: Any, page: Any, django_user_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "REFRESH_SECONDS", 0.3)
+    django_user_model.objects.create_user(username="omar", password="pw-omar-123")
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name=username]", "omar")
+    page.fill("input[name=password]", "pw-omar-123")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/engine/")
+    assert page.locator("#recent tr[data-task]").count() == 0
+
+    task = create_task(title="vacuum the ledger", kind="echo").task
+
+    page.locator(f"#recent tr[data-task='{task.pk}']").wait_for()
+    assert page.locator("[data-count=pending]").inner_text() == "1"
+    assert "vacuum the ledger" in page.locator("#recent").inner_text()
