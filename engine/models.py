@@ -63,9 +63,22 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# What a person may ask of a task (the API and the pages hold to the same bounds).
+PRIORITY_RANGE = (-1000, 1000)
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
+MAX_ATTEMPTS = 100
+
+
 class WorkerQuerySet(models.QuerySet["Worker"]):
     def online(self) -> WorkerQuerySet:
         return self.filter(state=WorkerState.ONLINE)
+
+    def capabilities(self) -> set[str]:
+        """Every task kind some registered worker can run, online or not."""
+        capabilities: set[str] = set()
+        for caps in self.values_list("capabilities", flat=True):
+            capabilities.update(caps or [])
+        return capabilities
 
     def online_capabilities(self) -> set[str]:
         capabilities: set[str] = set()

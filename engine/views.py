@@ -22,15 +22,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from engine.forms import ApproveForm, Cursor, TaskListFilter
+from engine.forms import ApproveForm, Cursor, NewTaskForm, TaskListFilter
+from engine.links import task_links
 from engine.models import FINISHED_STATES, Task, TaskState, Worker, WorkerState
 from engine.services import (
     EngineError,
     TaskNotFound,
     approve_task,
     cancel_task,
+    create_task,
     reject_task,
     retry_task,
 )
@@ -251,8 +253,20 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         and may_decide(task, request.user, Decision.RETRY),
         "can_decide": task.state == TaskState.WAITING_APPROVAL
         and may_decide(task, request.user, Decision.REJECT),
+        "links": task_links(task),
     }
     return render(request, "engine/task_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def new_task(request: HttpRequest) -> HttpResponse:
+    """A task made by hand, as the API makes one (source user, created by the operator)."""
+    form = NewTaskForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        created = create_task(**form.cleaned_data, created_by=operator(request))
+        messages.success(request, f"Created task #{created.task.pk} “{created.task.title}”.")
+        return redirect("engine:task", created.task.pk)
+    return render(request, "engine/new_task.html", {"form": form})
 
 
 def operator(request: HttpRequest) -> User:
