@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -110,7 +111,7 @@ def new_session(request: HttpRequest) -> HttpResponse:
     try:
         session = create_session(owner=request.user, mode=request.POST.get("mode", Mode.NORMAL))  # type: ignore[arg-type]
     except InvalidMode as exc:
-        return HttpResponse(str(exc), status=400)
+        raise BadRequest(str(exc)) from None
     return redirect("chat:session", session_id=session.pk)
 
 

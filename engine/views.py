@@ -16,8 +16,8 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -217,7 +217,7 @@ def listing_context(request: HttpRequest, listing: TaskListFilter) -> dict[str, 
 def page(request: HttpRequest) -> HttpResponse:
     listing = TaskListFilter(request.GET)
     if not listing.is_valid():
-        return HttpResponseBadRequest(f"Bad filter: {', '.join(sorted(listing.errors))}")
+        raise BadRequest(f"Not a filter of this list: {', '.join(sorted(listing.errors))}.")
     context = listing_context(request, listing)
     context.update(
         refresh_seconds=REFRESH_SECONDS,
@@ -230,7 +230,7 @@ def page(request: HttpRequest) -> HttpResponse:
 def live(request: HttpRequest) -> HttpResponse:
     listing = TaskListFilter(request.GET)
     if not listing.is_valid():
-        return HttpResponseBadRequest(f"Bad filter: {', '.join(sorted(listing.errors))}")
+        raise BadRequest(f"Not a filter of this list: {', '.join(sorted(listing.errors))}.")
     return render(request, "engine/_live.html", listing_context(request, listing))
 
 
