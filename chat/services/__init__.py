@@ -11,6 +11,7 @@ from chat.services.sessions import (
     post_message,
     session_for_turn,
     set_budgets,
+    start_session,
     stop_run,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "run_session",
     "session_for_turn",
     "set_budgets",
+    "start_session",
     "stop_run",
 ]
