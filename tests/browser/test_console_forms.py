@@ -68,3 +68,21 @@ def test_budget_save_works_twice_without_a_reload(
         page.wait_for_function("document.querySelector('input[name=max_steps]').value === ''")
         page.locator("#chat-budget-form button[type=submit]:enabled").wait_for()
     assert ChatSession.objects.get(pk=session.pk).max_steps == 9
+
+
+def test_a_long_status_does_not_move_the_controls(
+    live_server: Any, page: Any, django_user_model: Any
+) -> None:
+    user = django_user_model.objects.create_user(username="nina", password="pw")
+    session = create_session(owner=user, mode="ops")
+    signed_in(page, live_server, user)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{live_server.url}/chat/{session.pk}/")
+    before = page.locator("#chat-run").bounding_box()
+
+    page.evaluate(
+        "document.getElementById('chat-status-label').textContent = "
+        "'Running a tool · ' + 'logs_search_entries with a long query '.repeat(6)"
+    )
+
+    assert page.locator("#chat-run").bounding_box() == before
