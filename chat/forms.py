@@ -15,15 +15,17 @@ WHO = [("all", "All sessions"), ("mine", "Mine"), ("system", "System-made")]
 
 class SessionListFilter(forms.Form):
     """Whose sessions (a person's own, or those the engine started for a task), mode, state,
-    and words of the title."""
+    words of the title; archived sessions only when asked, and then only those."""
 
     who = forms.ChoiceField(choices=WHO, required=False)
     mode = forms.ChoiceField(choices=[("", "Any mode"), *Mode.choices], required=False)
     state = forms.ChoiceField(choices=[("", "Any state"), *SessionState.choices], required=False)
     q = forms.CharField(max_length=100, required=False, strip=True)
+    archived = forms.BooleanField(required=False, label="Archived only")
 
     def apply(self, sessions: ChatSessionQuerySet, user: Any) -> ChatSessionQuerySet:
         given = self.cleaned_data
+        sessions = sessions.filter(archived_at__isnull=not given["archived"])
         if given["who"] == "mine":
             sessions = sessions.filter(owner_id=user.pk)
         elif given["who"] == "system":
@@ -38,7 +40,7 @@ class SessionListFilter(forms.Form):
 
     @property
     def active(self) -> bool:
-        return any(self.cleaned_data.get(name) for name in ("mode", "state", "q")) or (
+        return any(self.cleaned_data.get(name) for name in ("mode", "state", "q", "archived")) or (
             self.cleaned_data.get("who") not in ("", "all", None)
         )
 

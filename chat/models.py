@@ -97,6 +97,9 @@ class ChatSession(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set: left out of the chat page's list unless asked."
+    )
 
     objects = ChatSessionQuerySet.as_manager()
 

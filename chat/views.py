@@ -23,7 +23,7 @@ from chat.errors import InvalidMode
 from chat.events import schema_document
 from chat.forms import SessionListFilter, sessions_for
 from chat.models import ChatSession, SessionState
-from chat.services import start_session
+from chat.services import set_archived, start_session
 from chat.stop_reasons import StopReason
 from routing.models import Mode
 
@@ -131,6 +131,18 @@ def new_session(request: HttpRequest) -> HttpResponse:
         session = start_session(owner=request.user, mode=request.POST.get("mode", Mode.NORMAL))  # type: ignore[arg-type]
     except InvalidMode as exc:
         raise BadRequest(str(exc)) from None
+    return redirect("chat:session", session_id=session.pk)
+
+
+@require_POST
+def archive(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = ChatSession.objects.visible_to(request.user).filter(pk=session_id).first()
+    if session is None:
+        raise Http404("No such chat session.")
+    archived = request.POST.get("archived", "1") == "1"
+    set_archived(session_id=session.pk, archived=archived)
+    if archived:
+        return redirect("chat:page")
     return redirect("chat:session", session_id=session.pk)
 
 

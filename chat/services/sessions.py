@@ -66,7 +66,12 @@ def start_session(*, owner: User, mode: str = Mode.NORMAL) -> ChatSession:
     mode = _check_mode(mode)
     empty = (
         ChatSession.objects.filter(
-            owner=owner, title="", state=SessionState.IDLE, run_number=0, messages__isnull=True
+            owner=owner,
+            title="",
+            state=SessionState.IDLE,
+            run_number=0,
+            messages__isnull=True,
+            archived_at__isnull=True,
         )
         .order_by("-created_at", "-id")
         .first()
@@ -76,6 +81,15 @@ def start_session(*, owner: User, mode: str = Mode.NORMAL) -> ChatSession:
     if empty.mode != mode:
         return change_mode(session_id=empty.pk, mode=mode)
     return empty
+
+
+@transaction.atomic
+def set_archived(*, session_id: int, archived: bool) -> ChatSession:
+    """Archive a session (kept, with its history, out of the list) or bring it back."""
+    session = lock_session(session_id)
+    session.archived_at = timezone.now() if archived else None
+    session.save(update_fields=["archived_at"])
+    return session
 
 
 def session_for_turn(

@@ -91,3 +91,28 @@ def test_the_list_filters_by_whose_and_by_title(
     assert shown.get_attribute("data-session") == str(deploy.pk)
     # Opening a session keeps the filter.
     assert "q=deploy" in (shown.locator("a").get_attribute("href") or "")
+
+
+def test_an_archived_session_leaves_the_list_and_comes_back_on_request(
+    live_server: Any, page: Any, django_user_model: Any
+) -> None:
+    user = django_user_model.objects.create_user(username="nina")
+    kept = create_session(owner=user, mode="ops", title="keep me")
+    old = create_session(owner=user, mode="ops", title="old incident")
+    signed_in(page, live_server, user)
+
+    page.goto(f"{live_server.url}/chat/{old.pk}/")
+    page.click("#chat-archive")
+    page.wait_for_url(f"**/chat/{kept.pk}/")
+    listed = page.locator("#chat-session-list li[data-session]")
+    assert listed.count() == 1 and listed.get_attribute("data-session") == str(kept.pk)
+
+    page.check("#chat-filter input[name=archived]")
+    page.click("#chat-filter button[type=submit]")
+    page.wait_for_url("**archived=on**")
+    assert listed.count() == 1 and listed.get_attribute("data-session") == str(old.pk)
+    listed.locator("a").click()
+    page.click("#chat-archive")  # now Unarchive
+    page.wait_for_url(f"**/chat/{old.pk}/")
+    assert ChatSession.objects.get(pk=old.pk).archived_at is None
+    assert page.locator("#chat-session-list li[data-session]").count() == 2
