@@ -3,13 +3,16 @@ scrolling, and the Engine page's Approve and Reject on screen."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from chat.services import create_session
 from engine.services import create_task, request_approval
 
 pytestmark = pytest.mark.browser
@@ -37,7 +40,10 @@ def test_a_page_at_390_px_keeps_its_navigation_in_sight(
     live_server: Any, page: Any, django_user_model: Any, path: str
 ) -> None:
     page.set_viewport_size({"width": PHONE, "height": 844})
-    signed_in(page, live_server, django_user_model.objects.create_user(username="nina"))
+    nina = django_user_model.objects.create_user(username="nina")
+    importlib.import_module("routing.migrations.0002_default_policies_and_prices").seed(apps, None)
+    create_session(owner=nina, mode="ops")  # /chat/ opens it, with its whole control bar
+    signed_in(page, live_server, nina)
     page.goto(live_server.url + path)
 
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
