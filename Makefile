@@ -45,8 +45,9 @@ run: $(VENV) $(VAR)/secret_key .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
-	$(PY) manage.py ensure_admin
 	$(PY) manage.py install_schedules
+	@# Last before the server, framed: on a first run the one password is not lost in the output.
+	$(PY) manage.py ensure_admin
 	$(PY) manage.py serve --port $(PORT)
 
 lint: $(VENV)

@@ -10,6 +10,7 @@ class ChatConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_delete, post_save
 
+        from chat import links
         from chat.auth import (
             close_streams_on_logout,
             recheck_after_revocation,
@@ -22,9 +23,10 @@ class ChatConfig(AppConfig):
         from chat.services.runs import AGENT_KIND
         from chat.tools import engine_tools
         from engine.executors import register_executor
+        from engine.links import register_task_links
         from engine.models import ApiToken
         from engine.signals import api_tokens_revoked, task_decided
-        from routing.sessions import register_session_owner
+        from routing.sessions import register_session_link, register_session_owner
 
         # An agent run holds its worker thread for as long as the conversation lasts.
         register_executor(AGENT_KIND, execute_agent, long_running=True)
@@ -45,3 +47,5 @@ class ChatConfig(AppConfig):
             recheck_after_token_deleted, sender=ApiToken, dispatch_uid="chat.recheck_token_gone"
         )
         api_tokens_revoked.connect(recheck_after_revocation, dispatch_uid="chat.recheck_tokens")
+        register_task_links("chat", links.task_links)
+        register_session_link(CHAT_SESSION_PREFIX, links.session_url)

@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from chat.events import OPS_NOTICE
-from routing.models import Mode, money_field
+from routing.models import AT_LEAST_ONE, NOT_NEGATIVE, Mode, money_field
 
 Envelope = dict[str, Any]
 
@@ -78,10 +78,10 @@ class ChatSession(models.Model):
     last_seq = models.PositiveBigIntegerField(default=0)
 
     # Per-session overrides of the mode's limits; NULL means "the mode's policy decides".
-    max_steps = models.PositiveIntegerField(null=True, blank=True)
-    max_seconds = models.PositiveIntegerField(null=True, blank=True)
+    max_steps = models.PositiveIntegerField(null=True, blank=True, validators=[AT_LEAST_ONE])
+    max_seconds = models.PositiveIntegerField(null=True, blank=True, validators=[AT_LEAST_ONE])
     max_retries = models.PositiveIntegerField(null=True, blank=True)
-    max_cost = money_field(null=True, blank=True)
+    max_cost = money_field(null=True, blank=True, validators=[NOT_NEGATIVE])
 
     # Use of the current run (a run starts with a user message; Run continues a paused one).
     run_number = models.PositiveIntegerField(default=0)
@@ -97,6 +97,9 @@ class ChatSession(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set: left out of the chat page's list unless asked."
+    )
 
     objects = ChatSessionQuerySet.as_manager()
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -20,8 +21,9 @@ from django.views.decorators.http import require_GET, require_POST
 from chat.api.serializers import ExecutionSerializer, MessageSerializer, SessionSerializer
 from chat.errors import InvalidMode
 from chat.events import schema_document
+from chat.forms import SessionListFilter, sessions_for
 from chat.models import ChatSession, SessionState
-from chat.services import create_session
+from chat.services import set_archived, start_session
 from chat.stop_reasons import StopReason
 from routing.models import Mode
 
@@ -42,6 +44,7 @@ class ListedSession:
     state: str
     state_label: str
     reason_label: str
+    system: bool  # made by the engine for a task, not by a person
 
 
 def listed(sessions: Iterable[ChatSession]) -> list[ListedSession]:
@@ -58,15 +61,19 @@ def listed(sessions: Iterable[ChatSession]) -> list[ListedSession]:
                 if item.state in REASON_SHOWN and item.stop_reason in StopReason.values
                 else ""
             ),
+            system=item.owner_id is None,
         )
         for item in sessions
     ]
 
 
-def list_data(current: ChatSession | None) -> dict[str, Any]:
-    """What session_list.js needs to draw an entry the server did not."""
+def list_data(current: ChatSession | None, listing: SessionListFilter) -> dict[str, Any]:
+    """What session_list.js needs to draw an entry the server did not. A filtered list only
+    follows the entries it has: the stream does not say whether a new session would match."""
     return {
         "current": current.pk if current is not None else None,
+        "filtered": listing.active,
+        "query": listing.data.urlencode() if hasattr(listing.data, "urlencode") else "",
         "limit": SESSIONS_LISTED,
         "url": reverse("chat:session", args=[0]).replace("/0/", "/{id}/"),
         "modes": dict(Mode.choices),
@@ -75,32 +82,45 @@ def list_data(current: ChatSession | None) -> dict[str, Any]:
     }
 
 
+def session_filter(request: HttpRequest) -> SessionListFilter:
+    listing = SessionListFilter(request.GET)
+    if not listing.is_valid():
+        raise BadRequest(f"Not a filter of the sessions: {', '.join(sorted(listing.errors))}.")
+    return listing
+
+
 @require_GET
 def page(request: HttpRequest) -> HttpResponse:
-    newest = ChatSession.objects.visible_to(request.user).for_listing().first()
+    listing = session_filter(request)
+    newest = sessions_for(request.user, listing).first()
     if newest is not None:
-        return redirect("chat:session", session_id=newest.pk)
+        query = request.GET.urlencode()
+        target = reverse("chat:session", args=[newest.pk])
+        return redirect(f"{target}?{query}" if query else target)
     context = {
         "sessions": [],
         "session": None,
         "modes": Mode.choices,
-        "list_data": list_data(None),
+        "listing": listing,
+        "list_data": list_data(None, listing),
     }
     return render(request, "chat/page.html", context)
 
 
 @require_GET
 def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
+    listing = session_filter(request)
     session = ChatSession.objects.visible_to(request.user).filter(pk=session_id).first()
     if session is None:
         raise Http404("No such chat session.")
-    sessions = ChatSession.objects.visible_to(request.user).for_listing()[:SESSIONS_LISTED]
+    sessions = sessions_for(request.user, listing)[:SESSIONS_LISTED]
     context = {
         "session": session,
         "sessions": listed(sessions),
         "modes": Mode.choices,
+        "listing": listing,
         "page_data": page_data(request, session),
-        "list_data": list_data(session),
+        "list_data": list_data(session, listing),
     }
     return render(request, "chat/page.html", context)
 
@@ -108,10 +128,32 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
 @require_POST
 def new_session(request: HttpRequest) -> HttpResponse:
     try:
-        session = create_session(owner=request.user, mode=request.POST.get("mode", Mode.NORMAL))  # type: ignore[arg-type]
+        session = start_session(owner=request.user, mode=request.POST.get("mode", Mode.NORMAL))  # type: ignore[arg-type]
     except InvalidMode as exc:
-        return HttpResponse(str(exc), status=400)
+        raise BadRequest(str(exc)) from None
     return redirect("chat:session", session_id=session.pk)
+
+
+@require_POST
+def archive(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = ChatSession.objects.visible_to(request.user).filter(pk=session_id).first()
+    if session is None:
+        raise Http404("No such chat session.")
+    archived = request.POST.get("archived", "1") == "1"
+    set_archived(session_id=session.pk, archived=archived)
+    if archived:
+        return redirect("chat:page")
+    return redirect("chat:session", session_id=session.pk)
+
+
+def author_label(session: ChatSession, user: Any) -> str:
+    """Who wrote the session's instructions: the task that started a system-made session, the
+    viewer's own ("You"), or the owner a staff member is looking over."""
+    if session.owner_id is None:
+        return f"Task #{session.origin_task_id}" if session.origin_task_id else "System"
+    if session.owner_id == getattr(user, "pk", None):
+        return "You"
+    return session.owner.get_username() if session.owner else "User"
 
 
 def page_data(request: HttpRequest, session: ChatSession) -> dict[str, Any]:
@@ -125,6 +167,8 @@ def page_data(request: HttpRequest, session: ChatSession) -> dict[str, Any]:
         "schema": schema_document(),
         "modes": [{"value": value, "label": label} for value, label in Mode.choices],
         "csrf": get_token(request),
+        "author": author_label(session, request.user),
+        "origin_task": session.origin_task_id,
         "urls": {
             "ws": f"/ws/chat/{session.pk}/",
             "api": api,

@@ -6,7 +6,7 @@ class CodehealthConfig(AppConfig):
     verbose_name = "Code health"
 
     def ready(self) -> None:
-        from codehealth import tools
+        from codehealth import links, tools
         from codehealth.repositories import register_host_kind
         from codehealth.repositories.github import open_github
         from codehealth.scanners import register_builtin_scanners
@@ -16,6 +16,7 @@ class CodehealthConfig(AppConfig):
         from codehealth.services.patches import AUTOPR_KIND, on_task_decided
         from codehealth.services.scans import SCAN_KIND
         from engine.executors import register_executor
+        from engine.links import register_task_links
         from engine.services.demo import register_demo_seeder
         from engine.signals import task_decided
 
@@ -26,3 +27,4 @@ class CodehealthConfig(AppConfig):
         tools.register()
         register_demo_seeder("codehealth", seed_codehealth_demo)
         task_decided.connect(on_task_decided, dispatch_uid="codehealth.autopr_decided")
+        register_task_links("codehealth", links.task_links)

@@ -10,6 +10,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.api import schema  # noqa: F401 - registers the schema extensions
 
+# The admin is part of the product: its name, and "View site" back to the dashboard.
+admin.site.site_header = "Juggernaut administration"
+admin.site.site_title = "Juggernaut admin"
+admin.site.index_title = "Rows behind the dashboard"
+admin.site.site_url = "/engine/"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="engine:page"), name="dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

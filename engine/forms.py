@@ -1,4 +1,4 @@
-"""Input of the engine's pages: the recent-tasks filter and its keyset cursor."""
+"""Input of the engine's pages: the recent-tasks filter and its keyset cursor, a new task."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 from django import forms
 
-from engine.models import Task, TaskState
+from engine.models import PRIORITY_RANGE, Task, TaskState
+from engine.services.workers import task_kinds
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MICROSECOND = timedelta(microseconds=1)
@@ -64,3 +65,37 @@ class ApproveForm(forms.Form):
     """An approval may send the task on as another kind of work (a worker that can do it)."""
 
     reroute_kind = forms.CharField(max_length=100, required=False, strip=True)
+
+
+class NewTaskForm(forms.Form):
+    """A task made by hand: its kind one some worker can run, its payload a JSON object."""
+
+    title = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(help_text="Task kinds the registered workers can run.")
+    payload = forms.JSONField(
+        required=False,
+        initial=dict,
+        widget=forms.Textarea(attrs={"rows": 6, "class": "mono", "spellcheck": "false"}),
+        help_text='A JSON object, e.g. {"message": "hello"}.',
+    )
+    priority = forms.IntegerField(
+        min_value=PRIORITY_RANGE[0],
+        max_value=PRIORITY_RANGE[1],
+        initial=50,
+        help_text="Higher runs first.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kinds = task_kinds().all  # what a worker says it can run, or an executor here runs
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)
+        kind.choices = [(name, name) for name in kinds]
+
+    def clean_payload(self) -> dict[str, Any]:
+        payload = self.cleaned_data["payload"]
+        if payload is None:
+            return {}
+        if not isinstance(payload, dict):
+            raise forms.ValidationError("Write a JSON object ({...}), not a list or a value.")
+        return payload

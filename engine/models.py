@@ -63,6 +63,12 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# What a person may ask of a task (the API and the pages hold to the same bounds).
+PRIORITY_RANGE = (-1000, 1000)
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
+MAX_ATTEMPTS = 100
+
+
 class WorkerQuerySet(models.QuerySet["Worker"]):
     def online(self) -> WorkerQuerySet:
         return self.filter(state=WorkerState.ONLINE)

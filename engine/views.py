@@ -16,21 +16,23 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from engine.forms import ApproveForm, Cursor, TaskListFilter
+from engine.forms import ApproveForm, Cursor, NewTaskForm, TaskListFilter
+from engine.links import task_links
 from engine.models import FINISHED_STATES, Task, TaskState, Worker, WorkerState
 from engine.services import (
     EngineError,
     TaskNotFound,
     approve_task,
     cancel_task,
+    create_task,
     reject_task,
     retry_task,
 )
@@ -193,24 +195,32 @@ def recent_tasks(state: str, before: Cursor | None, after: Cursor | None, *, use
     )
 
 
-@require_GET
-def page(request: HttpRequest) -> HttpResponse:
-    listing = TaskListFilter(request.GET)
-    if not listing.is_valid():
-        return HttpResponseBadRequest(f"Bad filter: {', '.join(sorted(listing.errors))}")
+def listing_context(request: HttpRequest, listing: TaskListFilter) -> dict[str, Any]:
+    """The live part with the Recent tasks page the operator asked for (a valid `listing`)."""
     state = listing.cleaned_data["state"]
     context = live_context(request)
     context.update(
         listing=listing,
         state_filter=state,
         state_filter_label=TaskState(state).label if state else "",
-        refresh_seconds=REFRESH_SECONDS,
         recent=recent_tasks(
             state,
             listing.cleaned_data["before"],
             listing.cleaned_data["after"],
             user=request.user,
         ),
+    )
+    return context
+
+
+@require_GET
+def page(request: HttpRequest) -> HttpResponse:
+    listing = TaskListFilter(request.GET)
+    if not listing.is_valid():
+        raise BadRequest(f"Not a filter of this list: {', '.join(sorted(listing.errors))}.")
+    context = listing_context(request, listing)
+    context.update(
+        refresh_seconds=REFRESH_SECONDS,
         live_config={"url": reverse("engine:live"), "interval_ms": REFRESH_SECONDS * 1000},
     )
     return render(request, "engine/page.html", context)
@@ -218,7 +228,10 @@ def page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def live(request: HttpRequest) -> HttpResponse:
-    return render(request, "engine/_overview.html", live_context(request))
+    listing = TaskListFilter(request.GET)
+    if not listing.is_valid():
+        raise BadRequest(f"Not a filter of this list: {', '.join(sorted(listing.errors))}.")
+    return render(request, "engine/_live.html", listing_context(request, listing))
 
 
 def pretty_json(value: Any) -> str:
@@ -240,8 +253,20 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         and may_decide(task, request.user, Decision.RETRY),
         "can_decide": task.state == TaskState.WAITING_APPROVAL
         and may_decide(task, request.user, Decision.REJECT),
+        "links": task_links(task),
     }
     return render(request, "engine/task_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def new_task(request: HttpRequest) -> HttpResponse:
+    """A task made by hand, as the API makes one (source user, created by the operator)."""
+    form = NewTaskForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        created = create_task(**form.cleaned_data, created_by=operator(request))
+        messages.success(request, f"Created task #{created.task.pk} “{created.task.title}”.")
+        return redirect("engine:task", created.task.pk)
+    return render(request, "engine/new_task.html", {"form": form})
 
 
 def operator(request: HttpRequest) -> User:

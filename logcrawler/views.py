@@ -27,6 +27,7 @@ def _health(request: HttpRequest) -> dict[str, Any]:
     return health_context(
         range_name=request.GET.get("range", ""),
         include_warnings=request.GET.get("level") == "warning",
+        include_muted=request.GET.get("muted") == "1",
         return_to=request.get_full_path(),
     )
 

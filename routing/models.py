@@ -60,6 +60,12 @@ def money_field(**kwargs: Any) -> models.DecimalField[Any, Any]:
     return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
 
 
+# A ceiling, a limit or a price is never below zero: the admin, the API and the pages refuse
+# one through the model's validators (a ledger amount may be, so money_field does not add it).
+NOT_NEGATIVE = MinValueValidator(Decimal("0"))
+AT_LEAST_ONE = MinValueValidator(1)
+
+
 def price_field(**kwargs: Any) -> models.DecimalField[Any, Any]:
     return models.DecimalField(max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES, **kwargs)
 
@@ -79,9 +85,12 @@ class Policy(models.Model):
         default=list, blank=True, help_text="Tried in this order when the preferred one cannot."
     )
     max_price_per_1k = price_field(
-        help_text="Most a model may charge per 1,000 tokens, prompt or completion (USD)."
+        validators=[NOT_NEGATIVE],
+        help_text="Most a model may charge per 1,000 tokens, prompt or completion (USD).",
     )
-    max_iterations = models.PositiveIntegerField(help_text="Agent loop turns per request.")
+    max_iterations = models.PositiveIntegerField(
+        validators=[AT_LEAST_ONE], help_text="Agent loop turns per request."
+    )
     max_seconds = models.PositiveIntegerField(
         default=300,
         validators=[MinValueValidator(1)],
@@ -98,8 +107,12 @@ class Policy(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Completion tokens asked for per call; bounds the cost estimate.",
     )
-    session_ceiling = money_field(help_text="Most one session may spend (USD).")
-    daily_ceiling = money_field(help_text="Most this mode may spend per UTC day (USD).")
+    session_ceiling = money_field(
+        validators=[NOT_NEGATIVE], help_text="Most one session may spend (USD)."
+    )
+    daily_ceiling = money_field(
+        validators=[NOT_NEGATIVE], help_text="Most this mode may spend per UTC day (USD)."
+    )
     tool_permissions = models.JSONField(
         default=list, blank=True, help_text="Permission levels of the tools this mode may call."
     )
@@ -150,8 +163,12 @@ class ModelPrice(models.Model):
     model_id = models.CharField(max_length=200, unique=True)
     name = models.CharField(max_length=200, blank=True)
     context_length = models.PositiveIntegerField(default=0, help_text="0 when unknown.")
-    prompt_price = price_field(default=ZERO, help_text="USD per prompt token.")
-    completion_price = price_field(default=ZERO, help_text="USD per completion token.")
+    prompt_price = price_field(
+        default=ZERO, validators=[NOT_NEGATIVE], help_text="USD per prompt token."
+    )
+    completion_price = price_field(
+        default=ZERO, validators=[NOT_NEGATIVE], help_text="USD per completion token."
+    )
     variable_pricing = models.BooleanField(
         default=False, help_text="A router (openrouter/auto): the price depends on the model used."
     )

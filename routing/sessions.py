@@ -21,11 +21,26 @@ GATEWAY_PREFIX = "gateway:"
 MAX_SESSION_REF = 200  # ModelCall.session_ref
 
 _checks: dict[str, SessionCheck] = {}
+# session reference -> the page that shows it, for the references an app names.
+SessionLink = Callable[[str], str | None]
+_links: dict[str, SessionLink] = {}
 
 
 def register_session_owner(prefix: str, may_charge: SessionCheck) -> None:
     """Sessions whose reference starts with `prefix` belong to the registering app."""
     _checks[prefix] = may_charge
+
+
+def register_session_link(prefix: str, link: SessionLink) -> None:
+    """Sessions whose reference starts with `prefix` have a page: `link` answers its URL."""
+    _links[prefix] = link
+
+
+def session_url(reference: str) -> str | None:
+    for prefix, link in _links.items():
+        if reference.startswith(prefix):
+            return link(reference)
+    return None
 
 
 def gateway_session_ref(reference: str, *, user: Any) -> str:

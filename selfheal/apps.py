@@ -6,6 +6,8 @@ class SelfhealConfig(AppConfig):
     verbose_name = "Self-heal"
 
     def ready(self) -> None:
+        from engine.links import register_task_links
+        from selfheal import links
         from selfheal.checks import register_default_checks
         from selfheal.error_patterns import TASK_ERRORS, register_error_pattern_source
         from selfheal.playbooks import register_default_playbooks
@@ -15,3 +17,4 @@ class SelfhealConfig(AppConfig):
         register_default_playbooks()
         register_error_pattern_source(TASK_ERRORS)
         register_tools()
+        register_task_links("selfheal", links.task_links)

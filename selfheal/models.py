@@ -313,6 +313,12 @@ class RepairAction(models.Model):
     def __str__(self) -> str:
         return f"{self.step} {self.status}: {self.what} ({self.target})"
 
+    @property
+    def target_task_id(self) -> int | None:
+        """The engine task this action changed, when its target is one (to link to it)."""
+        label, _, pk = self.target.partition("#")
+        return int(pk) if label == "engine.task" and pk.isdigit() else None
+
 
 class Snapshot(models.Model):
     """A whole row as it stood before an action changed it, and as the action left it."""

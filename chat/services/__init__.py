@@ -10,7 +10,9 @@ from chat.services.sessions import (
     create_session,
     post_message,
     session_for_turn,
+    set_archived,
     set_budgets,
+    start_session,
     stop_run,
 )
 
@@ -28,6 +30,8 @@ __all__ = [
     "publish_ops_notice",
     "run_session",
     "session_for_turn",
+    "set_archived",
     "set_budgets",
+    "start_session",
     "stop_run",
 ]

@@ -59,6 +59,39 @@ def create_session(*, owner: User | None, mode: str = Mode.NORMAL, title: str = 
     return session
 
 
+@transaction.atomic
+def start_session(*, owner: User, mode: str = Mode.NORMAL) -> ChatSession:
+    """The New session button: the owner's newest session that was never written in, in
+    this mode, or a new one; so clicking it again leaves no trail of empty "Untitled" rows."""
+    mode = _check_mode(mode)
+    empty = (
+        ChatSession.objects.filter(
+            owner=owner,
+            title="",
+            state=SessionState.IDLE,
+            run_number=0,
+            messages__isnull=True,
+            archived_at__isnull=True,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if empty is None:
+        return create_session(owner=owner, mode=mode)
+    if empty.mode != mode:
+        return change_mode(session_id=empty.pk, mode=mode)
+    return empty
+
+
+@transaction.atomic
+def set_archived(*, session_id: int, archived: bool) -> ChatSession:
+    """Archive a session (kept, with its history, out of the list) or bring it back."""
+    session = lock_session(session_id)
+    session.archived_at = timezone.now() if archived else None
+    session.save(update_fields=["archived_at"])
+    return session
+
+
 def session_for_turn(
     *, session_id: int | None = None, username: str | None = None, mode: str = Mode.NORMAL
 ) -> ChatSession:

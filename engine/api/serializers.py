@@ -14,6 +14,9 @@ from config.api.fields import (
 )
 from config.validators import refuse_control_characters
 from engine.models import (
+    MAX_ATTEMPTS,
+    MAX_TIMEOUT_SECONDS,
+    PRIORITY_RANGE,
     ApprovalDecision,
     Task,
     TaskEvent,
@@ -25,9 +28,6 @@ from engine.models import (
 
 MAX_NOTE_LENGTH = 2000
 MAX_ERROR_LENGTH = 20000
-PRIORITY_RANGE = (-1000, 1000)
-MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
-MAX_ATTEMPTS = 100
 MAX_WORKER_CONCURRENCY = 1000
 MAX_CAPABILITIES = 200
 MAX_ID = 2**63 - 1

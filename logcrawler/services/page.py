@@ -67,7 +67,9 @@ def summary(now: datetime) -> Summary:
     )
 
 
-def health_context(*, range_name: str, include_warnings: bool, return_to: str) -> dict[str, Any]:
+def health_context(
+    *, range_name: str, include_warnings: bool, return_to: str, include_muted: bool = False
+) -> dict[str, Any]:
     now = timezone.now()
     range_ = get_range(range_name)
     return {
@@ -75,11 +77,13 @@ def health_context(*, range_name: str, include_warnings: bool, return_to: str) -
         "ranges": list(RANGES.values()),
         "range": range_,
         "include_warnings": include_warnings,
+        "include_muted": include_muted,
         "top": top_errors(
             range_name=range_.name,
             limit=TOP_SHOWN,
             now=now,
             min_level_no=WARNING_LEVEL_NO if include_warnings else ERROR_LEVEL_NO,
+            include_muted=include_muted,
         ),
         "alerts": open_alerts(),
         "sources": sources_health(now=now),

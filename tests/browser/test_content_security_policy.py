@@ -28,6 +28,7 @@ def pages() -> list[str]:
     fingerprint = ErrorFingerprint.objects.order_by("pk").first()
     paths = [
         "/engine/",
+        "/engine/tasks/new/",
         "/chat/",
         "/selfheal/",
         "/logs/",

@@ -124,3 +124,52 @@ def test_the_overview_follows_an_agents_approval_request_from_the_stream(
     page.locator(f"#approvals tr[data-task='{approval.pk}']").wait_for(timeout=5_000)
     assert page.locator("[data-count=waiting_approval]").inner_text() == "1"
     assert page.locator("#live-status").inner_text().startswith("Live · refreshed")
+
+
+def test_a_refresh_leaves_the_form_the_operator_is_typing_in_alone(
+    live_server: Any, page: Any, django_user_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "REFRESH_SECONDS", 0.3)
+    nina = django_user_model.objects.create_user(username="nina", password="pw-nina-123")
+    nina.user_permissions.add(
+        Permission.objects.get(content_type__app_label="engine", codename="decide_others_task")
+    )
+    task = create_task(title="restart payments", kind="agent").task
+    request_approval(task_id=task.pk, reason="restarts a service", actor="system:guard")
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name=username]", "nina")
+    page.fill("input[name=password]", "pw-nina-123")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/engine/")
+
+    field = page.locator(f"#approvals tr[data-task='{task.pk}'] input[name=reroute_kind]")
+    field.fill("echo")
+    # A tick came and went without touching the form.
+    page.locator("#live-status", has_text="Paused while you fill in a form").wait_for()
+    assert field.input_value() == "echo"
+    assert field.evaluate("node => node === document.activeElement")
+
+    # Focus elsewhere, the typed kind still unsent: still left alone.
+    page.locator("h1").click()
+    page.evaluate("document.getElementById('live-status').textContent = ''")
+    page.locator("#live-status", has_text="Paused while you fill in a form").wait_for()
+    assert field.input_value() == "echo"
+
+
+def test_recent_tasks_follow_new_tasks_with_the_counters(
+    live_server: Any, page: Any, django_user_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "REFRESH_SECONDS", 0.3)
+    django_user_model.objects.create_user(username="omar", password="pw-omar-123")
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name=username]", "omar")
+    page.fill("input[name=password]", "pw-omar-123")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/engine/")
+    assert page.locator("#recent tr[data-task]").count() == 0
+
+    task = create_task(title="vacuum the ledger", kind="echo").task
+
+    page.locator(f"#recent tr[data-task='{task.pk}']").wait_for()
+    assert page.locator("[data-count=pending]").inner_text() == "1"
+    assert "vacuum the ledger" in page.locator("#recent").inner_text()

@@ -124,3 +124,14 @@ def test_the_meter_passes_100_percent_only_by_a_reported_overrun_and_says_so(
     assert (row.daily_used_percent, row.meter_value, row.overrun) == (135, 100, True)
     html = reported.content.decode()
     assert "135%: over by $0.35, because a provider reported $0.07 more" in html
+
+
+def test_a_chat_session_in_the_ledger_links_to_its_page(client: Any, user: Any) -> None:
+    ModelCallFactory(mode="code", session_ref="chat:41", cost=Decimal("0.25"))
+    ModelCallFactory(mode="code", session_ref="gateway:3:nightly", cost=Decimal("0.10"))
+    client.force_login(user)
+
+    html = client.get(reverse("routing:page")).content.decode()
+
+    assert '<a href="/chat/41/">chat:41</a>' in html
+    assert "gateway:3:nightly" in html and 'href="/chat/3' not in html

@@ -147,3 +147,11 @@ def test_the_rules_cost_the_same_queries_however_many_there_are(
     assert five_rules == one_rule
     html = plain_browser.get(url).content.decode()
     assert html.count("cooling down") == 5, "each rule's wait is still worked out"
+
+
+def test_an_actions_target_task_is_a_link_to_the_task() -> None:
+    from selfheal.models import RepairAction
+
+    assert RepairAction(target="engine.task#40").target_task_id == 40
+    assert RepairAction(target="selfheal.autohealrule#3").target_task_id is None
+    assert RepairAction(target="engine.task#x").target_task_id is None

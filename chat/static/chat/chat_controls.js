@@ -1,16 +1,28 @@
 // The controls: the composer, Run, Stop, the mode selector and the budget form.
 
 import { $ } from "./chat_dom.js";
-import { api, attempt } from "./chat_api.js";
-import { state, urls } from "./chat_state.js";
+import { api, attempt, showError } from "./chat_api.js";
+import { BUSY, state, urls } from "./chat_state.js";
+
+// A button is disabled only while its request is in flight and comes back on every outcome;
+// Send stays disabled after that only while a run is busy (setStatus keeps that part).
+function inFlight(button, promise) {
+  button.disabled = true;
+  return promise.finally(function () {
+    button.disabled = button.id === "chat-send" && BUSY.indexOf(state.status) >= 0;
+  });
+}
 
 export function wireControls() {
   $("chat-composer").addEventListener("submit", function (event) {
     event.preventDefault();
     const input = $("chat-input");
     const content = input.value.trim();
-    if (!content) return;
-    attempt(api(urls.messages, { content: content }).then(function () { input.value = ""; }));
+    if (!content) {
+      showError("Write a message first.");
+      return;
+    }
+    inFlight($("chat-send"), attempt(api(urls.messages, { content: content }).then(function () { input.value = ""; })));
   });
   $("chat-input").addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) {
@@ -32,6 +44,7 @@ export function wireControls() {
     Array.prototype.forEach.call(event.target.elements, function (field) {
       if (field.name && field.value !== "") body[field.name] = field.name === "max_cost" ? field.value : Number(field.value);
     });
-    attempt(api(urls.budgets, body).then(function () { event.target.reset(); }));
+    inFlight(event.submitter || event.target.querySelector("button[type=submit]"),
+      attempt(api(urls.budgets, body).then(function () { event.target.reset(); })));
   });
 }

@@ -3,9 +3,11 @@
 
 import { formatMoney } from "../juggernaut/money.js";
 import { $, el, pretty } from "./chat_dom.js";
-import { urls } from "./chat_state.js";
+import { data, urls } from "./chat_state.js";
 
-const ROLE_LABELS = { user: "You", assistant: "Agent", system: "Guardrail", error: "Error", note: "Note" };
+// The instructions' author: "You", the owner a staff member is looking over, or the task
+// that made a system session (the server says which: chat/views.py author_label).
+const ROLE_LABELS = { user: data.author || "You", assistant: "Agent", system: "Guardrail", error: "Error", note: "Note" };
 
 export function addMessage(role, content, meta) {
   const item = el("li", "chat-msg chat-" + role);

@@ -14,7 +14,9 @@ const LABELS = {
 export function setStatus(status, label, detail) {
   state.status = status;
   $("chat-status").setAttribute("data-state", status);
-  $("chat-status-label").textContent = (label || LABELS[status] || status) + (detail ? " · " + detail : "");
+  const text = (label || LABELS[status] || status) + (detail ? " · " + detail : "");
+  $("chat-status-label").textContent = text;
+  $("chat-status-label").title = text;
   const busy = BUSY.indexOf(status) >= 0;
   $("chat-stop").disabled = !busy;
   $("chat-run").disabled = busy || !(state.stop && state.stop.resumable);

@@ -22,7 +22,7 @@ function build(id) {
   const item = document.createElement("li");
   item.setAttribute("data-session", String(id));
   const link = document.createElement("a");
-  link.href = config.url.replace("{id}", id);
+  link.href = config.url.replace("{id}", id) + (config.query ? "?" + config.query : "");
   const sub = span("sub-line", "#" + id + " · ");
   sub.append(span("mode", ""), " · ", span("state", ""));
   link.append(span("title", "Untitled"), sub);
@@ -49,6 +49,8 @@ function render(item, fields) {
 
 // The list is newest activity first, as the server orders it (by the time it last changed).
 function upsert(id, fields) {
+  // A filtered list cannot tell whether a session it does not show would match.
+  if (config.filtered && !entry(id)) return;
   const item = entry(id) || build(id);
   render(item, fields);
   if (list.firstElementChild !== item) list.prepend(item);

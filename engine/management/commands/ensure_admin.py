@@ -27,8 +27,21 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             self.style.SUCCESS(
-                f"Admin account created. Username: {account.username}  "
-                f"Password: {account.password}\n"
-                "This password is shown once; change it in the admin."
+                framed(
+                    [
+                        "Admin account created: sign in at /accounts/login/ with",
+                        f"  Username: {account.username}",
+                        f"  Password: {account.password}",
+                        "This password is shown once. To set another:",
+                        f"  .venv/bin/python manage.py changepassword {account.username}",
+                    ]
+                )
             )
         )
+
+
+def framed(lines: list[str]) -> str:
+    """Lines in a box, so the one thing to copy stands out of the start-up output."""
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 4) + "+"
+    return "\n".join(["", rule, *(f"|  {line.ljust(width)}  |" for line in lines), rule, ""])

@@ -23,15 +23,26 @@
     status.classList.toggle("is-stale", stale);
   }
 
-  // Replacing the fragment under a pointer that is about to click would swallow the click.
+  // Replacing the fragment under a pointer that is about to click would swallow the click,
+  // and replacing a form the operator is in would erase what they typed: while they focus a
+  // control of the fragment, or left a field changed and unsent, the fragment is left alone.
   function operatorIsActing() {
     var active = document.activeElement;
-    return Boolean(active && target.contains(active) && active.tagName === "BUTTON") ||
-      target.querySelector("button:disabled") !== null;
+    if (active && target.contains(active) && /^(BUTTON|INPUT|SELECT|TEXTAREA)$/.test(active.tagName)) {
+      return true;
+    }
+    if (target.querySelector("button:disabled") !== null) return true;
+    return Array.prototype.some.call(target.querySelectorAll("input, textarea"), function (field) {
+      return field.type !== "hidden" && field.value !== field.defaultValue;
+    });
   }
 
   function refresh() {
-    if (busy || document.hidden || operatorIsActing()) return;
+    if (busy || document.hidden) return;
+    if (operatorIsActing()) {
+      setStatus("Paused while you fill in a form", false);
+      return;
+    }
     busy = true;
     fetch(config.url + window.location.search, {
       credentials: "same-origin",

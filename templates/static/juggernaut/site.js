@@ -11,6 +11,9 @@
       event.preventDefault();
       return;
     }
+    // A form a script sends itself (it prevented the navigation) manages its own buttons:
+    // disabling them here would leave them dead, since no page load follows to enable them.
+    if (event.defaultPrevented) return;
     // One click, one POST: a double click would approve and then report a refused transition.
     var buttons = form.querySelectorAll("button[type=submit]");
     window.setTimeout(function () {

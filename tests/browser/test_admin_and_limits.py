@@ -1,0 +1,71 @@
+"""The admin carries the site's name and a way back to the dashboard, and refuses a negative
+ceiling or zero iterations (the models' validators, so the API and the pages do too)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from chat.models import ChatSession
+from routing.models import Mode, Policy
+
+pytestmark = pytest.mark.browser
+
+
+def signed_in(page: Any, live_server: Any, user: Any) -> None:
+    client = Client()
+    client.force_login(user)
+    cookie = settings.SESSION_COOKIE_NAME
+    page.context.add_cookies(
+        [{"name": cookie, "value": client.cookies[cookie].value, "url": live_server.url}]
+    )
+
+
+def policy() -> Policy:
+    row, _ = Policy.objects.update_or_create(
+        mode=Mode.NORMAL,
+        defaults={
+            "model": "openai/gpt-4o-mini",
+            "max_price_per_1k": Decimal("0.01"),
+            "max_iterations": 5,
+            "session_ceiling": Decimal("0.50"),
+            "daily_ceiling": Decimal("5"),
+        },
+    )
+    return row
+
+
+def test_the_admin_is_branded_and_refuses_a_negative_ceiling_and_zero_iterations(
+    live_server: Any, page: Any, django_user_model: Any
+) -> None:
+    admin = django_user_model.objects.create_superuser(username="root", password="pw")
+    row = policy()
+    signed_in(page, live_server, admin)
+
+    page.goto(f"{live_server.url}/admin/")
+    assert "Juggernaut administration" in page.locator("#site-name").inner_text()
+    page.click("text=View site")
+    page.wait_for_url("**/engine/")
+
+    page.goto(f"{live_server.url}/admin/routing/policy/{row.pk}/change/")
+    page.fill("input[name=daily_ceiling]", "-1")
+    page.fill("input[name=max_iterations]", "0")
+    page.click("input[name=_save]")
+    errors = page.locator(".errorlist").all_inner_texts()
+    assert len(errors) >= 2, errors
+    row.refresh_from_db()
+    assert (row.daily_ceiling, row.max_iterations) == (Decimal("5"), 5)
+
+
+@pytest.mark.django_db
+def test_the_models_refuse_negative_money_and_zero_counts() -> None:
+    with pytest.raises(ValidationError) as refused:
+        ChatSession(max_cost=Decimal("-0.01"), max_steps=0, max_seconds=0).full_clean(
+            exclude=["owner", "origin_task", "current_task"]
+        )
+    assert {"max_cost", "max_steps", "max_seconds"} <= set(refused.value.message_dict)
