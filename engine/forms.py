@@ -87,7 +87,7 @@ class NewTaskForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        kinds = task_kinds().all  # what a worker says it can run, or an executor here runs
+        kinds = sorted(task_kinds().workers)  # what some registered worker says it can run
         kind = self.fields["kind"]
         assert isinstance(kind, forms.ChoiceField)
         kind.choices = [(name, name) for name in kinds]

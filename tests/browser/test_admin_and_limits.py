@@ -56,6 +56,7 @@ def test_the_admin_is_branded_and_refuses_a_negative_ceiling_and_zero_iterations
     page.fill("input[name=daily_ceiling]", "-1")
     page.fill("input[name=max_iterations]", "0")
     page.click("input[name=_save]")
+    page.locator(".errorlist").first.wait_for()  # the answer to the POST, not the old page
     errors = page.locator(".errorlist").all_inner_texts()
     assert len(errors) >= 2, errors
     row.refresh_from_db()
