@@ -130,7 +130,7 @@ def main() -> int:
             record = run_bench(bench, args.quick, database_url, redis_url, logs)
         summary["benches"][bench.name] = record
         args.out.write_text(json.dumps(summary, indent=2) + "\n")  # partial results survive
-    summary["host"]["loadavg_after"] = list(os.getloadavg())
+    summary["host"]["loadavg_after"] = load_average()
     summary["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     args.out.write_text(json.dumps(summary, indent=2) + "\n")
 
@@ -214,7 +214,8 @@ def postgres_problem(url: str) -> str | None:
         with admin_connection(url):
             return None
     except psycopg.Error as error:
-        return f"PostgreSQL not reachable at {redacted(url)}: {str(error).strip()[:200]}"
+        detail = " ".join(str(error).split())[:200]
+        return f"PostgreSQL not reachable at {redacted(url)}: {detail}"
 
 
 def redis_problem(url: str) -> str | None:
@@ -262,10 +263,14 @@ def redacted(url: str) -> str:
 def host_state() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
-        "loadavg_before": list(os.getloadavg()),
+        "loadavg_before": load_average(),
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+def load_average() -> list[float]:
+    return [round(load, 2) for load in os.getloadavg()]
 
 
 def git_commit() -> str | None:
