@@ -83,10 +83,10 @@ wheel-check: $(VENV)
 deploy-check: $(VENV)
 	.ci/deploy_check
 
+# Every benchmark, each on its own database, into var/bench/summary.json (bench/README.md):
+# about 15 minutes; `make bench BENCH_FLAGS=--quick` checks they all run, `--only stream` one.
 bench: $(VENV)
-	$(PY) bench/engine_claim.py
-	$(PY) bench/engine_page_queries.py
-	$(PY) bench/codehealth_scan.py
+	$(PY) bench/run.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache build dist

@@ -45,7 +45,7 @@ SELECT setseed(0.42);
 TRUNCATE engine_task, engine_taskevent, engine_worker, selfheal_finding, selfheal_repairaction,
   selfheal_snapshot, selfheal_playbookexecution RESTART IDENTITY CASCADE;
 INSERT INTO engine_worker (name, capabilities, max_concurrency, state, last_heartbeat_at, builtin,
-  created_at)
+  shared, created_at)
 SELECT 'bench-worker-' || w,
   CASE WHEN w % 10 = 9 THEN '["gpu"]'::jsonb
        ELSE '["agent","echo","sleep","build","deploy","scan","crawl"]'::jsonb END,
@@ -53,12 +53,12 @@ SELECT 'bench-worker-' || w,
   CASE WHEN w > 90 THEN 'offline' ELSE 'online' END,
   CASE WHEN w BETWEEN 81 AND 90 THEN now() - interval '70 seconds'
        WHEN w > 90 THEN now() - interval '2 hours' ELSE now() - interval '5 seconds' END,
-  false, now() - interval '40 days'
+  false, false, now() - interval '40 days'
 FROM generate_series(1, @WORKERS@) w;
 INSERT INTO engine_task (title, kind, payload, priority, state, attempts, max_attempts,
   timeout_seconds, run_after, lease_worker_id, lease_expires_at, started_at, last_error,
   approval_reason, approval_requested_at, approval_decision, source, source_ref, created_at,
-  updated_at, finished_at, blocked_by_id)
+  updated_at, finished_at, blocked_by_id, dangerous)
 SELECT 'bench task ' || i,
   (ARRAY['agent','echo','sleep','build','deploy','scan','crawl','report'])[1 + i % 8],
   '{}'::jsonb, (i * 7) % 100, st,
@@ -95,7 +95,8 @@ SELECT 'bench task ' || i,
   c, c,
   CASE WHEN st IN ('done', 'failed', 'cancelled')
        THEN LEAST(c + (random() * interval '20 minutes'), now()) END,
-  CASE WHEN st = 'blocked' AND i > 1000 THEN (CASE WHEN r = 61 THEN i - 100 ELSE i - 2 END) END
+  CASE WHEN st = 'blocked' AND i > 1000 THEN (CASE WHEN r = 61 THEN i - 100 ELSE i - 2 END) END,
+  false
 FROM (
   SELECT i, i % 1000 AS r,
     CASE WHEN i % 1000 < 10 THEN now() - random() * interval '7 days'

@@ -215,7 +215,12 @@ def apply_layer() -> None:
     if backend and "redis" in backend:
         # redis-py 8 times socket reads out after 5 s by default, which breaks the plain
         # layer's blocking receive (channels_redis #422); give it no read timeout.
-        host = {"address": REDIS_URL, "socket_timeout": None}
+        host: dict[str, Any] = {"address": REDIS_URL, "socket_timeout": None}
+        if backend.endswith("core.RedisChannelLayer"):
+            # redis-py 8 caps an asyncio pool at 100 connections, and the plain layer takes
+            # one per waiting receive and group change: at 100 sessions the handshakes ran
+            # out ("Too many connections", HTTP 500). What it needs is the comparison here.
+            host["max_connections"] = 1000
         settings.CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": backend,

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -29,6 +31,8 @@ from chat.services.publisher import (
     session_group,
 )
 from chat.services.relay import relay, relay_needed
+
+log = logging.getLogger(__name__)
 
 REFUSED = 4403  # the close code for "not yours to watch"
 REPLAY_PAGE = 500
@@ -99,10 +103,20 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         with contextlib.suppress(asyncio.CancelledError):
             while True:
                 await asyncio.sleep(settings.CHAT_WS_HEARTBEAT_SECONDS)
-                if not await self.authorized():
-                    await self.close(code=REFUSED)
-                    return
-                await self.channel_layer.send(self.channel_name, {"type": "stream.beat"})
+                try:
+                    if not await self.authorized():
+                        await self.close(code=REFUSED)
+                        return
+                    await self.channel_layer.send(self.channel_name, {"type": "stream.beat"})
+                except ChannelFull:
+                    # The consumer is behind: messages are queued for it already, and a beat
+                    # is only a liveness hint (and a check for a lost tail), so this one is
+                    # dropped and the next interval sends another.
+                    log.debug("stream heartbeat dropped: %s is full", self.channel_name)
+                except Exception:
+                    # Raised out, it would end the heartbeat for the socket's lifetime, and
+                    # with it the access check and the lost-tail check.
+                    log.warning("stream heartbeat failed; the next one tries again", exc_info=True)
 
     async def stream_beat(self, message: dict[str, Any]) -> None:
         await self.ping()
