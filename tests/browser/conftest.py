@@ -68,12 +68,12 @@ def daphne(page: Any) -> Iterator[Daphne]:
     server.stop()
 
 
-def sign_in(page: Any, server: Daphne, user: Any) -> None:
-    """Give the browser a login of `user` through a session row: the server process hashes
-    passwords its own way, so a form login with the test's users would not match."""
+def sign_in(page: Any, site: Daphne | str, user: Any) -> None:
+    """Give the browser a login of `user` at `site` (a Daphne, or a live server's URL) through
+    a session row: the server process hashes passwords its own way, so a form login with the
+    test's users would not match."""
     client = Client()
     client.force_login(user)
     cookie = settings.SESSION_COOKIE_NAME
-    page.context.add_cookies(
-        [{"name": cookie, "value": client.cookies[cookie].value, "url": server.http}]
-    )
+    url = site if isinstance(site, str) else site.http
+    page.context.add_cookies([{"name": cookie, "value": client.cookies[cookie].value, "url": url}])

@@ -7,23 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.test import Client
 
 from chat.models import ChatSession
 from routing.models import Mode, Policy
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def signed_in(page: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = settings.SESSION_COOKIE_NAME
-    page.context.add_cookies(
-        [{"name": cookie, "value": client.cookies[cookie].value, "url": live_server.url}]
-    )
 
 
 def policy() -> Policy:
@@ -45,7 +35,7 @@ def test_the_admin_is_branded_and_refuses_a_negative_ceiling_and_zero_iterations
 ) -> None:
     admin = django_user_model.objects.create_superuser(username="root", password="pw")
     row = policy()
-    signed_in(page, live_server, admin)
+    sign_in(page, live_server.url, admin)
 
     page.goto(f"{live_server.url}/admin/")
     assert "Juggernaut administration" in page.locator("#site-name").inner_text()

@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.conf import settings
-from django.test import Client
 
 from chat.models import ChatMessage, ChatSession
 from chat.services import create_session
 from engine.services import create_task
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -21,15 +20,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(autouse=True)
 def policies(transactional_db: None) -> None:
     importlib.import_module("routing.migrations.0002_default_policies_and_prices").seed(apps, None)
-
-
-def signed_in(page: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = settings.SESSION_COOKIE_NAME
-    page.context.add_cookies(
-        [{"name": cookie, "value": client.cookies[cookie].value, "url": live_server.url}]
-    )
 
 
 def test_a_system_sessions_instructions_are_labelled_with_their_task(
@@ -41,7 +31,7 @@ def test_a_system_sessions_instructions_are_labelled_with_their_task(
     ChatMessage.objects.create(session=session, role="user", content="Investigate the errors")
     mine = create_session(owner=staff, mode="ops")
     ChatMessage.objects.create(session=mine, role="user", content="hello")
-    signed_in(page, live_server, staff)
+    sign_in(page, live_server.url, staff)
 
     page.goto(f"{live_server.url}/chat/{session.pk}/")
     assert page.locator(".chat-user .chat-msg-role").inner_text().lower() == f"task #{task.pk}"
@@ -55,7 +45,7 @@ def test_new_session_twice_leaves_one_empty_session(
     live_server: Any, page: Any, django_user_model: Any
 ) -> None:
     user = django_user_model.objects.create_user(username="nina")
-    signed_in(page, live_server, user)
+    sign_in(page, live_server.url, user)
     page.goto(f"{live_server.url}/chat/")
     for _ in range(3):
         page.click(".chat-new button[type=submit]")
@@ -71,7 +61,7 @@ def test_the_list_filters_by_whose_and_by_title(
     deploy = create_session(owner=staff, mode="ops", title="deploy notes")
     create_session(owner=staff, mode="normal", title="lunch plans")
     machine = ChatSession.objects.create(owner=None, title="fix checkout", mode="ops")
-    signed_in(page, live_server, staff)
+    sign_in(page, live_server.url, staff)
     page.goto(f"{live_server.url}/chat/")
     assert page.locator("#chat-session-list li[data-session]").count() == 3
 
@@ -99,7 +89,7 @@ def test_an_archived_session_leaves_the_list_and_comes_back_on_request(
     user = django_user_model.objects.create_user(username="nina")
     kept = create_session(owner=user, mode="ops", title="keep me")
     old = create_session(owner=user, mode="ops", title="old incident")
-    signed_in(page, live_server, user)
+    sign_in(page, live_server.url, user)
 
     page.goto(f"{live_server.url}/chat/{old.pk}/")
     page.click("#chat-archive")

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.conf import settings
-from django.test import Client
 
 from chat.models import ChatSession
 from chat.services import create_session
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,21 +22,12 @@ def policies(transactional_db: None) -> None:
     importlib.import_module("routing.migrations.0002_default_policies_and_prices").seed(apps, None)
 
 
-def signed_in(page: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = settings.SESSION_COOKIE_NAME
-    page.context.add_cookies(
-        [{"name": cookie, "value": client.cookies[cookie].value, "url": live_server.url}]
-    )
-
-
 def test_send_comes_back_after_a_refused_message(
     live_server: Any, page: Any, django_user_model: Any
 ) -> None:
     user = django_user_model.objects.create_user(username="nina", password="pw")
     session = create_session(owner=user, mode="ops")
-    signed_in(page, live_server, user)
+    sign_in(page, live_server.url, user)
     page.goto(f"{live_server.url}/chat/{session.pk}/")
 
     # Over the server's 20,000 characters (a paste is not held back by maxlength).
@@ -58,7 +48,7 @@ def test_budget_save_works_twice_without_a_reload(
 ) -> None:
     user = django_user_model.objects.create_user(username="nina", password="pw")
     session = create_session(owner=user, mode="ops")
-    signed_in(page, live_server, user)
+    sign_in(page, live_server.url, user)
     page.goto(f"{live_server.url}/chat/{session.pk}/")
     page.click(".chat-budget-edit summary")
 
@@ -75,7 +65,7 @@ def test_a_long_status_does_not_move_the_controls(
 ) -> None:
     user = django_user_model.objects.create_user(username="nina", password="pw")
     session = create_session(owner=user, mode="ops")
-    signed_in(page, live_server, user)
+    sign_in(page, live_server.url, user)
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{live_server.url}/chat/{session.pk}/")
     before = page.locator("#chat-run").bounding_box()

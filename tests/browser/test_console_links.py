@@ -6,25 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from chat.services import create_session
 from engine.models import Task, Worker
 from engine.services import create_task
 from logcrawler.models import Alert, AlertState, RuleKind
+from tests.browser.conftest import sign_in
 from tests.logcrawler.helpers import rule
 
 pytestmark = pytest.mark.browser
-
-
-def signed_in(page: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = settings.SESSION_COOKIE_NAME
-    page.context.add_cookies(
-        [{"name": cookie, "value": client.cookies[cookie].value, "url": live_server.url}]
-    )
 
 
 def test_an_operator_creates_a_task_from_the_engine_page(
@@ -32,7 +22,7 @@ def test_an_operator_creates_a_task_from_the_engine_page(
 ) -> None:
     user = django_user_model.objects.create_user(username="nina", password="pw")
     Worker.objects.create(name="w1", capabilities=["echo", "report"])
-    signed_in(page, live_server, user)
+    sign_in(page, live_server.url, user)
     page.goto(f"{live_server.url}/engine/")
     page.click("text=New task")
     page.wait_for_url("**/engine/tasks/new/")
@@ -82,7 +72,7 @@ def test_a_tasks_page_links_its_session_and_its_alert_with_the_alerts_state(
         task=alerted,
     )
     Task.objects.filter(pk=alerted.pk).update(state="done", source_ref=f"alert:{alert.pk}")
-    signed_in(page, live_server, user)
+    sign_in(page, live_server.url, user)
 
     page.goto(f"{live_server.url}/engine/tasks/{alerted.pk}/")
     links = page.locator("#task-links")

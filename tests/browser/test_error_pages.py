@@ -6,19 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
+
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def signed_in(page: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = settings.SESSION_COOKIE_NAME
-    page.context.add_cookies(
-        [{"name": cookie, "value": client.cookies[cookie].value, "url": live_server.url}]
-    )
 
 
 @pytest.mark.parametrize(
@@ -34,7 +25,7 @@ def signed_in(page: Any, live_server: Any, user: Any) -> None:
 def test_an_error_is_a_page_of_the_site_with_a_way_back(
     live_server: Any, page: Any, django_user_model: Any, path: str, status: int, back: str
 ) -> None:
-    signed_in(page, live_server, django_user_model.objects.create_user(username="nina"))
+    sign_in(page, live_server.url, django_user_model.objects.create_user(username="nina"))
 
     response = page.goto(live_server.url + path)
 
@@ -50,7 +41,7 @@ def test_an_error_is_a_page_of_the_site_with_a_way_back(
 def test_a_bad_filter_names_what_was_refused(
     live_server: Any, page: Any, django_user_model: Any
 ) -> None:
-    signed_in(page, live_server, django_user_model.objects.create_user(username="nina"))
+    sign_in(page, live_server.url, django_user_model.objects.create_user(username="nina"))
     page.goto(live_server.url + "/engine/?state=bogus")
     assert "state" in page.locator("#error-detail").inner_text()
 
@@ -58,7 +49,7 @@ def test_a_bad_filter_names_what_was_refused(
 def test_an_unknown_mode_for_a_new_session_is_a_page_too(
     live_server: Any, page: Any, django_user_model: Any
 ) -> None:
-    signed_in(page, live_server, django_user_model.objects.create_user(username="nina"))
+    sign_in(page, live_server.url, django_user_model.objects.create_user(username="nina"))
     page.goto(live_server.url + "/chat/")
     page.evaluate(
         "document.querySelector('.chat-new select')"

@@ -5,23 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from logcrawler.models import ErrorFingerprint, FingerprintState
+from tests.browser.conftest import sign_in
 from tests.logcrawler.helpers import entry, ingest
 
 pytestmark = pytest.mark.browser
-
-
-def signed_in(page: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = settings.SESSION_COOKIE_NAME
-    page.context.add_cookies(
-        [{"name": cookie, "value": client.cookies[cookie].value, "url": live_server.url}]
-    )
 
 
 def test_a_muted_fingerprint_is_shown_on_request_and_unmuted_from_the_list(
@@ -31,7 +21,7 @@ def test_a_muted_fingerprint_is_shown_on_request_and_unmuted_from_the_list(
     ingest(entry("payment gateway refused card 4242", at=now), now=now)
     fingerprint = ErrorFingerprint.objects.get()
     ErrorFingerprint.objects.filter(pk=fingerprint.pk).update(state=FingerprintState.MUTED)
-    signed_in(page, live_server, django_user_model.objects.create_superuser(username="root"))
+    sign_in(page, live_server.url, django_user_model.objects.create_superuser(username="root"))
 
     page.goto(f"{live_server.url}/logs/")
     row = page.locator(f"#top-errors tr[data-fingerprint='{fingerprint.pk}']")

@@ -8,26 +8,16 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.conf import settings
 from django.contrib.auth.models import Permission
-from django.test import Client
 
 from chat.services import create_session
 from engine.services import create_task, request_approval
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
 PHONE = 390
 PAGES = ["/engine/", "/chat/", "/selfheal/", "/logs/", "/codehealth/", "/routing/"]
-
-
-def signed_in(page: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = settings.SESSION_COOKIE_NAME
-    page.context.add_cookies(
-        [{"name": cookie, "value": client.cookies[cookie].value, "url": live_server.url}]
-    )
 
 
 def inside(page: Any, selector: str) -> bool:
@@ -43,7 +33,7 @@ def test_a_page_at_390_px_keeps_its_navigation_in_sight(
     nina = django_user_model.objects.create_user(username="nina")
     importlib.import_module("routing.migrations.0002_default_policies_and_prices").seed(apps, None)
     create_session(owner=nina, mode="ops")  # /chat/ opens it, with its whole control bar
-    signed_in(page, live_server, nina)
+    sign_in(page, live_server.url, nina)
     page.goto(live_server.url + path)
 
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
@@ -62,7 +52,7 @@ def test_the_engine_pages_decision_buttons_are_on_screen_at_390_px(
     task = create_task(title="restart payments", kind="agent").task
     request_approval(task_id=task.pk, reason="restarts a production service", actor="system:x")
     page.set_viewport_size({"width": PHONE, "height": 844})
-    signed_in(page, live_server, nina)
+    sign_in(page, live_server.url, nina)
     page.goto(live_server.url + "/engine/")
 
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
