@@ -7,6 +7,7 @@ class IncidentsConfig(AppConfig):
 
     def ready(self) -> None:
         from chat.links import register_session_links
+        from codehealth.links import register_finding_actions
         from engine.executors import register_executor
         from engine.links import register_task_links
         from engine.schedules import ScheduleSpec, register_schedule
@@ -24,6 +25,7 @@ class IncidentsConfig(AppConfig):
         register_task_links("incidents", links.task_links)
         register_fingerprint_links("incidents", links.fingerprint_links)
         register_session_links("incidents", links.session_links)
+        register_finding_actions("incidents", links.finding_actions)
         register_demo_seeder("incidents", seed_incident_demo)
         register_schedule(
             ScheduleSpec(name="incidents.verify", func="incidents.jobs.verify_job", minutes=1)

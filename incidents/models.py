@@ -75,6 +75,12 @@ class Incident(models.Model):
     tasks = models.ManyToManyField("engine.Task", blank=True, related_name="incidents")
     sessions = models.ManyToManyField("chat.ChatSession", blank=True, related_name="incidents")
     autoprs = models.ManyToManyField("codehealth.AutoPR", blank=True, related_name="incidents")
+    findings = models.ManyToManyField(
+        "codehealth.Finding",
+        blank=True,
+        related_name="incidents",
+        help_text="Code-health findings a person escalated into it.",
+    )
     investigation = models.ForeignKey(
         "engine.Task",
         null=True,
