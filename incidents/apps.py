@@ -16,11 +16,14 @@ class IncidentsConfig(AppConfig):
         from incidents.services.demo import seed_incident_demo
         from incidents.services.intake import incident_task_for_alert
         from incidents.services.investigation import INVESTIGATE_KIND, investigate
+        from incidents.services.patterns import fix_for_pattern
         from logcrawler.links import register_fingerprint_links
         from logcrawler.services.notify import register_alert_task_opener
+        from selfheal.fixes import register_fix_opener
 
         register_executor(INVESTIGATE_KIND, investigate, long_running=True)
         register_alert_task_opener(incident_task_for_alert)
+        register_fix_opener(fix_for_pattern)
         tools.register()
         register_task_links("incidents", links.task_links)
         register_fingerprint_links("incidents", links.fingerprint_links)

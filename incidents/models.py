@@ -81,6 +81,12 @@ class Incident(models.Model):
         related_name="incidents",
         help_text="Code-health findings a person escalated into it.",
     )
+    source_key = models.CharField(
+        max_length=200,
+        blank=True,
+        db_index=True,
+        help_text="What opened it, when no row holds it: `selfheal:<pattern key>`.",
+    )
     investigation = models.ForeignKey(
         "engine.Task",
         null=True,
