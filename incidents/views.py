@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,6 +17,7 @@ from codehealth.models import Finding
 from engine.services.errors import EngineError
 from incidents.models import CLOSED_STATES, Incident, IncidentState
 from incidents.services import dismiss, escalate_finding, mark_applied
+from incidents.services.chart import incident_chart
 from incidents.services.verification import APPLICABLE, DECIDE_PERMISSION
 
 LIST_SHOWN = 200
@@ -58,6 +60,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
             "sessions": list(incident.sessions.all()),
             "autoprs": list(incident.autoprs.select_related("repository")),
             "findings": list(incident.findings.select_related("repository")),
+            "chart": incident_chart(incident, now=timezone.now()),
             "closed": incident.state in CLOSED_STATES,
             "may_decide": request.user.has_perm(DECIDE_PERMISSION),
             "may_apply": incident.state in APPLICABLE,

@@ -9,33 +9,15 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from codehealth.models import Finding, FindingState, Repository, RepositoryKind
+from codehealth.models import FindingState
 from engine.models import Task
 from incidents.errors import InvalidTransition, NotAllowed
 from incidents.models import Incident, IncidentSource, IncidentState
 from incidents.services import INVESTIGATE_KIND, escalate_finding
 from tests.factories import api_client_for
+from tests.incidents.factories import make_finding
 
 pytestmark = pytest.mark.django_db
-
-
-def make_finding(**fields: Any) -> Finding:
-    repository, _ = Repository.objects.get_or_create(
-        name="shop", defaults={"kind": RepositoryKind.LOCAL, "path": "/srv/shop"}
-    )
-    values: dict[str, Any] = {
-        "repository": repository,
-        "fingerprint": f"fp-{Finding.objects.count()}",
-        "tool": "mypy",
-        "rule": "index",
-        "kind": "type",
-        "severity": "high",
-        "path": "shop/pricing.py",
-        "line": 5,
-        "anchor": "price",
-        "message": 'Invalid index type "str" for "dict"',
-    }
-    return Finding.objects.create(**{**values, **fields})
 
 
 @pytest.fixture
