@@ -80,6 +80,7 @@ def test_a_person_follows_a_task_back_to_its_incident_reads_its_chart_and_escala
     page.screenshot(path=str(tmp_path / "incident-chart.png"), full_page=True)
 
     page.goto(live_server.url + reverse("codehealth:repository", args=["shop"]))
+    page.screenshot(path=str(tmp_path / "findings.png"), full_page=True)
     page.click(f"tr[data-finding='{finding.pk}'] button[data-action=escalate]")
     page.wait_for_selector("#incident-findings")
     escalated = Incident.objects.get(findings=finding)
