@@ -22,6 +22,7 @@ from chat.api.serializers import ExecutionSerializer, MessageSerializer, Session
 from chat.errors import InvalidMode
 from chat.events import schema_document
 from chat.forms import SessionListFilter, sessions_for
+from chat.links import session_links
 from chat.models import ChatSession, SessionState
 from chat.services import set_archived, start_session
 from chat.stop_reasons import StopReason
@@ -116,6 +117,7 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
     sessions = sessions_for(request.user, listing)[:SESSIONS_LISTED]
     context = {
         "session": session,
+        "links": session_links(session),
         "sessions": listed(sessions),
         "modes": Mode.choices,
         "listing": listing,

@@ -50,6 +50,7 @@ def repository_page(request: HttpRequest, name: str) -> HttpResponse:
         repository,
         filters=FindingFilters.from_query(request.GET),
         page=request.GET.get("page", "1"),
+        user=request.user,
     )
     running = context["summary"].running_scan
     context["repositories"] = list(Repository.objects.order_by("name"))

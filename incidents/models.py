@@ -75,6 +75,18 @@ class Incident(models.Model):
     tasks = models.ManyToManyField("engine.Task", blank=True, related_name="incidents")
     sessions = models.ManyToManyField("chat.ChatSession", blank=True, related_name="incidents")
     autoprs = models.ManyToManyField("codehealth.AutoPR", blank=True, related_name="incidents")
+    findings = models.ManyToManyField(
+        "codehealth.Finding",
+        blank=True,
+        related_name="incidents",
+        help_text="Code-health findings a person escalated into it.",
+    )
+    source_key = models.CharField(
+        max_length=200,
+        blank=True,
+        db_index=True,
+        help_text="What opened it, when no row holds it: `selfheal:<pattern key>`.",
+    )
     investigation = models.ForeignKey(
         "engine.Task",
         null=True,

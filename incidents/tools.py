@@ -86,6 +86,19 @@ def incident_detail(context: ToolContext, arguments: dict[str, Any]) -> dict[str
             {"id": a.pk, "reason": a.reason, "title": a.title, "state": a.state}
             for a in incident.alerts.all()[:20]
         ],
+        "findings": [
+            {
+                "id": f.pk,
+                "repository": f.repository.name,
+                "tool": f.tool,
+                "rule": f.rule,
+                "severity": f.severity,
+                "path": f.path,
+                "line": f.line,
+                "message": f.message[:1000],
+            }
+            for f in incident.findings.select_related("repository")[:10]
+        ],
         "history": [
             {
                 "at": e.at.isoformat(),

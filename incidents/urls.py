@@ -8,4 +8,5 @@ urlpatterns = [
     path("<int:incident_id>/", views.incident_detail, name="detail"),
     path("<int:incident_id>/dismiss/", views.dismiss_incident, name="dismiss"),
     path("<int:incident_id>/mark-applied/", views.mark_incident_applied, name="mark-applied"),
+    path("escalate/finding/<int:finding_id>/", views.escalate, name="escalate-finding"),
 ]

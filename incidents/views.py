@@ -9,11 +9,15 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from codehealth.models import Finding
 from engine.services.errors import EngineError
 from incidents.models import CLOSED_STATES, Incident, IncidentState
-from incidents.services import dismiss, mark_applied
+from incidents.services import dismiss, escalate_finding, mark_applied
+from incidents.services.chart import incident_chart
 from incidents.services.verification import APPLICABLE, DECIDE_PERMISSION
 
 LIST_SHOWN = 200
@@ -55,6 +59,8 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
             "tasks": list(incident.tasks.all()),
             "sessions": list(incident.sessions.all()),
             "autoprs": list(incident.autoprs.select_related("repository")),
+            "findings": list(incident.findings.select_related("repository")),
+            "chart": incident_chart(incident, now=timezone.now()),
             "closed": incident.state in CLOSED_STATES,
             "may_decide": request.user.has_perm(DECIDE_PERMISSION),
             "may_apply": incident.state in APPLICABLE,
@@ -109,3 +115,20 @@ def mark_incident_applied(request: HttpRequest, incident_id: int) -> HttpRespons
         lambda: mark_applied(incident_id=incident_id, user=user, note=note),
         "marked applied",
     )
+
+
+@require_POST
+def escalate(request: HttpRequest, finding_id: int) -> HttpResponse:
+    """Code health's "Escalate" button on a finding's row (a finding action)."""
+    finding = get_object_or_404(Finding, pk=finding_id)
+    try:
+        incident, created = escalate_finding(finding, user=_person(request))
+    except EngineError as exc:
+        messages.error(request, f"Finding #{finding_id}: {exc}.")
+        target = request.POST.get("next", "")
+        if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+            return redirect(target)
+        return redirect("incidents:page")
+    word = "opened" if created else "already open; escalated again"
+    messages.success(request, f"Incident #{incident.pk} {word} for finding #{finding_id}.")
+    return redirect("incidents:detail", incident.pk)

@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from engine.services import EngineError
+from logcrawler.links import fingerprint_links
 from logcrawler.models import Alert, ErrorFingerprint, LogEntry, LogSource
 from logcrawler.services import ACTIONS, check_may_crawl, crawl_source_once, set_fingerprint_state
 from logcrawler.services.health import RANGES, get_range, occurrence_series
@@ -68,6 +69,7 @@ def fingerprint_detail(request: HttpRequest, fingerprint_id: str) -> HttpRespons
         "alerts": list(
             Alert.objects.filter(fingerprint=fingerprint).select_related("rule", "task")[:20]
         ),
+        "links": fingerprint_links(fingerprint),
         "return_to": request.get_full_path(),
         "chart_data": {
             "counts": series.counts,

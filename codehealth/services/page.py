@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
 
+from codehealth.links import FindingAction, finding_actions
 from codehealth.models import (
     SEVERITY_ORDER,
     AutoPR,
@@ -125,13 +126,18 @@ def findings_page(repository: Repository, filters: FindingFilters, number: str) 
     return Paginator(findings.order_by("path", "line", "id"), FINDINGS_PER_PAGE).get_page(number)
 
 
-def finding_rows(findings: Page[Finding]) -> list[tuple[Finding, str]]:
-    """Each finding of the page with where its line opens (GitHub, or the code view)."""
-    return [(finding, finding_line_url(finding)) for finding in findings]
+def finding_rows(
+    findings: Page[Finding], user: Any
+) -> list[tuple[Finding, str, list[FindingAction]]]:
+    """Each finding of the page with where its line opens (GitHub, or the code view) and
+    the actions apps above offer on it that this person may do."""
+    return [
+        (finding, finding_line_url(finding), finding_actions(finding, user)) for finding in findings
+    ]
 
 
 def repository_context(
-    repository: Repository, *, filters: FindingFilters, page: str
+    repository: Repository, *, filters: FindingFilters, page: str, user: Any
 ) -> dict[str, Any]:
     summary: RepositorySummary = repository_summary(repository)
     findings = findings_page(repository, filters, page)
@@ -140,7 +146,7 @@ def repository_context(
         "summary": summary,
         "filters": filters,
         "findings": findings,
-        "finding_rows": finding_rows(findings),
+        "finding_rows": finding_rows(findings, user),
         "dependency_parts": dependency_parts(repository, summary),
         "tools": sorted({run.tool for run in summary.scanners}),
         "fixable": fixable_rules(repository),

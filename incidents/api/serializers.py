@@ -54,6 +54,7 @@ class IncidentDetailSerializer(IncidentSerializer):
     tasks = serializers.SerializerMethodField()
     sessions = serializers.SerializerMethodField()
     autoprs = serializers.SerializerMethodField()
+    findings = serializers.SerializerMethodField()
 
     class Meta(IncidentSerializer.Meta):
         fields = [
@@ -65,6 +66,7 @@ class IncidentDetailSerializer(IncidentSerializer):
             "tasks",
             "sessions",
             "autoprs",
+            "findings",
         ]
         read_only_fields = fields
 
@@ -80,6 +82,9 @@ class IncidentDetailSerializer(IncidentSerializer):
     def get_autoprs(self, incident: Incident) -> list[int]:
         return list(incident.autoprs.values_list("pk", flat=True))
 
+    def get_findings(self, incident: Incident) -> list[int]:
+        return list(incident.findings.values_list("pk", flat=True))
+
 
 class IncidentFilterSerializer(serializers.Serializer[Any]):
     state = EnumChoiceField(IncidentState, required=False)
@@ -92,3 +97,9 @@ class DismissSerializer(serializers.Serializer[Any]):
 
 class MarkAppliedSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+
+
+class EscalateSerializer(serializers.Serializer[Any]):
+    finding = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="The code-health finding's id."
+    )

@@ -1,20 +1,24 @@
-"""Incidents over REST: list, detail, history, dismiss, mark applied. The writes call the
-services, which check the permission (`incidents.decide_incident`)."""
+"""Incidents over REST: list, detail, history, dismiss, mark applied, escalate a code-health
+finding. The writes call the services, which check the permission
+(`incidents.decide_incident`)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from codehealth.models import Finding
 from config.api.fields import ErrorSerializer
 from config.api.pagination import CursorPagination
 from config.api.permissions import IsHumanUser, human_user
 from incidents.api.serializers import (
     DismissSerializer,
+    EscalateSerializer,
     IncidentDetailSerializer,
     IncidentEventSerializer,
     IncidentFilterSerializer,
@@ -22,7 +26,7 @@ from incidents.api.serializers import (
     MarkAppliedSerializer,
 )
 from incidents.models import Incident
-from incidents.services import dismiss, mark_applied
+from incidents.services import dismiss, escalate_finding, mark_applied
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such incident.")
 INVALID = OpenApiResponse(description="Invalid input; the body names the fields.")
@@ -119,3 +123,26 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet[Incident]):
             note=given.validated_data["note"],
         )
         return Response(IncidentDetailSerializer(incident).data)
+
+    @extend_schema(
+        summary="Escalate a code-health finding: its open incident, or a new one",
+        request=EscalateSerializer,
+        responses={
+            200: OpenApiResponse(IncidentDetailSerializer, description="Its open incident."),
+            201: OpenApiResponse(IncidentDetailSerializer, description="A new incident."),
+            400: INVALID,
+            403: OpenApiResponse(ErrorSerializer, description="Lacks incidents.decide_incident."),
+            404: OpenApiResponse(ErrorSerializer, description="No such finding."),
+            409: OpenApiResponse(ErrorSerializer, description="The finding is fixed."),
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def escalate(self, request: Request) -> Response:
+        given = EscalateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        finding = get_object_or_404(Finding, pk=given.validated_data["finding"])
+        incident, created = escalate_finding(finding, user=human_user(request))
+        return Response(
+            IncidentDetailSerializer(incident).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

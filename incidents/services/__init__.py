@@ -1,5 +1,6 @@
 """The incidents app's domain functions: faces (API, pages, admin, command) call these."""
 
+from incidents.services.escalation import escalate_finding
 from incidents.services.intake import (
     INVESTIGATE_KIND,
     attach_alert,
@@ -16,6 +17,7 @@ __all__ = [
     "change_state",
     "dismiss",
     "ensure_investigation",
+    "escalate_finding",
     "incident_task_for_alert",
     "mark_applied",
     "open_incident",

@@ -106,6 +106,14 @@ def offline_triage(incident: Incident) -> tuple[str, dict[str, Any]]:
             )
         else:
             lines.append("  No stack frames in its sample.")
-    if not groups:
+    findings = list(incident.findings.select_related("repository")[:MAX_GROUPS])
+    for finding in findings:
+        lines.append(
+            f"Code-health finding #{finding.pk} ({finding.tool} {finding.rule}, "
+            f"{finding.severity}) at {finding.repository.name}:{finding.path} line "
+            f"{finding.line or '?'}: {finding.message[:300]}"
+        )
+    data["findings"] = [finding.pk for finding in findings]
+    if not groups and not findings:
         lines.append("No error group is linked to this incident.")
     return "\n".join(lines), data

@@ -3,7 +3,8 @@
 1. blocked tasks whose blocker is done or gone go back to pending (at most 10);
 2. running tasks past their lease end their attempt, as the stuck detector would (at most 5);
 3. a fix task for each of the top recurring error patterns (at most 3, one open per pattern;
-   "recurring" is the diagnosis's definition, `selfheal.error_patterns.Recurrence`);
+   "recurring" is the diagnosis's definition, `selfheal.error_patterns.Recurrence`), or
+   what an app above registered instead (`selfheal.fixes.register_fix_opener`);
 4. the diagnosis again, and what improved and what did not.
 
 Each bound holds per window (an hour by default) across every run of the playbook,
@@ -20,10 +21,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from engine.models import Task, TaskSource, TaskState
-from engine.services import create_task, reset_stuck_task, unblock_task
+from engine.services import reset_stuck_task, unblock_task
 from engine.services.history import system_actor
 from selfheal.checks import ErrorPatternsCheck, registered_checks, releasable_blocked
 from selfheal.error_patterns import ErrorPattern, recurring_patterns
+from selfheal.fixes import open_fix
 from selfheal.models import FindingPhase
 from selfheal.playbooks.base import Playbook, Run, SkipRow, StepReport
 from selfheal.playbooks.diagnose import summarize_findings
@@ -152,7 +154,7 @@ class RepairCommonIssuesPlaybook(Playbook):
                 step,
                 what=what,
                 why=why,
-                make=partial(_create_fix_task, values),
+                make=partial(open_fix, pattern, values),
                 planned={k: values[k] for k in ("title", "kind", "priority", "dedupe_key")},
                 shown=("title", "kind", "priority", "state", "dedupe_key"),
             )
@@ -217,11 +219,6 @@ STEP_WORDS = {
 
 def fix_task_key(pattern: ErrorPattern) -> str:
     return (pattern.task_key or f"selfheal:fix:{pattern.key}")[:200]
-
-
-def _create_fix_task(values: dict[str, Any]) -> tuple[Task, bool]:
-    created = create_task(**values)
-    return created.task, created.created
 
 
 def _still_releasable(task: Task) -> None:

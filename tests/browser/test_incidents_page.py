@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents.services.demo import seed_incident_demo
 
@@ -46,3 +48,42 @@ def test_a_person_follows_the_nav_to_an_incident_and_reads_its_timeline(
     page.wait_for_selector(".msg-success")
     assert "now Dismissed" in page.inner_text(".messages")
     assert "a one-off, cleaned by hand" in page.inner_text("#timeline")
+
+
+def test_a_person_follows_a_task_back_to_its_incident_reads_its_chart_and_escalates_a_finding(
+    live_server: Any, page: Any, django_user_model: Any, tmp_path: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    from incidents.models import Incident
+    from tests.factories import TaskFactory
+    from tests.incidents.factories import fixed_incident, make_finding
+
+    incident = fixed_incident(timezone.now() - timedelta(hours=2))
+    task = TaskFactory(title="Investigate the KeyError")
+    incident.tasks.add(task)
+    finding = make_finding()
+    ines = django_user_model.objects.create_user(username="ines", password="pw-ines-123")
+    ines.user_permissions.add(Permission.objects.get(codename="decide_incident"))
+    page.goto(live_server.url + reverse("engine:task", args=[task.pk]))
+    page.fill("input[name=username]", "ines")
+    page.fill("input[name=password]", "pw-ines-123")
+    page.click("button[type=submit]")
+
+    page.click(f"#task-links >> text=Incident #{incident.pk}")
+    page.wait_for_selector("#incident-chart")
+    assert page.locator("#incident-chart .inc-bar").count() == 3
+    fix = page.locator("#incident-chart-fix").bounding_box()
+    window = page.locator("#incident-chart-window").bounding_box()
+    assert fix is not None and window is not None and window["width"] > 0
+    assert abs(window["x"] - fix["x"]) < 3, "the window starts where the fix landed"
+    page.screenshot(path=str(tmp_path / "incident-chart.png"), full_page=True)
+
+    page.goto(live_server.url + reverse("codehealth:repository", args=["shop"]))
+    page.screenshot(path=str(tmp_path / "findings.png"), full_page=True)
+    page.click(f"tr[data-finding='{finding.pk}'] button[data-action=escalate]")
+    page.wait_for_selector("#incident-findings")
+    escalated = Incident.objects.get(findings=finding)
+    assert page.url.endswith(reverse("incidents:detail", args=[escalated.pk]))
+    assert "opened for finding" in page.inner_text(".messages")
+    assert f"#{finding.pk} index" in page.inner_text("#incident-findings")
