@@ -9,7 +9,7 @@ replaces its report, so the schedule and the command may both write it.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -350,11 +350,3 @@ def write_due_reports(*, actor: Actor, now: datetime | None = None) -> list[Week
             write_weekly_report(repository=repository, week_start=week, actor=actor, now=now)
         )
     return written
-
-
-def severity_counts(table: dict[str, dict[str, int]]) -> dict[str, int]:
-    """A kind-by-severity table summed over the kinds, most severe first."""
-    summed: Counter[str] = Counter()
-    for by_severity in table.values():
-        summed.update(by_severity)
-    return {s: summed[s] for s in SEVERITY_ORDER if summed[s]}
