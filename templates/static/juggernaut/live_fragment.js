@@ -55,7 +55,8 @@
       })
       .then(function (html) {
         target.innerHTML = html;
-        setStatus("Live · refreshed " + new Date().toLocaleTimeString(), false);
+        // UTC like every time on the site (the footer says so), never the browser's zone.
+        setStatus("Live · refreshed " + new Date().toISOString().slice(11, 19), false);
       })
       .catch(function () {
         setStatus("Not refreshing: server unreachable or signed out. Reload the page.", true);
