@@ -1,4 +1,4 @@
-// Pages with a live part (the Engine page, System health): re-fetch that fragment every few
+// Pages with a live part (the Engine page, Logs): re-fetch that fragment every few
 // seconds. The page marks the part with data-live-fragment and hands over
 // {"url", "interval_ms"} as {{ live_config|json_script:"live-config" }}. A page may also name,
 // in data-refresh-on, operator-stream event types (chat/events.py, those marked ops) that
