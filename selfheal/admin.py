@@ -65,7 +65,7 @@ class PlaybookExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "id",
         "playbook",
         "dry_run",
-        "state",
+        "state_shown",
         "worst_severity",
         "triggered_by",
         "budget_spent",
@@ -89,6 +89,13 @@ class PlaybookExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     inlines = [FindingInline, RepairActionInline, SnapshotInline]
     actions = ["revert_selected"]
     readonly_fields = [field.name for field in PlaybookExecution._meta.fields]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PlaybookExecution]:
+        return super().get_queryset(request).with_restore_facts()  # type: ignore[attr-defined]
+
+    @admin.display(description="State", ordering="state")
+    def state_shown(self, execution: PlaybookExecution) -> str:
+        return execution.state_label
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
