@@ -31,11 +31,12 @@ def _in_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _element(at: datetime, text: str) -> str:
+def _element(at: datetime, text: str, css: str = "") -> str:
     return format_html(
-        '<time datetime="{}" title="{} UTC">{}</time>',
+        '<time datetime="{}" title="{} UTC"{}>{}</time>',
         at.isoformat().replace("+00:00", "Z"),
         at.strftime(EXACT),
+        format_html(' class="{}"', css) if css else "",
         text,
     )
 
@@ -55,4 +56,4 @@ def ago(value: datetime | None) -> str:
     if value is None or value == "":
         return NOTHING
     at = _in_utc(value)
-    return _element(at, str(naturaltime(at)))
+    return _element(at, str(naturaltime(at)), "ago")
