@@ -38,6 +38,19 @@ class OriginFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    title = "archived"
+    parameter_name = "archived"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "in the list"), ("yes", "archived")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ChatSession]) -> Any:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(archived_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(ChatSession)
 class ChatSessionAdmin(ReadOnlyAdmin):
     list_display = (
@@ -56,7 +69,7 @@ class ChatSessionAdmin(ReadOnlyAdmin):
         "mode",
         "stop_reason",
         OriginFilter,
-        ("archived_at", admin.EmptyFieldListFilter),
+        ArchivedFilter,
     )
     list_select_related = ("owner",)
     search_fields = ("=id", "title", "owner__username")
