@@ -41,7 +41,7 @@ SECTIONS = {
     "engine": "Engine",
     "chat": "Chat",
     "selfheal": "Self-heal",
-    "logcrawler": "System health",
+    "logcrawler": "Logs",
     "codehealth": "Code health",
     "routing": "Model routing",
 }

@@ -322,8 +322,8 @@ class TaskEventAdmin(ReadOnlyAdminMixin, TaskEventAdminBase):
     """History is the audit trail: it is read here and goes only with its task."""
 
     list_display = ("created_at", "task", "from_state", "to_state", "actor", "note")
-    list_filter = ("to_state",)
-    search_fields = ("actor", "note")
+    list_filter = ("to_state", "from_state")
+    search_fields = ("=task__id", "actor", "note")
     list_select_related = ("task",)
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER

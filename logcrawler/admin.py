@@ -151,7 +151,9 @@ class LogSourceAdmin(LogSourceAdminBase):
 @admin.register(LogEntry)
 class LogEntryAdmin(ReadOnlyAdminMixin, LogEntryAdminBase):
     list_display = ("ts", "level", "service", "short_message", "fingerprint_id", "source")
-    list_filter = ("level",)
+    list_filter = ("level", "source")
+    # Exact matches only: each has an index; a LIKE over every entry would scan the table.
+    search_fields = ("=fingerprint__id", "=service")
     list_select_related = ("source",)
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
@@ -199,7 +201,7 @@ class ErrorFingerprintAdmin(FingerprintAdminBase):
     list_select_related = ("task",)
     show_full_result_count = False
     ordering = ("-last_seen",)
-    actions = ("acknowledge", "resolve", "mute")
+    actions = ("acknowledge", "resolve", "mute", "unmute")
     exclude = ("group",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -233,11 +235,16 @@ class ErrorFingerprintAdmin(FingerprintAdminBase):
     def mute(self, request: HttpRequest, queryset: QuerySet[ErrorFingerprint]) -> None:
         _act_on(self, request, queryset, "mute")
 
+    @admin.action(permissions=["mute"], description="Unmute (alert again)")
+    def unmute(self, request: HttpRequest, queryset: QuerySet[ErrorFingerprint]) -> None:
+        _act_on(self, request, queryset, "unmute")
+
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(AlertRuleAdminBase):
     list_display = ("name", "kind", "enabled", "service", "min_level", "severity", "create_task")
-    list_filter = ("kind", "enabled")
+    list_filter = ("kind", "enabled", "severity", "create_task")
+    search_fields = ("name", "service")
     list_editable = ("enabled",)
     fieldsets = (
         (None, {"fields": ("name", "kind", "enabled", "service", "severity")}),
@@ -287,5 +294,7 @@ class AlertAdmin(ReadOnlyAdminMixin, AlertAdminBase):
 @admin.register(IngestBatch)
 class IngestBatchAdmin(ReadOnlyAdminMixin, IngestBatchAdminBase):
     list_display = ("key", "source", "accepted", "rejected", "created_at")
+    list_filter = ("source",)
+    search_fields = ("=key",)
     list_select_related = ("source",)
     show_full_result_count = False

@@ -211,6 +211,7 @@ class ModelHealthAdmin(ReadOnlyAdmin):
         "last_failure_at",
         "last_success_at",
     ]
+    search_fields = ["model_id"]
     actions = ["reset_health"]
 
     def has_reset_permission(self, request: HttpRequest) -> bool:

@@ -65,7 +65,7 @@ class PlaybookExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "id",
         "playbook",
         "dry_run",
-        "state",
+        "state_shown",
         "worst_severity",
         "triggered_by",
         "budget_spent",
@@ -74,13 +74,28 @@ class PlaybookExecutionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "reverted_at",
         "revert_state",
     )
-    list_filter = ("playbook", "state", "dry_run", "worst_severity", "budget_spent", "revert_state")
-    search_fields = ("triggered_by", "summary", "reason")
+    list_filter = (
+        "playbook",
+        "state",
+        "dry_run",
+        "worst_severity",
+        "budget_spent",
+        "revert_state",
+        "rule",
+    )
+    search_fields = ("=id", "triggered_by", "summary", "reason")
     list_select_related = ("rule",)
     show_full_result_count = False
     inlines = [FindingInline, RepairActionInline, SnapshotInline]
     actions = ["revert_selected"]
     readonly_fields = [field.name for field in PlaybookExecution._meta.fields]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PlaybookExecution]:
+        return super().get_queryset(request).with_restore_facts()  # type: ignore[attr-defined]
+
+    @admin.display(description="State", ordering="state")
+    def state_shown(self, execution: PlaybookExecution) -> str:
+        return execution.state_label
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -122,4 +137,26 @@ class AutoHealRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "enabled",
     )
     list_editable = ("enabled",)
-    list_filter = ("enabled", "check_name", "playbook")
+    list_filter = ("enabled", "check_name", "playbook", "min_severity", "dry_run")
+    search_fields = ("name", "check_name")
+
+
+@admin.register(RepairAction)
+class RepairActionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Every row a playbook changed (or would have): which repair touched `engine.task#40`."""
+
+    list_display = ("created_at", "execution", "step", "status", "target", "what", "actor")
+    list_filter = ("step", "status", "execution__playbook")
+    search_fields = ("=target", "target", "what", "actor")
+    list_select_related = ("execution",)
+    show_full_result_count = False
+    readonly_fields = [field.name for field in RepairAction._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the audit trail

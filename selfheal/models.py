@@ -139,7 +139,21 @@ class PlaybookExecutionQuerySet(models.QuerySet["PlaybookExecution"]):
         return self.filter(state=ExecutionState.RUNNING)
 
     def for_history(self) -> PlaybookExecutionQuerySet:
-        return self.select_related("rule").defer("outcome", "bounds")
+        return self.select_related("rule").defer("outcome", "bounds").with_restore_facts()
+
+    def with_restore_facts(self) -> PlaybookExecutionQuerySet:
+        """What a row's labels read, in two small subqueries: whether a revert changed any
+        row, and whether any row of a reverted execution came back."""
+        return self.annotate(
+            changed_any=models.Exists(
+                RepairAction.objects.filter(execution=OuterRef("pk"), status=ActionStatus.APPLIED)
+            ),
+            restored_any=models.Exists(
+                Snapshot.objects.filter(
+                    execution=OuterRef("pk"), restore_status=RestoreStatus.RESTORED
+                )
+            ),
+        )
 
     def abandoned(self, *, playbook: str, now: datetime, after: timedelta) -> int:
         """Close runs whose process died: silent for longer than `after`. Returns how many."""
@@ -232,6 +246,32 @@ class PlaybookExecution(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds() * 1000
+
+    @property
+    def restored_nothing(self) -> bool:
+        """A revert that ended partial having restored no row at all: not "partly done"."""
+        if self.playbook != "revert" or self.state != ExecutionState.PARTIAL:
+            return False
+        changed = getattr(self, "changed_any", None)  # from for_history(), else one query
+        if changed is None:
+            changed = self.actions.filter(status=ActionStatus.APPLIED).exists()
+        return not changed
+
+    @property
+    def revert_restored_nothing(self) -> bool:
+        """This execution's revert ended partial without bringing back one of its rows."""
+        if self.revert_state != ExecutionState.PARTIAL:
+            return False
+        restored = getattr(self, "restored_any", None)
+        if restored is None:
+            restored = self.snapshots.filter(restore_status=RestoreStatus.RESTORED).exists()
+        return not restored
+
+    @property
+    def state_label(self) -> str:
+        """The state in words, as the revert left it: "Nothing restored" says more than
+        "Partly done" when not one row came back."""
+        return "Nothing restored" if self.restored_nothing else str(self.get_state_display())
 
     @property
     def revertible(self) -> bool:

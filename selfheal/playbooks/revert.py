@@ -3,8 +3,9 @@
 A row that changed again since the execution left it (someone else's write, a worker's
 claim, a later repair) is left as it is, and the report names it and the fields that moved.
 A revert that restored less than every row ends `partial`, not done ("Restored 0 of 3" once
-showed a green Done, and the history called the repair reverted); the reverted execution
-keeps how its revert ended in `revert_state`. A revert is itself an execution, with its own
+showed a green Done, and the history called the repair reverted); one that restored none says
+"Nothing restored" with the rows' reasons, never "partly". The reverted execution keeps how
+its revert ended in `revert_state`. A revert is itself an execution, with its own
 actions and snapshots. Its bound holds per run: undoing is never held back by an hour's use.
 """
 
@@ -144,7 +145,10 @@ class RevertPlaybook(Playbook):
         done = len(step.planned if run.dry_run else step.applied)
         verb = "Would restore" if run.dry_run else "Restored"
         text = f"{verb} {done} of {step.candidates} row(s) of execution #{run.outcome['target']}."
-        if done < step.candidates and not run.dry_run:
+        if done == 0 and step.candidates and not run.dry_run:
+            # Not one row came back: the reasons follow, and nothing calls this "partly".
+            text = f"Nothing restored: {text}"
+        elif done < step.candidates and not run.dry_run:
             text = f"Partly reverted: {text}"
         if step.skipped:
             left = "; ".join(f"{item['target']} ({item['reason']})" for item in step.skipped)

@@ -1,5 +1,6 @@
-"""The admin carries the site's name and a way back to the dashboard, and refuses a negative
-ceiling or zero iterations (the models' validators, so the API and the pages do too)."""
+"""The admin carries the site's name and a way back to the dashboard, refuses a negative
+ceiling or zero iterations (the models' validators, so the API and the pages do too), and its
+lists filter and act through the services."""
 
 from __future__ import annotations
 
@@ -60,3 +61,26 @@ def test_the_models_refuse_negative_money_and_zero_counts() -> None:
             exclude=["owner", "origin_task", "current_task"]
         )
     assert {"max_cost", "max_steps", "max_seconds"} <= set(refused.value.message_dict)
+
+
+def test_an_operator_filters_the_system_sessions_and_archives_them_in_the_admin(
+    live_server: Any, page: Any, django_user_model: Any
+) -> None:
+    admin = django_user_model.objects.create_superuser(username="root", password="pw")
+    mine = ChatSession.objects.create(owner=admin, title="my own question")
+    machine = ChatSession.objects.create(owner=None, title="investigation of incident 7")
+    sign_in(page, live_server.url, admin)
+
+    page.goto(f"{live_server.url}/admin/chat/chatsession/")
+    page.click("#changelist-filter a:text('the system')")
+    page.wait_for_url("**origin=system**")
+    assert "investigation of incident 7" in page.locator("#result_list").inner_text()
+    assert "my own question" not in page.locator("#result_list").inner_text()
+    page.check("#action-toggle")
+    page.select_option("select[name=action]", "archive_selected")
+    page.click("button[name=index]")
+
+    assert "Archived 1 session(s)." in page.locator(".messagelist").inner_text()
+    machine.refresh_from_db()
+    mine.refresh_from_db()
+    assert machine.archived_at is not None and mine.archived_at is None

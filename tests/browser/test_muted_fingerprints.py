@@ -1,4 +1,4 @@
-"""System health: muted fingerprints can be shown, and unmuted from the list."""
+"""The Logs page: muted fingerprints can be shown, and unmuted from the list."""
 
 from __future__ import annotations
 

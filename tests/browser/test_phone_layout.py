@@ -11,7 +11,9 @@ from django.apps import apps
 from django.contrib.auth.models import Permission
 
 from chat.services import create_session
+from codehealth.models import Repository
 from engine.services import create_task, request_approval
+from incidents.models import Incident
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -58,3 +60,19 @@ def test_the_engine_pages_decision_buttons_are_on_screen_at_390_px(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
     assert inside(page, "#approvals button[data-action=approve]")
     assert inside(page, "#approvals button[data-action=reject]")
+
+
+def test_an_incident_with_a_long_title_and_the_reports_form_fit_a_phone(
+    live_server: Any, page: Any, django_user_model: Any
+) -> None:
+    page.set_viewport_size({"width": PHONE, "height": 844})
+    Repository.objects.create(name="juggernaut", kind="local", path="/srv/juggernaut")
+    incident = Incident.objects.create(
+        title="New error in shop: requests.exceptions.ReadTimeout payments/gateway.py:charge",
+        source="manual",
+    )
+    sign_in(page, live_server.url, django_user_model.objects.create_user(username="nina"))
+
+    for path in (f"/incidents/{incident.pk}/", "/codehealth/reports/"):
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE, path

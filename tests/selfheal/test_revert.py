@@ -79,7 +79,7 @@ def test_revert_leaves_rows_changed_since_and_says_which_and_why() -> None:
     assert repair.revert_state == ExecutionState.PARTIAL
 
 
-def test_a_revert_that_restores_nothing_is_partial_everywhere(user: Any) -> None:
+def test_a_revert_that_restores_nothing_says_so_everywhere(user: Any) -> None:
     blocked = blocked_on_done(3)
     repair = run_repair(triggered_by="user:alice")
     Task.objects.filter(pk__in=[t.pk for t in blocked]).update(priority=99)  # all moved since
@@ -90,7 +90,8 @@ def test_a_revert_that_restores_nothing_is_partial_everywhere(user: Any) -> None
     revert = revert_execution(execution_id=repair.pk, triggered_by="user:bob")
 
     assert revert.state == ExecutionState.PARTIAL, "0 of 3 restored is not done"
-    assert revert.summary.startswith("Partly reverted: Restored 0 of 3 row(s)")
+    assert revert.summary.startswith("Nothing restored: Restored 0 of 3 row(s)")
+    assert revert.restored_nothing and revert.state_label == "Nothing restored"
     for task in blocked:
         assert f"engine.task#{task.pk} (changed since: priority)" in revert.summary
     repair.refresh_from_db()
@@ -103,17 +104,20 @@ def test_a_revert_that_restores_nothing_is_partial_everywhere(user: Any) -> None
     assert body["revert_state"] == "partial"
     assert {s["restore_status"] for s in body["snapshots"]} == {"skipped"}
     assert {s["restore_note"] for s in body["snapshots"]} == {"changed since: priority"}
-    # The page: no green Done for the revert, no plain "reverted" for the repair.
+    # The page: neither a green Done nor "Partly done" for the revert, nor "reverted" or
+    # "partly reverted" for the repair: nothing came back, and the reasons are shown.
     browser = Client()
     browser.force_login(staff)
     page = browser.get(reverse("selfheal:page") + f"?execution={revert.pk}").content.decode()
-    assert '<span class="badge sh-state-partial">Partly done</span>' in page
+    assert ">Nothing restored</span>" in page and "Partly done" not in page
     assert "sh-state-done" not in page.split('id="sh-lists"')[0]
     history = browser.get(reverse("selfheal:lists")).content.decode()
-    assert '<span class="tag sh-revert-partial">partly reverted</span>' in history
-    assert ">reverted<" not in history
+    assert '<span class="tag sh-revert-partial">revert restored nothing</span>' in history
+    assert ">Nothing restored</span>" in history
+    assert ">reverted<" not in history and "partly" not in history
     shown = browser.get(reverse("selfheal:page") + f"?execution={repair.pk}").content.decode()
-    assert "partly reverted" in shown and f'Revert <a href="?execution={revert.pk}">' in shown
+    assert "revert restored nothing" in shown and "partly reverted" not in shown
+    assert f'Revert <a href="?execution={revert.pk}">' in shown
     assert "changed since: priority" in shown
 
 

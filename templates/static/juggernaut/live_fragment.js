@@ -1,4 +1,4 @@
-// Pages with a live part (the Engine page, System health): re-fetch that fragment every few
+// Pages with a live part (the Engine page, Logs): re-fetch that fragment every few
 // seconds. The page marks the part with data-live-fragment and hands over
 // {"url", "interval_ms"} as {{ live_config|json_script:"live-config" }}. A page may also name,
 // in data-refresh-on, operator-stream event types (chat/events.py, those marked ops) that
@@ -55,7 +55,8 @@
       })
       .then(function (html) {
         target.innerHTML = html;
-        setStatus("Live · refreshed " + new Date().toLocaleTimeString(), false);
+        // UTC like every time on the site (the footer says so), never the browser's zone.
+        setStatus("Live · refreshed " + new Date().toISOString().slice(11, 19), false);
       })
       .catch(function () {
         setStatus("Not refreshing: server unreachable or signed out. Reload the page.", true);
