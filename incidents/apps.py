@@ -17,13 +17,16 @@ class IncidentsConfig(AppConfig):
         from incidents.services.intake import incident_task_for_alert
         from incidents.services.investigation import INVESTIGATE_KIND, investigate
         from incidents.services.patterns import fix_for_pattern
+        from incidents.services.verification import apply_repair
         from logcrawler.links import register_fingerprint_links
         from logcrawler.services.notify import register_alert_task_opener
         from selfheal.fixes import register_fix_opener
+        from selfheal.repairs import register_repair_listener
 
         register_executor(INVESTIGATE_KIND, investigate, long_running=True)
         register_alert_task_opener(incident_task_for_alert)
         register_fix_opener(fix_for_pattern)
+        register_repair_listener(apply_repair)
         tools.register()
         register_task_links("incidents", links.task_links)
         register_fingerprint_links("incidents", links.fingerprint_links)

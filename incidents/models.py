@@ -9,8 +9,11 @@ per change, naming the actor.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import CharField, F, Func, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
+
+from routing.models import ZERO, ModelCall, money_field
 
 
 class IncidentState(models.TextChoices):
@@ -57,7 +60,23 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         return self.exclude(state__in=CLOSED_STATES)
 
     def for_list(self) -> IncidentQuerySet:
-        return self.prefetch_related("fingerprints").order_by("-updated_at", "-id")
+        return self.with_cost().prefetch_related("fingerprints").order_by("-updated_at", "-id")
+
+    def with_cost(self) -> IncidentQuerySet:
+        """Each incident with `cost`: what its agent runs' model calls cost so far (routing's
+        ledger names a chat session `chat:<id>`), in the incidents' own query."""
+        refs = Incident.sessions.through.objects.filter(
+            incident_id=OuterRef(OuterRef("pk"))
+        ).values(ref=Concat(Value("chat:"), Cast("chatsession_id", CharField())))
+        spent = (
+            ModelCall.objects.filter(session_ref__in=Subquery(refs))
+            .order_by()
+            .annotate(total=Func(F("cost"), function="SUM"))
+            .values("total")[:1]
+        )
+        return self.annotate(
+            cost=Coalesce(Subquery(spent), Value(ZERO), output_field=money_field())
+        )
 
 
 class Incident(models.Model):

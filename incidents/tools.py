@@ -1,7 +1,8 @@
 """The investigating agent's incident tools (ops mode): read the incident, write the
 triage, propose a fix. Code is read with code health's tools (code_read_file,
 code_search); a fix is proposed through code health's `propose_patch`, which this app's
-tool wraps only to link the auto-PR to the incident.
+tool wraps only to link the auto-PR to the incident, or as a self-heal repair that a person
+approves (self-heal's `request_repair`: the investigator may not repair itself).
 
 Each tool acts for the session's owner, who needs `incidents.investigate_incident` (the
 service identity holds it), on an incident whose investigation the session is.
@@ -18,7 +19,12 @@ from codehealth.models import Repository
 from codehealth.services import get_repository
 from engine.services.errors import EngineError
 from incidents.models import Incident
-from incidents.services.outcomes import check_may_investigate, propose_fix, record_finding
+from incidents.services.outcomes import (
+    check_may_investigate,
+    propose_fix,
+    propose_repair,
+    record_finding,
+)
 from incidents.services.triage import stack_frames
 from routing.models import Mode, ToolPermission
 
@@ -164,6 +170,26 @@ def incident_propose_patch(context: ToolContext, arguments: dict[str, Any]) -> d
     }
 
 
+def incident_propose_repair(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    incident = _incident(context, arguments)
+    try:
+        repair = propose_repair(
+            incident_id=incident.pk,
+            reason=str(arguments["reason"]),
+            actor=_actor(context),
+            user=_owner(context),
+            task_id=_current_task(context),
+        )
+    except EngineError as exc:
+        raise ToolError(str(exc)) from exc
+    return {
+        "incident": incident.pk,
+        "repair_task": repair.pk,
+        "state": "awaiting_approval",
+        "note": "A person approves or rejects the repair; approved, it runs as them.",
+    }
+
+
 INCIDENT_ID = {"type": "integer", "minimum": 1}
 TEXT = {"type": "string", "maxLength": 4000}
 
@@ -225,6 +251,25 @@ TOOLS = (
         permission=ToolPermission.WRITE,
         modes=MODES,
         timeout_seconds=60,
+    ),
+    Tool(
+        name="incident_propose_repair",
+        description="Propose a self-heal repair as the incident's fix, when the fault is "
+        "one it repairs (stuck or blocked tasks, a recurring error pattern): it waits for a "
+        "person to approve it, then runs as them, within its bounds, and the incident is "
+        "verified. Nothing changes until a person approves.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "incident_id": INCIDENT_ID,
+                "reason": {"type": "string", "minLength": 1, "maxLength": 500},
+            },
+            "required": ["incident_id", "reason"],
+            "additionalProperties": False,
+        },
+        function=incident_propose_repair,
+        permission=ToolPermission.WRITE,
+        modes=MODES,
     ),
 )
 

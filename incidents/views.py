@@ -46,7 +46,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = get_object_or_404(
-        Incident.objects.select_related("investigation", "fix"), pk=incident_id
+        Incident.objects.with_cost().select_related("investigation", "fix"), pk=incident_id
     )
     return render(
         request,

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from config.api.fields import EnumChoiceField
 from incidents.models import Incident, IncidentEvent, IncidentSource, IncidentState
+from routing.money import MONEY_DIGITS, MONEY_PLACES
 
 
 class IncidentEventSerializer(serializers.ModelSerializer[IncidentEvent]):
@@ -21,6 +22,12 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
     state = EnumChoiceField(IncidentState, read_only=True)
     source = EnumChoiceField(IncidentSource, read_only=True)  # type: ignore[assignment]
     groups = serializers.SerializerMethodField()
+    cost = serializers.DecimalField(
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        read_only=True,
+        help_text="USD so far: the model calls of its agent runs (0 for offline runs).",
+    )
 
     class Meta:
         model = Incident
@@ -35,6 +42,7 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
             "offline",
             "demo",
             "regressions",
+            "cost",
             "groups",
             "investigation",
             "fix",

@@ -39,6 +39,11 @@ CHANGE_RESPONSES = {
 }
 
 
+def _with_cost(incident: Incident) -> Incident:
+    """A changed incident as the detail shows it: with its cost so far."""
+    return Incident.objects.with_cost().get(pk=incident.pk)
+
+
 class Newest(CursorPagination):
     ordering = ("-id",)
     page_size_query_param = "page_size"
@@ -69,7 +74,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet[Incident]):
         return IncidentDetailSerializer if self.action != "list" else IncidentSerializer
 
     def get_queryset(self) -> QuerySet[Incident]:
-        incidents = Incident.objects.prefetch_related("fingerprints")
+        incidents = Incident.objects.with_cost().prefetch_related("fingerprints")
         if self.action != "list":
             return incidents
         filters = IncidentFilterSerializer(data=self.request.query_params)
@@ -106,7 +111,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet[Incident]):
             user=human_user(request),
             reason=given.validated_data["reason"],
         )
-        return Response(IncidentDetailSerializer(incident).data)
+        return Response(IncidentDetailSerializer(_with_cost(incident)).data)
 
     @extend_schema(
         summary="Mark the fix applied: the verifier watches its groups from now",
@@ -122,7 +127,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet[Incident]):
             user=human_user(request),
             note=given.validated_data["note"],
         )
-        return Response(IncidentDetailSerializer(incident).data)
+        return Response(IncidentDetailSerializer(_with_cost(incident)).data)
 
     @extend_schema(
         summary="Escalate a code-health finding: its open incident, or a new one",
@@ -143,6 +148,6 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet[Incident]):
         finding = get_object_or_404(Finding, pk=given.validated_data["finding"])
         incident, created = escalate_finding(finding, user=human_user(request))
         return Response(
-            IncidentDetailSerializer(incident).data,
+            IncidentDetailSerializer(_with_cost(incident)).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )

@@ -70,7 +70,8 @@ def investigate(context: ExecutionContext) -> dict[str, Any]:
 
 NO_OUTCOME_NUDGE = (
     "Your last run ended without an outcome for the incident. End with one: "
-    "incident_propose_patch if you have a fix, otherwise incident_record_finding."
+    "incident_propose_patch (or incident_propose_repair) if you have a fix, otherwise "
+    "incident_record_finding."
 )
 
 

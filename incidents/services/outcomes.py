@@ -13,9 +13,11 @@ from django.db import transaction
 
 from codehealth.models import AutoPR, Repository
 from codehealth.services import propose_patch
+from engine.models import Task
 from incidents.errors import InvalidTransition, NotAllowed
 from incidents.models import Incident, IncidentEvent, IncidentState
 from incidents.services.lifecycle import change_state, lock_incident, record
+from selfheal.repairs import request_repair
 
 INVESTIGATE_PERMISSION = "incidents.investigate_incident"
 OPEN_FOR_FINDINGS = (IncidentState.INVESTIGATING, IncidentState.OPEN, IncidentState.REGRESSED)
@@ -110,3 +112,42 @@ def propose_fix(
         waiting_reason=f"auto-PR #{autopr.pk} waits for a person's approval",
     )
     return autopr
+
+
+@transaction.atomic
+def propose_repair(
+    *, incident_id: int, reason: str, actor: str, user: User | None, task_id: int | None = None
+) -> Task:
+    """A self-heal repair, asked for as `user` (the investigator, who may not repair): the
+    repair's task waits for a person to approve it, and the incident awaits that approval.
+    The approved repair, once run, applies the fix (`verification.apply_repair`)."""
+    incident = lock_incident(incident_id)
+    if incident.state not in OPEN_FOR_FINDINGS:
+        raise InvalidTransition(f"incident {incident_id} is {incident.state}; no fix now")
+    repair = request_repair(
+        user=user,
+        actor=actor,
+        reason=f"incident #{incident.pk}: {reason}",
+        context={"incident": incident.pk},
+        dedupe_key=f"incident:{incident.pk}:repair",
+    )
+    incident.tasks.add(repair)
+    if incident.state != IncidentState.INVESTIGATING:
+        change_state(incident, IncidentState.INVESTIGATING, actor=actor)
+    change_state(
+        incident,
+        IncidentState.FIX_PROPOSED,
+        actor=actor,
+        note=f"repair proposed: {reason}",
+        data={"outcome": "repair", "task": task_id, "repair_task": repair.pk},
+        fix=None,
+    )
+    change_state(
+        incident,
+        IncidentState.AWAITING_APPROVAL,
+        actor=actor,
+        note=f"self-heal repair engine.task#{repair.pk} waits for a person to approve it",
+        data={"repair_task": repair.pk},
+        waiting_reason=f"self-heal repair engine.task#{repair.pk} waits for a person's approval",
+    )
+    return repair

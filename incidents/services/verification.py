@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -24,13 +25,21 @@ from django.db.models import F
 from django.utils import timezone
 
 from codehealth.models import AutoPRState
+from engine.models import UNFINISHED_STATES, TaskState
 from engine.services.history import user_actor
 from incidents.errors import InvalidTransition, NotAllowed
 from incidents.models import Incident, IncidentState
 from incidents.services.intake import ensure_investigation, regress, start_waiting
-from incidents.services.lifecycle import VERIFIER_ACTOR, change_state, lock_incident
+from incidents.services.lifecycle import (
+    SYSTEM_ACTOR,
+    VERIFIER_ACTOR,
+    change_state,
+    lock_incident,
+)
 from logcrawler.models import ErrorFingerprint
 from logcrawler.services.fingerprints import set_fingerprint_state
+from selfheal.models import ExecutionState, PlaybookExecution
+from selfheal.repairs import REPAIR_KIND
 
 DECIDE_PERMISSION = "incidents.decide_incident"
 APPLICABLE = (
@@ -107,6 +116,65 @@ def dismiss(*, incident_id: int, user: User, reason: str) -> Incident:
         waiting_reason="",
     )
     return incident
+
+
+def apply_repair(execution: PlaybookExecution, payload: dict[str, Any]) -> None:
+    """Self-heal's repair listener: the approved repair an investigation proposed ran. Done,
+    it is the incident's fix applied, as a merged auto-PR is; else back to a person."""
+    incident_id = payload.get("incident")
+    if not isinstance(incident_id, int):
+        return
+    actor = f"system:selfheal-execution-{execution.pk}"
+    with transaction.atomic():
+        incident = lock_incident(incident_id)
+        if incident.state != IncidentState.AWAITING_APPROVAL:
+            return
+        if execution.state == ExecutionState.DONE and not execution.dry_run:
+            _apply(
+                incident,
+                actor=actor,
+                note=f"self-heal repair execution #{execution.pk} done",
+                now=timezone.now(),
+            )
+            return
+        change_state(
+            incident,
+            IncidentState.INVESTIGATING,
+            actor=actor,
+            note=f"self-heal repair execution #{execution.pk} {execution.state}",
+            waiting_reason=f"the repair was {execution.state}: waiting for a person",
+        )
+
+
+def sync_repairs() -> list[int]:
+    """Incidents whose proposed repair a person rejected, or which failed before it ran
+    (its approver may not repair), go back to a person."""
+    moved = []
+    ended = (
+        Incident.objects.filter(
+            state=IncidentState.AWAITING_APPROVAL,
+            fix=None,
+            tasks__kind=REPAIR_KIND,
+            tasks__state__in=[TaskState.CANCELLED, TaskState.FAILED],
+        )
+        .exclude(tasks__kind=REPAIR_KIND, tasks__state__in=UNFINISHED_STATES)
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    for incident_id in list(ended):
+        with transaction.atomic():
+            incident = lock_incident(incident_id)
+            if incident.state != IncidentState.AWAITING_APPROVAL:
+                continue
+            change_state(
+                incident,
+                IncidentState.INVESTIGATING,
+                actor=SYSTEM_ACTOR,
+                note="the proposed self-heal repair was rejected or failed before it ran",
+                waiting_reason="the proposed repair did not run: waiting for a person",
+            )
+        moved.append(incident_id)
+    return moved
 
 
 def sync_fixes(now: datetime) -> list[int]:
@@ -197,10 +265,12 @@ def _regress(incident_id: int) -> bool:
 
 
 def verify_pass(*, now: datetime | None = None) -> VerifierReport:
-    """One pass of the verifier: merged fixes applied, verifications ended either way,
+    """One pass of the verifier: merged fixes applied (rejected ones and repairs back to a
+    person), verifications ended either way,
     waiting investigations started."""
     now = now or timezone.now()
     report = VerifierReport(applied=sync_fixes(now))
+    sync_repairs()
     came_back = _came_back()
     report.regressed = [pk for pk in sorted(came_back) if _regress(pk)]
     due = Incident.objects.filter(state=IncidentState.VERIFYING, verify_until__lte=now)

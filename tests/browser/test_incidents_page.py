@@ -17,12 +17,19 @@ pytestmark = pytest.mark.browser
 def test_a_person_follows_the_nav_to_an_incident_and_reads_its_timeline(
     live_server: Any, page: Any, django_user_model: Any, tmp_path: Any
 ) -> None:
+    from decimal import Decimal
+
     from django.contrib.auth.models import Permission
 
+    from chat.models import ChatSession
     from incidents.services import open_incident
+    from tests.routing.factories import ModelCallFactory
 
     seed_incident_demo()
-    open_incident(title="Disk full on db-1", source="manual", actor="system:test")
+    disk = open_incident(title="Disk full on db-1", source="manual", actor="system:test")
+    session = ChatSession.objects.create(owner=None, mode="ops")
+    disk.sessions.add(session)
+    ModelCallFactory(mode="ops", session_ref=session.ref, cost=Decimal("0.0125"))
     ines = django_user_model.objects.create_user(username="ines", password="pw-ines-123")
     ines.user_permissions.add(Permission.objects.get(codename="decide_incident"))
     page.goto(live_server.url + reverse("engine:page"))
@@ -33,6 +40,8 @@ def test_a_person_follows_the_nav_to_an_incident_and_reads_its_timeline(
     page.click("nav.mainnav >> text=Incidents")
     page.wait_for_selector("#incidents")
     assert "demo" in page.inner_text("#incidents")
+    assert "$0.0125" in page.inner_text("#incidents"), "the cost so far, in the money format"
+    page.screenshot(path=str(tmp_path / "incidents.png"), full_page=True)
     page.click("text=Demo: KeyError")
     page.wait_for_selector("#timeline")
 
@@ -43,6 +52,7 @@ def test_a_person_follows_the_nav_to_an_incident_and_reads_its_timeline(
 
     page.click("nav.mainnav >> text=Incidents")
     page.click("text=Disk full on db-1")
+    assert page.inner_text("#incident-cost").startswith("$0.0125")
     page.fill("input[name=reason]", "a one-off, cleaned by hand")
     page.click("button[data-action=dismiss]")
     page.wait_for_selector(".msg-success")
