@@ -1,4 +1,5 @@
-"""Django-level stale checks that no tool does: templates never rendered.
+"""Django-level stale checks that no tool does: templates never rendered (here), URL names
+never reversed, views never routed and settings never read (`django_names`).
 
 A template is reached by its name (``render(request, "shop/list.html")``, ``{% include %}``,
 ``{% extends %}``, ``template_name = ...``) or by a convention (Django's own names, a
@@ -19,9 +20,16 @@ from codehealth.models import FindingKind, FindingSeverity
 from codehealth.normal_form import RawFinding
 from codehealth.scanners.base import Plan, ScanContext, Scanner, ScannerResult, config_hash
 from codehealth.scanners.contract import settings_module
+from codehealth.scanners.django_names import (
+    Mentions,
+    Stale,
+    settings_never_read,
+    url_names_never_reversed,
+    views_never_routed,
+)
 
-# Bumped when what counts as reaching a template changes: a rule-set change.
-TEMPLATE_RULES = 1
+# Bumped when a check is added or what counts as reaching a name changes: a rule-set change.
+CHECK_RULES = 2
 TEMPLATE_SUFFIXES = (".html", ".txt", ".xml")
 MENTION_SUFFIXES = (".py", ".html", ".txt", ".xml", ".js", ".mjs", ".ts", ".json", ".toml")
 # Names Django renders by convention (its error pages, auth's views).
@@ -30,6 +38,11 @@ CONVENTIONAL = re.compile(
     r"|\w+/\w+_(?:list|detail|form|confirm_delete|archive\w*)\.html)$"
 )
 HELP_URL = "https://docs.djangoproject.com/en/stable/topics/templates/#template-loading"
+NAMED_HELP = {
+    "url-name-never-reversed": "https://docs.djangoproject.com/en/stable/topics/http/urls/#naming-url-patterns",
+    "view-never-routed": "https://docs.djangoproject.com/en/stable/topics/http/urls/#example",
+    "setting-never-read": "https://docs.djangoproject.com/en/stable/topics/settings/#using-settings-in-python-code",
+}
 
 
 @cache
@@ -66,15 +79,13 @@ def is_template(path: str) -> bool:
 
 class DjangoChecksScanner(Scanner):
     name = "django"
-    title = "Django-level stale checks (templates never rendered)"
+    title = "Django-level stale checks (templates, URL names, views, settings)"
 
     def plan(self, context: ScanContext) -> Plan:
-        if not any(is_template(p) for p in context.files):
-            return self.skip("no templates")
         module = settings_module(context)
         if not module:
             return self.skip("not a Django project (no settings module named in the tree)")
-        version = f"checks {TEMPLATE_RULES}"
+        version = f"checks {CHECK_RULES}"
         options = {"settings": module}
         return Plan(
             tool=self.name,
@@ -103,6 +114,14 @@ class DjangoChecksScanner(Scanner):
             if any(file_name in text for other, text in texts.items() if other != path):
                 continue
             findings.append(self._finding(path, name, context, started))
+        python = {p: t for p, t in texts.items() if p.endswith(".py")}
+        mentions = Mentions(texts)
+        stale = [
+            *url_names_never_reversed(python, mentions),
+            *views_never_routed(python, mentions),
+            *settings_never_read(plan.options["settings"], python, mentions),
+        ]
+        findings.extend(self._named(item, context, started) for item in stale)
         elapsed = int((datetime.now(tz=UTC) - started).total_seconds() * 1000)
         return ScannerResult(findings, 0, elapsed)
 
@@ -112,10 +131,7 @@ class DjangoChecksScanner(Scanner):
             "or its file name",
             "it overrides no installed app's template and is no name Django renders by convention",
         ]
-        blamed = context.blame(path, [1]).get(1) if context.blame else None
-        if blamed is not None and blamed.committed_at is not None:
-            days = (now - blamed.committed_at).days
-            evidence.append(f"last changed {days} day{'s' if days != 1 else ''} ago")
+        evidence.extend(_age(path, 1, context, now))
         return RawFinding(
             tool=self.name,
             rule="template-never-rendered",
@@ -128,3 +144,26 @@ class DjangoChecksScanner(Scanner):
             evidence=evidence,
             confidence="medium",
         )
+
+    def _named(self, item: Stale, context: ScanContext, now: datetime) -> RawFinding:
+        return RawFinding(
+            tool=self.name,
+            rule=item.rule,
+            kind=FindingKind.STALE,
+            severity=FindingSeverity.LOW,
+            message=item.message,
+            path=item.path,
+            line=item.line,
+            anchor=item.anchor,
+            help_url=NAMED_HELP[item.rule],
+            evidence=[*item.evidence, *_age(item.path, item.line, context, now)],
+            confidence="medium",
+        )
+
+
+def _age(path: str, line: int, context: ScanContext, now: datetime) -> list[str]:
+    blamed = context.blame(path, [line]).get(line) if context.blame else None
+    if blamed is None or blamed.committed_at is None:
+        return []
+    days = (now - blamed.committed_at).days
+    return [f"last changed {days} day{'s' if days != 1 else ''} ago"]

@@ -1,8 +1,9 @@
-"""Django-level stale checks on a small Django project made by the test: a template no
-code names is stale; one reached by name, by convention or as an override is not."""
+"""Django-level stale checks on a small Django project made by the test: a template, a URL
+name, a view or a setting nothing reaches is stale; one reached by any wiring is not."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def test_only_a_template_nothing_reaches_is_stale(tmp_path: Path) -> None:
 
     done = scan(register(repo))
 
-    found = Finding.objects.filter(tool="django")
+    found = Finding.objects.filter(tool="django", rule="template-never-rendered")
     assert len(found) == 1, [f.path for f in found]
     (stale,) = found
     assert (stale.rule, stale.path, stale.kind, stale.confidence) == (
@@ -42,4 +43,153 @@ def test_only_a_template_nothing_reaches_is_stale(tmp_path: Path) -> None:
     )
     assert stale.anchor == "template shop/forgotten.html"
     assert stale.evidence[-1] == "last changed 0 days ago"
+    assert done.tool_runs.get(tool="django").status == "ok"
+
+
+NAMED_PROJECT = {
+    **WIRED_PROJECT,
+    "site_config/settings.py": """\
+        from pathlib import Path
+
+        BASE_DIR = Path(__file__).parent
+        DEBUG = False
+        INSTALLED_APPS = ["shop.apps.ShopConfig"]
+        ROOT_URLCONF = "site_config.urls"
+        REST_FRAMEWORK = {"PAGE_SIZE": 10}
+        Q_CLUSTER = {"name": "shop"}
+        SHOP_GREETING = "hello"
+        SHOP_PAGE_SIZE = 20
+        SHOP_ROOT = BASE_DIR / "shop"
+        SHOP_MEDIA = SHOP_ROOT / "media"
+        SHOP_FORGOTTEN = 3
+        """,
+    "shop/urls.py": """\
+        from django.urls import path, re_path
+        from django.views.generic import RedirectView
+
+        from shop import views
+        from shop.views import ItemDetailView
+
+        app_name = "shop"
+        urlpatterns = [
+            path("", views.listing, name="listing"),
+            path("items/<int:pk>/", ItemDetailView.as_view(), name="item-detail"),
+            re_path(r"^old/$", RedirectView.as_view(pattern_name="shop:listing"), name="old"),
+            path("export/", views.export, name="export"),
+            path("forgotten/", views.listing, name="forgotten"),
+        ]
+        """,
+    "site_config/urls.py": """\
+        from django.urls import include, path
+
+        from shop.views import health
+
+        urlpatterns = [
+            path("shop/", include("shop.urls")),
+            path("health/", health, name="health"),
+        ]
+        handler404 = "shop.views.not_found"
+        """,
+    "shop/views.py": """\
+        from django.shortcuts import redirect, render
+        from django.views import View
+        from django.views.generic import DetailView
+        from rest_framework import viewsets
+
+
+        def listing(request):
+            return render(request, "shop/listing.html", {"items": []})
+
+
+        def not_found(request, exception):
+            return render(request, "shop/listing.html", status=404)
+
+
+        def health(request):
+            return redirect("health")
+
+
+        def export(request):
+            return redirect("shop:export")
+
+
+        def _helper(request):
+            return request
+
+
+        def called_elsewhere(request):
+            return request
+
+
+        class ShopBaseView(View):
+            pass
+
+
+        class ItemDetailView(ShopBaseView, DetailView):
+            pass
+
+
+        class StockViewSet(viewsets.ViewSet):
+            pass
+
+
+        def stale_view(request):
+            return render(request, "shop/listing.html")
+        """,
+    "shop/router.py": """\
+        from rest_framework.routers import SimpleRouter
+
+        from shop.views import StockViewSet
+
+        router = SimpleRouter()
+        router.register("stock", StockViewSet, basename="stock")
+        """,
+    "shop/links.py": """\
+        from django.conf import settings
+        from django.urls import reverse, reverse_lazy
+
+        from shop.views import called_elsewhere
+
+        ITEM = reverse_lazy("shop:item-detail", args=[1])
+        GREETING = getattr(settings, "SHOP_GREETING", "hi")
+
+
+        def page_size():
+            return settings.SHOP_PAGE_SIZE, settings.SHOP_MEDIA, called_elsewhere(None)
+        """,
+    "shop/templates/shop/listing.html": "<a href=\"{% url 'shop:listing' %}\">all</a>\n",
+    "tests/test_shop_urls.py": """\
+        from django.urls import reverse
+
+
+        def test_old():
+            assert reverse("shop:old")
+        """,
+}
+
+
+@pytest.mark.django_db
+def test_only_url_names_views_and_settings_nothing_reaches_are_stale(tmp_path: Path) -> None:
+    files = {path: textwrap.dedent(text) for path, text in NAMED_PROJECT.items()}
+    repo = python_repo(tmp_path / "shop", files, config=PROJECT)
+
+    done = scan(register(repo))
+
+    found = {
+        f.rule: f
+        for f in Finding.objects.filter(tool="django").exclude(rule="template-never-rendered")
+    }
+    assert {rule: f.anchor for rule, f in found.items()} == {
+        "url-name-never-reversed": "url name shop:forgotten",
+        "view-never-routed": "view stale_view",
+        "setting-never-read": "setting SHOP_FORGOTTEN",
+    }
+    url = found["url-name-never-reversed"]
+    assert (url.path, url.line, url.kind, url.confidence) == ("shop/urls.py", 13, "stale", "medium")
+    assert "'shop:forgotten'" in url.evidence[0]
+    view = found["view-never-routed"]
+    assert (view.path, view.line) == ("shop/views.py", 43)
+    setting = found["setting-never-read"]
+    assert (setting.path, setting.line) == ("site_config/settings.py", 13)
+    assert setting.evidence[-1] == "last changed 0 days ago"
     assert done.tool_runs.get(tool="django").status == "ok"
