@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from django.conf import global_settings
 
@@ -51,8 +51,22 @@ class Mentions:
     """Each text's words and short quoted literals, counted once: every check asks these."""
 
     def __init__(self, texts: Mapping[str, str]) -> None:
+        self.texts = texts
         self.words = {path: Counter(WORD.findall(text)) for path, text in texts.items()}
         self.quoted = {path: Counter(QUOTED.findall(text)) for path, text in texts.items()}
+
+    @cached_property
+    def code(self) -> dict[str, Counter[str]]:
+        """Each Python file's references: names, attributes, imports and the parts of its
+        dotted strings, not its definitions, comments or prose."""
+        code = {}
+        for path, text in self.texts.items():
+            if path.endswith(".py") and (tree := _parse(text)) is not None:
+                code[path] = Counter(_references(tree))
+        return code
+
+    def referenced(self, name: str) -> bool:
+        return any(names[name] for names in self.code.values())
 
     def word(
         self, name: str, path: str = "", own: int = 0, skip: frozenset[str] = frozenset()
@@ -76,6 +90,25 @@ class Mentions:
         return any(
             literal.endswith(suffix) for quoted in self.quoted.values() for literal in quoted
         )
+
+
+def _references(tree: ast.Module) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            yield node.id
+        elif isinstance(node, ast.Attribute):
+            yield node.attr
+        elif isinstance(node, ast.alias):
+            yield from node.name.split(".")
+            if node.asname:
+                yield node.asname
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and len(node.value) < 200
+            and " " not in node.value
+        ):
+            yield from node.value.split(".")
 
 
 def _parse(text: str) -> ast.Module | None:
@@ -183,7 +216,7 @@ def views_never_routed(python: Mapping[str, str], mentions: Mentions) -> list[St
         if tree is None:
             continue
         for name, line in _views(tree):
-            if mentions.word(name, path, 1):
+            if mentions.referenced(name):
                 continue
             found.append(
                 Stale(

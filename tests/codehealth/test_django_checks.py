@@ -150,6 +150,7 @@ NAMED_PROJECT = {
 
         from shop.views import called_elsewhere
 
+        # A comment naming stale_view routes nothing.
         ITEM = reverse_lazy("shop:item-detail", args=[1])
         GREETING = getattr(settings, "SHOP_GREETING", "hi")
 
