@@ -87,6 +87,7 @@ NAMED_PROJECT = {
         urlpatterns = [
             path("shop/", include("shop.urls")),
             path("health/", health, name="health"),
+            path("blog/", include("blog.urls", namespace="blog")),
         ]
         handler404 = "shop.views.not_found"
         """,
@@ -159,6 +160,28 @@ NAMED_PROJECT = {
             return settings.SHOP_PAGE_SIZE, settings.SHOP_MEDIA, called_elsewhere(None)
         """,
     "shop/templates/shop/listing.html": "<a href=\"{% url 'shop:listing' %}\">all</a>\n",
+    "blog/__init__.py": "",
+    "blog/views/__init__.py": "",
+    "blog/views/posts.py": """\
+        def post_list(request):
+            return request
+
+
+        def about(request):
+            return request
+        """,
+    "blog/urls.py": """\
+        from django.urls import path
+
+        from blog.views import posts
+
+        urlpatterns = [
+            path("", posts.post_list, name="posts"),
+            path("about/", "blog.views.posts.about", name="about"),
+        ]
+        """,
+    "blog/templates/blog/menu.html": '<a href="{% url "blog:posts" %}">posts</a>\n',
+    "static/blog.js": 'const links = {about: "about"};\n',
     "tests/test_shop_urls.py": """\
         from django.urls import reverse
 
