@@ -3,15 +3,12 @@ the budgets; read the events after a seq. The stream itself is `stream.session_e
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -39,6 +36,7 @@ from chat.services import (
 )
 from chat.services.budgets import policies_by_mode
 from config.api.pagination import CursorPagination
+from config.api.permissions import IsHumanUser
 
 DETAIL_ROWS = 200
 REFUSED = {
@@ -48,11 +46,8 @@ REFUSED = {
 }
 
 
-class IsPerson(BasePermission):
+class IsPerson(IsHumanUser):
     message = "Chat is for people; worker tokens may not use it."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return isinstance(request.user, User) and request.user.is_active
 
 
 def person(request: Request) -> User:

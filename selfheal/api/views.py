@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.pagination import CursorPagination
+from config.api.permissions import IsHumanUser
 from selfheal.api.serializers import (
     AutoHealReportSerializer,
     ExecutionDetailSerializer,
@@ -48,14 +48,10 @@ REVERT_REFUSED = OpenApiResponse(
 )
 
 
-class IsPerson(BasePermission):
+class IsPerson(IsHumanUser):
     """A user's session or token; a worker's token may not run playbooks."""
 
     message = "Self-heal is for people; worker tokens may not use it."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return isinstance(user, AbstractBaseUser) and user.is_authenticated and user.is_active
 
 
 class MayRunRepair(BasePermission):
